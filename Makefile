@@ -1,0 +1,51 @@
+# Two commands do everything on a fresh machine:
+#   make demo   - install, create keys and a demo community, run the service
+#   make test   - install, start PostgreSQL (as root), run every test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+APT_PACKAGES := libzbar0 fonts-noto-cjk postgresql chromium poppler-utils libgl1 libglib2.0-0 xvfb
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install system-deps demo test bench translations clean
+
+install: system-deps $(VENV)/.installed translations
+
+# Debian packages: only when root and something is missing (a developer
+# without root installs them by hand: see README).
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi; \
+	fi
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+translations: $(VENV)/.installed
+	@$(VENV)/bin/pybabel compile -q -d app/translations 2>/dev/null || $(VENV)/bin/pybabel compile -d app/translations
+
+demo: install
+	$(FLASK) init-db
+	$(FLASK) demo --if-empty
+	@echo "open http://$(HOST):$(PORT)/  (logins above; Ctrl-C stops)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install
+	@export TEST_POSTGRES_URL="$${TEST_POSTGRES_URL:-$$(bash scripts/ensure-postgres.sh)}"; \
+	  $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc = 5 ]; then echo "no tests ran"; fi; exit $$rc
+
+bench: install
+	$(PY) -m scanner bench ../shared/frames ../shared/frames-real
+	$(PY) scripts/bench_print.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache build *.egg-info

@@ -1,0 +1,48 @@
+"""Settings from environment variables, with defaults that are safe to run.
+
+Every setting can be overridden by an environment variable of the same name
+(``DATABASE_URL``, ``KEYS_DIR``...), or by the mapping given to
+``create_app(config)`` in tests.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """A per-installation SECRET_KEY kept in instance/, never in git."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: Path) -> dict:
+    env = os.environ.get
+    return {
+        "SECRET_KEY": env("SECRET_KEY") or _instance_secret(instance_path),
+        "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL")
+        or f"sqlite:///{instance_path / 'gatepass.db'}",
+        "KEYS_DIR": env("KEYS_DIR") or str(PROJECT_ROOT / "keys"),
+        "COMMUNITY_NAME": env("COMMUNITY_NAME") or "幸福里社区",
+        "TIMEZONE": env("TIMEZONE") or "Asia/Shanghai",
+        # How long a phone (dynamic) code stays valid after it was drawn.
+        "DYNAMIC_TOKEN_MAX_AGE": int(env("DYNAMIC_TOKEN_MAX_AGE") or 60),
+        # How often the phone page redraws its code (must be < max age).
+        "DYNAMIC_TOKEN_REFRESH": int(env("DYNAMIC_TOKEN_REFRESH") or 30),
+        "BABEL_DEFAULT_LOCALE": env("BABEL_DEFAULT_LOCALE") or "zh",
+        "LANGUAGES": ["zh", "en"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": (env("SESSION_COOKIE_SECURE") or "") == "1",
+        "WTF_CSRF_TIME_LIMIT": None,  # a shift is long; the token dies with the session
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "SCAN_RAW_TEXT_LIMIT": 200,
+    }

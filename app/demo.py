@@ -1,0 +1,217 @@
+"""``flask --app app demo``: a believable community to try everything on.
+
+Modelled on a real closed community: two open gates (东门, 北门), a dozen
+buildings, ~300 households, ~800 people among them 50 sanitation workers who
+leave at 4 a.m., ~100 vehicles, and a day of scans with the 8 a.m. and 4 p.m.
+peaks. Seeded, so every run makes the same community.
+"""
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .extensions import db
+from .models import Building, Household, Pass, Person, Scan, User, Vehicle
+from .passes.categories import mask_id_card
+from .passes.tokens import KeyRing
+from .services.issuing import create_device
+from .services.rules import set_rule
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建华文辉力军国强建国志强春梅海燕小红晓东子涵浩然欣怡梓萱宇轩雨桐思远一鸣嘉怡俊杰婷婷佳琪"
+PROVINCE_PLATES = "京京京京京冀津鲁晋豫"
+DEMO_LOGINS = [("admin", "admin", "管理员", "admin-demo"),
+               ("office", "office", "物业 王主任", "office-demo"),
+               ("health", "health", "社区医生 李大夫", "health-demo"),
+               ("guard", "guard", "门岗 赵师傅", "guard-demo")]
+
+
+def _name(rng: random.Random) -> str:
+    given = rng.choice(GIVEN) if rng.random() < 0.3 else rng.choice(GIVEN) + rng.choice(GIVEN)
+    return rng.choice(SURNAMES) + given
+
+
+def _id_card(rng: random.Random) -> str:
+    return mask_id_card(f"1101{rng.randint(0, 99):02d}{rng.randint(1950, 2015)}"
+                        f"{rng.randint(101, 1228):04d}{rng.randint(0, 999):03d}{rng.choice('0123456789X')}")
+
+
+def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> dict:
+    rng = random.Random(seed)
+    n_vehicles = max(1, n_passes // 9)
+    n_people = n_passes - n_vehicles
+    n_sanitation = min(50, max(1, n_people // 16))
+    n_other = n_people // 40  # staff, couriers
+    n_residents = n_people - n_sanitation - 2 * n_other
+    n_households = max(1, round(n_residents / 2.4))
+    n_buildings = max(1, min(60, round(n_households / 25)))
+
+    buildings = [Building(name=f"{i}号楼") for i in range(1, n_buildings + 1)]
+    db.session.add_all(buildings)
+    households = []
+    for i in range(n_households):
+        b = buildings[i % n_buildings]
+        k = i // n_buildings
+        unit, rest = k % 3 + 1, k // 3
+        households.append(Household(building=b, unit=f"{unit}单元",
+                                    room=f"{rest // 2 + 1}{rest % 2 + 1:02d}"))
+    db.session.add_all(households)
+
+    phones = rng.sample(range(10**9), n_people)
+    people = []
+    for i in range(n_people):
+        if i < n_residents:
+            cat = "tenant" if rng.random() < 0.18 else "resident"
+            hh = households[i % n_households]
+        else:
+            j = i - n_residents
+            cat = "sanitation" if j < n_sanitation else ("staff" if j < n_sanitation + n_other else "courier")
+            hh = None
+        people.append(Person(household=hh, name=_name(rng), phone=f"13{phones[i]:09d}",
+                             category=cat, id_card_masked=_id_card(rng),
+                             employer={"sanitation": "区环卫所", "staff": "物业公司",
+                                       "courier": "顺丰速运"}.get(cat, ""),
+                             is_returnee=cat in ("resident", "tenant") and rng.random() < 0.03))
+    db.session.add_all(people)
+    plates = set()
+    vehicles = []
+    while len(vehicles) < n_vehicles:
+        plate = f"{rng.choice(PROVINCE_PLATES)}{rng.choice('ABCEFGHJKLMNPQ')}" \
+                f"{''.join(rng.choice('0123456789ABCDEFGHJKLMNPQRSTUVWXYZ') for _ in range(5))}"
+        if plate in plates:
+            continue
+        plates.add(plate)
+        own = rng.random() < 0.85
+        hh = rng.choice(households) if own else None
+        vehicles.append(Vehicle(plate=plate, kind="own" if own else "outside", household=hh))
+    db.session.add_all(vehicles)
+    db.session.flush()
+
+    now = datetime.now(timezone.utc)
+    passes = [Pass(person=p, category=p.category, issued_at=now - timedelta(days=rng.randint(1, 30)),
+                   valid_until=now + timedelta(days=90) if p.category in ("courier", "staff") else None)
+              for p in people]
+    passes += [Pass(vehicle=v, category="vehicle", issued_at=now - timedelta(days=rng.randint(1, 30)))
+               for v in vehicles]
+    db.session.add_all(passes)
+    db.session.flush()
+    # A few lost cards reissued, some suspended or revoked: what an office really has.
+    for p in rng.sample(passes, max(1, len(passes) // 60)):
+        p.serial = 2
+    for p in rng.sample(passes, max(1, len(passes) // 150)):
+        p.status = "suspended"
+    for p in rng.sample(passes, max(1, len(passes) // 150)):
+        p.status = "revoked"
+    set_rule("sanitation", "03:00-09:00,15:00-21:00", "")
+    set_rule("courier", "07:00-21:00", "东门")
+    set_rule("vehicle", "", "", anti_passback=False)
+
+    gates = {}
+    tokens = {}
+    for gate_name in ("东门", "北门"):
+        device, token = create_device(gate_name, f"{gate_name}-笔记本1")
+        gates[gate_name] = device
+        tokens[gate_name] = token
+    n_scans = _demo_scans(rng, passes, gates, now) if scans else 0
+    db.session.flush()
+    return {"passes": len(passes), "people": n_people, "households": n_households,
+            "buildings": n_buildings, "vehicles": n_vehicles, "sanitation": n_sanitation,
+            "scans": n_scans, "tokens": tokens}
+
+
+def _demo_scans(rng, passes, devices, now) -> int:
+    """A day at the gates: out in the morning peak, back in the afternoon peak."""
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    today = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    live = [p for p in passes if p.status == "active"]
+    rows = []
+    for p in rng.sample(live, int(len(live) * 0.55)):
+        if p.category == "sanitation":
+            out_h, in_h = rng.gauss(4.0, 0.4), rng.gauss(16.5, 0.7)
+        else:
+            out_h, in_h = rng.gauss(8.0, 0.8), rng.gauss(16.3, 1.0)
+        gate = "东门" if rng.random() < 0.65 else "北门"
+        for direction, hour in (("out", out_h), ("in", in_h)):
+            at = (today + timedelta(hours=min(max(hour, 0.1), 23.9))).astimezone(timezone.utc)
+            if at > now:
+                at = at - timedelta(days=1)
+            rows.append((at, p, direction, gate))
+    rows.sort(key=lambda r: r[0])
+    count = 0
+    for at, p, direction, gate in rows:
+        device = devices[gate]
+        db.session.add(Scan(nonce=uuid.uuid4().hex, device=device, gate=device.gate, pass_=p,
+                            direction=direction, scanned_at=at, received_at=at, allowed=True,
+                            reason="OK", raw_text="", temperature=round(rng.gauss(36.4, 0.25), 1),
+                            response={"allowed": True, "reason": "OK"}))
+        p.inside = direction == "in"
+        p.last_scan_at = at
+        p.last_gate_id = device.gate.id
+        count += 1
+    denials = [("BAD_FORMAT", "https://weixin.qq.com/r/xyz"), ("STALE", ""), ("SUPERSEDED", ""),
+               ("OUTSIDE_HOURS", ""), ("ALREADY_INSIDE", ""), ("REVOKED", ""), ("BAD_SIGNATURE", "")]
+    for _ in range(max(3, len(rows) // 40)):
+        reason, raw = rng.choice(denials)
+        at = now - timedelta(minutes=rng.randint(5, 23 * 60))
+        device = rng.choice(list(devices.values()))
+        db.session.add(Scan(nonce=uuid.uuid4().hex, device=device, gate=device.gate, pass_=None,
+                            direction=rng.choice(["in", "out"]), scanned_at=at, received_at=at,
+                            allowed=False, reason=reason, raw_text=raw or "GPS.k1.??",
+                            response={"allowed": False, "reason": reason}))
+        count += 1
+    return count
+
+
+def create_demo_users() -> list[tuple[str, str, str]]:
+    out = []
+    for username, role, name, password in DEMO_LOGINS:
+        if not db.session.scalar(db.select(User).where(User.username == username)):
+            u = User(username=username, role=role, display_name=name)
+            u.set_password(password)
+            db.session.add(u)
+        out.append((username, password, role))
+    return out
+
+
+@click.command("demo")
+@click.option("--passes", "n_passes", type=int, default=900, show_default=True,
+              help="how many passes the demo community has (e.g. 7000 to print a full batch)")
+@click.option("--reset", is_flag=True, help="drop all data first")
+@click.option("--no-scans", is_flag=True, help="skip the day of demo scans")
+@click.option("--if-empty", is_flag=True, help="do nothing (and succeed) if there is data already")
+@with_appcontext
+def demo_command(n_passes, reset, no_scans, if_empty):
+    """Fill the database with a demo community and print logins and a device token."""
+    if n_passes < 10:
+        raise click.ClickException("--passes must be at least 10")
+    if reset:
+        db.drop_all()
+    db.create_all()
+    if db.session.scalar(db.select(Person.id).limit(1)) is not None:
+        if if_empty:
+            click.echo("the database has data already: keeping it (logins: "
+                       + ", ".join(f"{u}/{p}" for u, _r, _n, p in DEMO_LOGINS) + ")")
+            return
+        raise click.ClickException("the database has data already; use --reset to start over")
+    ring = KeyRing.load(current_app.config["KEYS_DIR"])
+    if not any(k.active for k in ring):
+        key = KeyRing.create_key(current_app.config["KEYS_DIR"])
+        click.echo(f"created signing key {key.kid}")
+    logins = create_demo_users()
+    info = build_community(n_passes, scans=not no_scans)
+    db.session.commit()
+    click.echo(f"demo community: {info['buildings']} buildings, {info['households']} households, "
+               f"{info['people']} people ({info['sanitation']} sanitation workers), "
+               f"{info['vehicles']} vehicles, {info['passes']} passes, {info['scans']} scans")
+    click.echo("logins (user / password / role):")
+    for username, password, role in logins:
+        click.echo(f"  {username} / {password} / {role}")
+    click.echo(f"北门 device token: {info['tokens']['北门']}")
+    click.echo(f"东门 device token (for `python -m scanner run --device-token`):")
+    click.echo(info["tokens"]["东门"])

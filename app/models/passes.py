@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..passes.categories import label
+from ..passes.rules import CategoryRule
+from ..passes.verdict import PassState
+from .base import UTCDateTime, utcnow
+
+PASS_STATUSES = ("active", "suspended", "revoked")
+
+
+class Pass(db.Model):
+    """One pass (出入证) for a person or a vehicle.
+
+    ``serial`` goes up on every reissue, so a lost card's QR stops working;
+    ``link_version`` goes up when the office revokes a resident's phone link.
+    """
+
+    __tablename__ = "passes"
+    __table_args__ = (
+        CheckConstraint("(person_id IS NULL) <> (vehicle_id IS NULL)", name="one_holder"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"), index=True)
+    vehicle_id: Mapped[Optional[int]] = mapped_column(ForeignKey("vehicles.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20), index=True)
+    serial: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(12), default="active", index=True)
+    valid_from: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    valid_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    link_version: Mapped[int] = mapped_column(default=1)
+    # Presence for anti-passback: None = never seen at a gate.
+    inside: Mapped[Optional[bool]] = mapped_column(default=None)
+    last_scan_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_gate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("gates.id"))
+    person: Mapped[Optional["Person"]] = relationship(back_populates="passes")  # noqa: F821
+    vehicle: Mapped[Optional["Vehicle"]] = relationship(back_populates="passes")  # noqa: F821
+
+    @property
+    def holder_name(self) -> str:
+        return self.person.name if self.person else self.vehicle.plate
+
+    @property
+    def masked_holder(self) -> str:
+        return self.person.masked_name if self.person else self.vehicle.plate
+
+    @property
+    def address(self) -> str:
+        return (self.person or self.vehicle).address
+
+    @property
+    def code(self) -> str:
+        """Short code a guard can type when the camera fails: P000123-2."""
+        return f"P{self.id:06d}-{self.serial}"
+
+    def holder_summary(self) -> dict:
+        """Display-safe: masked name, building/unit, category. Nothing else."""
+        return {"name": self.masked_holder, "address": self.address,
+                "category": self.category, "category_label": label(self.category),
+                "code": self.code}
+
+    def state(self) -> PassState:
+        return PassState(pass_id=self.id, serial=self.serial, status=self.status,
+                         category=self.category, valid_from=self.valid_from,
+                         valid_until=self.valid_until, inside=self.inside,
+                         holder=self.holder_summary())
+
+
+class CategoryRuleRow(db.Model):
+    """The office's rule for one category: hours, gates, anti-passback."""
+
+    __tablename__ = "category_rules"
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    hours: Mapped[str] = mapped_column(String(100), default="")  # "03:00-07:00,16:00-20:00"
+    gates: Mapped[str] = mapped_column(String(200), default="")  # "东门,北门"
+    anti_passback: Mapped[bool] = mapped_column(default=True)
+
+    def to_rule(self) -> CategoryRule:
+        return CategoryRule.from_strings(self.category, self.hours, self.gates, self.anti_passback)

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..passes.categories import mask_name
+from .base import UTCDateTime, utcnow
+
+
+class Building(db.Model):
+    __tablename__ = "buildings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)  # "3号楼"
+    households: Mapped[list["Household"]] = relationship(back_populates="building")
+
+
+class Household(db.Model):
+    __tablename__ = "households"
+    __table_args__ = (UniqueConstraint("building_id", "unit", "room"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"))
+    unit: Mapped[str] = mapped_column(String(20), default="")  # "2单元"
+    room: Mapped[str] = mapped_column(String(20))  # "301"
+    note: Mapped[str] = mapped_column(String(200), default="")
+    building: Mapped[Building] = relationship(back_populates="households")
+    people: Mapped[list["Person"]] = relationship(back_populates="household")
+    vehicles: Mapped[list["Vehicle"]] = relationship(back_populates="household")
+
+    @property
+    def address(self) -> str:
+        return f"{self.building.name}{self.unit}{self.room}"
+
+
+class Person(db.Model):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[Optional[int]] = mapped_column(ForeignKey("households.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60), index=True)
+    phone: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
+    category: Mapped[str] = mapped_column(String(20), default="resident", index=True)
+    # Only ever the masked form, e.g. 1101********1234.
+    id_card_masked: Mapped[str] = mapped_column(String(24), default="")
+    employer: Mapped[str] = mapped_column(String(60), default="")  # for non-residents
+    is_returnee: Mapped[bool] = mapped_column(default=False)
+    quarantine_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    household: Mapped[Optional[Household]] = relationship(back_populates="people")
+    passes: Mapped[list["Pass"]] = relationship(back_populates="person")  # noqa: F821
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+    @property
+    def address(self) -> str:
+        return self.household.address if self.household else ""
+
+
+class Vehicle(db.Model):
+    __tablename__ = "vehicles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plate: Mapped[str] = mapped_column(String(12), unique=True)  # "京A12345"
+    kind: Mapped[str] = mapped_column(String(10), default="own")  # own | outside
+    household_id: Mapped[Optional[int]] = mapped_column(ForeignKey("households.id"), index=True)
+    owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))
+    household: Mapped[Optional[Household]] = relationship(back_populates="vehicles")
+    owner: Mapped[Optional[Person]] = relationship()
+    passes: Mapped[list["Pass"]] = relationship(back_populates="vehicle")  # noqa: F821
+
+    @property
+    def address(self) -> str:
+        return self.household.address if self.household else ""

@@ -1,0 +1,6 @@
+"""Office pages: people, passes, scan log, who is outside, rules, devices."""
+from flask import Blueprint
+
+bp = Blueprint("office", __name__, url_prefix="/office")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,305 @@
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, or_
+
+from . import bp
+from .forms import ActionForm, RuleForm
+from ..auth import roles_required
+from ..extensions import db
+from ..models import Building, Gate, GateDevice, Household, Pass, Person, Scan, Vehicle
+from ..passes import qrimage
+from ..passes.categories import CATEGORIES, PERSON_CATEGORIES
+from ..passes.verdict import REASONS
+from ..services import issuing
+from ..services.rules import category_rules, set_rule
+
+PAGE = 50
+READERS = ("office", "health", "guard")
+
+
+def local_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+@bp.app_template_filter("localtime")
+def _localtime(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    return dt.astimezone(local_tz()).strftime(fmt) if dt else ""
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+@bp.get("/")
+@roles_required(*READERS)
+def home():
+    tz = local_tz()
+    start = datetime.combine(datetime.now(tz).date(), time(0), tz)
+    today = db.select(Scan).where(Scan.scanned_at >= start)
+    counts = {
+        "in": db.session.scalar(db.select(func.count()).select_from(
+            today.where(Scan.allowed, Scan.direction == "in").subquery())),
+        "out": db.session.scalar(db.select(func.count()).select_from(
+            today.where(Scan.allowed, Scan.direction == "out").subquery())),
+        "denied": db.session.scalar(db.select(func.count()).select_from(
+            today.where(~Scan.allowed).subquery())),
+        "outside": db.session.scalar(db.select(func.count(Pass.id)).where(
+            Pass.inside.is_(False), Pass.status == "active")),
+        "passes": db.session.scalar(db.select(func.count(Pass.id)).where(Pass.status == "active")),
+    }
+    recent = db.session.scalars(db.select(Scan).order_by(Scan.scanned_at.desc()).limit(10)).all()
+    return render_template("office/home.html", counts=counts, recent=recent)
+
+
+# -- people, households, vehicles -----------------------------------------
+
+@bp.get("/people")
+@roles_required("office", "health")
+def people():
+    q = request.args.get("q", "").strip()
+    category = request.args.get("category", "")
+    building = request.args.get("building", type=int)
+    stmt = db.select(Person).outerjoin(Household).order_by(Person.id)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Person.name.like(like), Person.phone.like(like)))
+    if category in CATEGORIES:
+        stmt = stmt.where(Person.category == category)
+    if building:
+        stmt = stmt.where(Household.building_id == building)
+    page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
+    buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
+    return render_template("office/people.html", page=page, q=q, category=category,
+                           building=building, buildings=buildings,
+                           categories=PERSON_CATEGORIES)
+
+
+@bp.get("/people/<int:person_id>")
+@roles_required("office", "health")
+def person(person_id: int):
+    p = db.get_or_404(Person, person_id)
+    return render_template("office/person.html", person=p, form=ActionForm())
+
+
+@bp.post("/people/<int:person_id>/issue")
+@roles_required("office")
+def issue_person_pass(person_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    p = issuing.issue_pass(db.get_or_404(Person, person_id))
+    db.session.commit()
+    flash(_("已签发通行证 %(code)s", code=p.code), "ok")
+    return redirect(url_for(".pass_detail", pass_id=p.id))
+
+
+@bp.get("/households")
+@roles_required("office", "health")
+def households():
+    building = request.args.get("building", type=int)
+    stmt = db.select(Household).join(Building).order_by(Building.id, Household.unit, Household.room)
+    if building:
+        stmt = stmt.where(Household.building_id == building)
+    page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
+    buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
+    return render_template("office/households.html", page=page, buildings=buildings,
+                           building=building)
+
+
+@bp.get("/vehicles")
+@roles_required("office")
+def vehicles():
+    q = request.args.get("q", "").strip().upper()
+    stmt = db.select(Vehicle).order_by(Vehicle.plate)
+    if q:
+        stmt = stmt.where(Vehicle.plate.like(f"%{q}%"))
+    page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
+    return render_template("office/vehicles.html", page=page, q=q, form=ActionForm())
+
+
+@bp.post("/vehicles/<int:vehicle_id>/issue")
+@roles_required("office")
+def issue_vehicle_pass(vehicle_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    p = issuing.issue_pass(db.get_or_404(Vehicle, vehicle_id))
+    db.session.commit()
+    flash(_("已签发通行证 %(code)s", code=p.code), "ok")
+    return redirect(url_for(".pass_detail", pass_id=p.id))
+
+
+# -- passes ----------------------------------------------------------------
+
+@bp.get("/passes")
+@roles_required("office")
+def passes():
+    status = request.args.get("status", "")
+    category = request.args.get("category", "")
+    stmt = db.select(Pass).order_by(Pass.id.desc())
+    if status in ("active", "suspended", "revoked"):
+        stmt = stmt.where(Pass.status == status)
+    if category in CATEGORIES:
+        stmt = stmt.where(Pass.category == category)
+    page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
+    return render_template("office/passes.html", page=page, status=status, category=category,
+                           categories=list(CATEGORIES))
+
+
+@bp.get("/passes/<int:pass_id>")
+@roles_required("office")
+def pass_detail(pass_id: int):
+    p = db.get_or_404(Pass, pass_id)
+    scans = db.session.scalars(db.select(Scan).where(Scan.pass_id == p.id)
+                               .order_by(Scan.scanned_at.desc()).limit(20)).all()
+    link = url_for("resident.pass_page", link=issuing.resident_link_token(p), _external=True)
+    return render_template("office/pass.html", p=p, scans=scans, link=link,
+                           qr_svg=qrimage.svg(issuing.static_token(p)), form=ActionForm())
+
+
+ACTIONS = {
+    "suspend": lambda p: issuing.set_status(p, "suspended"),
+    "reinstate": lambda p: issuing.set_status(p, "active"),
+    "revoke": lambda p: issuing.set_status(p, "revoked"),
+    "reissue": issuing.reissue,
+    "revoke-link": issuing.revoke_link,
+}
+
+
+@bp.post("/passes/<int:pass_id>/<action>")
+@roles_required("office")
+def pass_action(pass_id: int, action: str):
+    if action not in ACTIONS:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    p = db.get_or_404(Pass, pass_id)
+    try:
+        ACTIONS[action](p)
+    except issuing.IssuingError as err:
+        flash(str(err), "error")
+        return redirect(url_for(".pass_detail", pass_id=p.id))
+    db.session.commit()
+    flash(_("已完成操作"), "ok")
+    return redirect(url_for(".pass_detail", pass_id=p.id))
+
+
+def _qr_text(pass_id: int) -> str:
+    p = db.get_or_404(Pass, pass_id)
+    return issuing.static_token(p)
+
+
+@bp.get("/passes/<int:pass_id>/qr.png")
+@roles_required("office")
+def pass_qr_png(pass_id: int):
+    scale = min(max(request.args.get("scale", 10, type=int) or 10, 2), 40)
+    return Response(qrimage.png(_qr_text(pass_id), scale), mimetype="image/png",
+                    headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/passes/<int:pass_id>/qr.svg")
+@roles_required("office")
+def pass_qr_svg(pass_id: int):
+    return Response(qrimage.svg(_qr_text(pass_id)), mimetype="image/svg+xml",
+                    headers={"Cache-Control": "no-store"})
+
+
+# -- scans -----------------------------------------------------------------
+
+def _parse_local(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=local_tz())
+
+
+def scan_filters(args) -> tuple:
+    """The scan-log query for request args; shared by the page and exports."""
+    stmt = (db.select(Scan).outerjoin(Pass, Scan.pass_id == Pass.id)
+            .outerjoin(Person, Pass.person_id == Person.id)
+            .outerjoin(Vehicle, Pass.vehicle_id == Vehicle.id)
+            .outerjoin(Household, Household.id == func.coalesce(Person.household_id,
+                                                                Vehicle.household_id)))
+    f = {k: (args.get(k) or "").strip() for k in
+         ("q", "gate", "direction", "verdict", "reason", "since", "until", "building")}
+    if f["q"]:
+        like = f"%{f['q']}%"
+        stmt = stmt.where(or_(Person.name.like(like), Person.phone.like(like),
+                              Vehicle.plate.like(like.upper())))
+    if f["gate"].isdigit():
+        stmt = stmt.where(Scan.gate_id == int(f["gate"]))
+    if f["building"].isdigit():
+        stmt = stmt.where(Household.building_id == int(f["building"]))
+    if f["direction"] in ("in", "out"):
+        stmt = stmt.where(Scan.direction == f["direction"])
+    if f["verdict"] == "allowed":
+        stmt = stmt.where(Scan.allowed)
+    elif f["verdict"] == "denied":
+        stmt = stmt.where(~Scan.allowed)
+    if f["reason"] in REASONS:
+        stmt = stmt.where(Scan.reason == f["reason"])
+    if since := _parse_local(f["since"]):
+        stmt = stmt.where(Scan.scanned_at >= since)
+    if until := _parse_local(f["until"]):
+        stmt = stmt.where(Scan.scanned_at < until)
+    return stmt.order_by(Scan.scanned_at.desc(), Scan.id.desc()), f
+
+
+@bp.get("/scans")
+@roles_required(*READERS)
+def scans():
+    stmt, f = scan_filters(request.args)
+    page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
+    gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
+    buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
+    return render_template("office/scans.html", page=page, f=f, gates=gates,
+                           buildings=buildings, reasons=list(REASONS))
+
+
+@bp.get("/outside")
+@roles_required(*READERS)
+def outside():
+    """Who went out and has not come back: the list the night shift checks."""
+    stmt = (db.select(Pass).where(Pass.inside.is_(False), Pass.status == "active")
+            .order_by(Pass.last_scan_at))
+    page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
+    gates = {g.id: g.name for g in db.session.scalars(db.select(Gate))}
+    now = datetime.now(timezone.utc)
+    return render_template("office/outside.html", page=page, gates=gates, now=now,
+                           long_out=timedelta(hours=12))
+
+
+# -- rules and devices ---------------------------------------------------------
+
+@bp.route("/rules", methods=["GET", "POST"])
+@roles_required("office")
+def rules():
+    form = RuleForm()
+    if request.method == "POST":
+        category = request.form.get("category", "")
+        if category not in CATEGORIES or not form.validate_on_submit():
+            abort(400)
+        try:
+            set_rule(category, form.hours.data or "", form.gates.data or "",
+                     bool(form.anti_passback.data))
+        except ValueError as err:
+            flash(str(err), "error")
+        else:
+            db.session.commit()
+            flash(_("规则已保存"), "ok")
+        return redirect(url_for(".rules"))
+    gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
+    return render_template("office/rules.html", rules=category_rules(), gates=gates, form=form)
+
+
+@bp.get("/devices")
+@roles_required("admin")
+def devices():
+    rows = db.session.scalars(db.select(GateDevice).order_by(GateDevice.id)).all()
+    return render_template("office/devices.html", devices=rows)

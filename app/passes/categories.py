@@ -1,0 +1,51 @@
+"""Holder categories: the split the office used for its paper passes."""
+
+# code -> (Chinese label, English label, card colour)
+CATEGORIES: dict[str, tuple[str, str, str]] = {
+    "resident": ("居民", "Resident", "#1f7a3a"),
+    "tenant": ("租户", "Tenant", "#1f5fa8"),
+    "sanitation": ("环卫", "Sanitation", "#d9822b"),
+    "staff": ("工作人员", "Staff", "#6b3fa0"),
+    "courier": ("快递外卖", "Courier", "#b8860b"),
+    "other": ("其他", "Other", "#5f6b7a"),
+    "vehicle": ("车辆", "Vehicle", "#0e7c86"),
+}
+PERSON_CATEGORIES = [c for c in CATEGORIES if c != "vehicle"]
+
+
+def label(category: str, lang: str = "zh") -> str:
+    zh, en, _ = CATEGORIES.get(category, (category, category, "#5f6b7a"))
+    return en if lang == "en" else zh
+
+
+def colour(category: str) -> str:
+    return CATEGORIES.get(category, ("", "", "#5f6b7a"))[2]
+
+
+def mask_name(name: str) -> str:
+    """张三丰 -> 张*丰, 李四 -> 李*, Smith -> S****: enough for a guard to greet."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    if name.isascii():
+        return name[0] + "*" * (len(name) - 1)
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_id_card(number: str) -> str:
+    """Keep only what the office needs to tell two people apart: 1101********1234."""
+    n = (number or "").strip().upper()
+    if not n:
+        return ""
+    if "*" in n:
+        return n
+    if len(n) <= 8:
+        return n[:1] + "*" * (len(n) - 1)
+    return n[:4] + "*" * (len(n) - 8) + n[-4:]
+
+
+def mask_phone(phone: str) -> str:
+    p = (phone or "").strip()
+    return p[:3] + "****" + p[-4:] if len(p) >= 11 else p

@@ -1,0 +1,153 @@
+"""The verdict on one scanned QR: allow or deny, with a stable reason code.
+
+``verify()`` is a pure function shared by the service (authoritative, with
+the database behind ``lookup``) and the gate scanner (offline, with a cached
+snapshot behind ``lookup``). It never raises, whatever text a camera read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, asdict
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Callable, Optional
+
+from . import rules as gate_rules
+from .tokens import KeyRing, TokenError, decode
+
+# code -> (Chinese, English). The guard reads Chinese; codes are stable API.
+REASONS: dict[str, tuple[str, str]] = {
+    "OK": ("通过", "Allowed"),
+    "BAD_FORMAT": ("不是本小区通行码", "Not a pass of this community"),
+    "BAD_SIGNATURE": ("通行码签名无效（伪造或损坏）", "Invalid signature (forged or damaged)"),
+    "UNKNOWN_KEY": ("未知密钥签发的通行码", "Signed with an unknown key"),
+    "KEY_RETIRED": ("密钥已停用，请到物业换证", "Signing key retired: get a new pass at the office"),
+    "STALE": ("动态码已过期，请刷新页面", "Phone code too old: refresh the page"),
+    "NOT_YET_VALID": ("通行证尚未生效", "Pass not yet valid"),
+    "EXPIRED": ("通行证已过期", "Pass expired"),
+    "SUSPENDED": ("通行证已暂停", "Pass suspended"),
+    "REVOKED": ("通行证已作废", "Pass revoked"),
+    "SUPERSEDED": ("旧证已失效（已补办新证）", "Old card: a newer pass was issued"),
+    "UNKNOWN_PASS": ("查无此通行证", "No such pass"),
+    "OUTSIDE_HOURS": ("不在允许通行时段", "Outside allowed hours"),
+    "GATE_NOT_ALLOWED": ("不允许从此门通行", "Not allowed at this gate"),
+    "ALREADY_INSIDE": ("已在小区内，请先出门登记", "Already inside: must exit first"),
+    "ALREADY_OUTSIDE": ("已在小区外，请先进门登记", "Already outside: must enter first"),
+}
+
+DEFAULT_MAX_AGE = timedelta(seconds=60)
+#: Tolerated clock difference between the server that drew a phone code and
+#: the gate that reads it; more in the future than this is NOT_YET_VALID.
+CLOCK_SKEW = timedelta(seconds=30)
+
+
+@dataclass
+class PassState:
+    """What the gate must know about a pass; no personal data beyond display."""
+
+    pass_id: int
+    serial: int
+    status: str = "active"  # active | suspended | revoked
+    category: str = "resident"
+    valid_from: Optional[datetime] = None
+    valid_until: Optional[datetime] = None
+    inside: Optional[bool] = None
+    holder: Optional[dict] = None  # masked name, building/unit, category label
+
+
+@dataclass
+class Verdict:
+    allowed: bool
+    reason: str
+    message: str
+    message_en: str
+    pass_id: Optional[int] = None
+    serial: Optional[int] = None
+    dynamic: Optional[bool] = None
+    holder: Optional[dict] = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def verdict_for(reason: str, state: PassState | None = None, **kw) -> Verdict:
+    zh, en = REASONS.get(reason, (reason, reason))
+    return Verdict(allowed=reason == "OK", reason=reason, message=zh, message_en=en,
+                   pass_id=state.pass_id if state else kw.pop("pass_id", None),
+                   serial=state.serial if state else kw.pop("serial", None),
+                   holder=state.holder if state else None, **kw)
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class GateContext:
+    """Where and how the scan happened."""
+
+    gate: str | None = None
+    direction: str = "in"
+    local_tz: tzinfo = timezone(timedelta(hours=8))
+    max_age: timedelta = DEFAULT_MAX_AGE
+    rules: dict[str, gate_rules.CategoryRule] = field(default_factory=dict)
+    check_passback: bool = True
+
+
+Lookup = Callable[[int], Optional[PassState]]
+
+
+def verify(text: object, ring: KeyRing, lookup: Lookup, now: datetime,
+           ctx: GateContext | None = None) -> Verdict:
+    """Judge one scanned text. Never raises: any failure is a deny verdict."""
+    try:
+        return _verify(text, ring, lookup, _aware(now), ctx or GateContext())
+    except Exception as exc:  # a bug must not crash the gate: deny and say so
+        v = verdict_for("BAD_FORMAT")
+        v.extra["error"] = type(exc).__name__
+        return v
+
+
+def _verify(text, ring, lookup, now, ctx) -> Verdict:
+    try:
+        claims = decode(ring, text)
+    except TokenError as err:
+        return verdict_for(err.code)
+
+    ids = {"pass_id": claims.pass_id, "serial": claims.serial, "dynamic": claims.dynamic}
+    if claims.dynamic:
+        age = now - claims.signed_at
+        if age > ctx.max_age:
+            return verdict_for("STALE", **ids)
+        if age < -CLOCK_SKEW:
+            return verdict_for("NOT_YET_VALID", **ids)
+
+    state = lookup(claims.pass_id)
+    if state is None:
+        return verdict_for("UNKNOWN_PASS", **ids)
+
+    def deny(reason: str) -> Verdict:
+        return verdict_for(reason, state, dynamic=claims.dynamic)
+
+    if claims.serial < state.serial:
+        return deny("SUPERSEDED")
+    if claims.serial > state.serial:  # signed by us, but never issued: treat as forged
+        return deny("BAD_SIGNATURE")
+    if state.status == "revoked":
+        return deny("REVOKED")
+    if state.status == "suspended":
+        return deny("SUSPENDED")
+    if state.valid_from and now < _aware(state.valid_from):
+        return deny("NOT_YET_VALID")
+    if state.valid_until and now >= _aware(state.valid_until):
+        return deny("EXPIRED")
+
+    rule = ctx.rules.get(state.category) or gate_rules.CategoryRule(state.category)
+    if not gate_rules.gate_allowed(rule, ctx.gate):
+        return deny("GATE_NOT_ALLOWED")
+    if not gate_rules.within_hours(rule, now.astimezone(ctx.local_tz).time()):
+        return deny("OUTSIDE_HOURS")
+    if ctx.check_passback:
+        reason = gate_rules.passback_reason(rule, state.inside, ctx.direction)
+        if reason:
+            return deny(reason)
+    return verdict_for("OK", state, dynamic=claims.dynamic)

@@ -1,0 +1,57 @@
+"""The resident's pass on a phone, reached by a personal signed link."""
+from datetime import datetime, timezone
+
+from flask import Blueprint, abort, current_app, jsonify, render_template
+
+from ..extensions import db
+from ..passes import qrimage
+from ..services import issuing
+
+bp = Blueprint("resident", __name__, url_prefix="/p")
+
+
+def _pass_or_404(link: str):
+    p = issuing.pass_for_link(link)
+    if p is None:
+        abort(404)
+    return p
+
+
+def _status(p) -> tuple[str, bool]:
+    """(plain-words code, usable now) for the page."""
+    now = datetime.now(timezone.utc)
+    if p.status != "active":
+        return p.status, False
+    if p.valid_from and now < p.valid_from:
+        return "not_yet", False
+    if p.valid_until and now >= p.valid_until:
+        return "expired", False
+    return "active", True
+
+
+def _qr_payload(p) -> dict:
+    status, usable = _status(p)
+    token = issuing.dynamic_token(p) if usable else None
+    return {"svg": qrimage.svg(token) if token else None, "status": status,
+            "refresh": current_app.config["DYNAMIC_TOKEN_REFRESH"],
+            "drawn_at": datetime.now(timezone.utc).isoformat()}
+
+
+@bp.get("/<link>")
+def pass_page(link: str):
+    p = _pass_or_404(link)
+    payload = _qr_payload(p)
+    resp = current_app.make_response(render_template("resident/pass.html", p=p, link=link,
+                                                     qr=payload))
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
+
+
+@bp.get("/<link>/qr.json")
+def pass_qr(link: str):
+    p = _pass_or_404(link)
+    db.session.rollback()
+    resp = jsonify(_qr_payload(p))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

@@ -1,0 +1,115 @@
+"""Issue, suspend, revoke, reinstate and reissue passes; resident links."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from ..extensions import db
+from ..models import Gate, GateDevice, Pass, Person, Vehicle
+from ..passes import tokens
+from .keys import key_ring
+
+LINK_SALT = "gatepass.resident-link.v1"
+
+
+class IssuingError(ValueError):
+    """A request the office made that cannot be done (shown as a message)."""
+
+
+def issue_pass(holder: Person | Vehicle, valid_from: datetime | None = None,
+               valid_until: datetime | None = None) -> Pass:
+    """A holder has at most one live pass; issuing again returns it."""
+    is_person = isinstance(holder, Person)
+    existing = db.session.scalar(db.select(Pass).where(
+        (Pass.person_id == holder.id) if is_person else (Pass.vehicle_id == holder.id),
+        Pass.status != "revoked"))
+    if existing:
+        return existing
+    p = Pass(person=holder if is_person else None, vehicle=None if is_person else holder,
+             category=holder.category if is_person else "vehicle",
+             valid_from=valid_from, valid_until=valid_until)
+    db.session.add(p)
+    db.session.flush()
+    return p
+
+
+def set_status(p: Pass, status: str) -> Pass:
+    if status not in ("active", "suspended", "revoked"):
+        raise IssuingError(f"unknown status {status}")
+    if p.status == "revoked" and status != "revoked":
+        raise IssuingError("a revoked pass stays revoked: issue a new one")
+    p.status = status
+    p.updated_at = datetime.now(timezone.utc)
+    return p
+
+
+def reissue(p: Pass) -> Pass:
+    """New card for a lost one: the serial goes up, so the old QR is SUPERSEDED."""
+    if p.status == "revoked":
+        raise IssuingError("a revoked pass cannot be reissued")
+    p.serial += 1
+    p.updated_at = datetime.now(timezone.utc)
+    return p
+
+
+def static_token(p: Pass) -> str:
+    return tokens.issue_static(key_ring(), p.id, p.serial)
+
+
+def dynamic_token(p: Pass, now: datetime | None = None) -> str:
+    return tokens.issue_dynamic(key_ring(), p.id, p.serial, now)
+
+
+# -- resident links: a personal URL the office sends or prints -------------
+
+def _link_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
+
+
+def resident_link_token(p: Pass) -> str:
+    return _link_serializer().dumps([p.id, p.link_version])
+
+
+def pass_for_link(link: str) -> Pass | None:
+    """The pass behind a resident link, or None if forged or revoked."""
+    try:
+        pass_id, version = _link_serializer().loads(link)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    p = db.session.get(Pass, pass_id) if isinstance(pass_id, int) else None
+    if p is None or p.link_version != version:
+        return None
+    return p
+
+
+def revoke_link(p: Pass) -> Pass:
+    p.link_version += 1
+    return p
+
+
+# -- gate devices ------------------------------------------------------------
+
+def create_device(gate_name: str, name: str | None = None) -> tuple[GateDevice, str]:
+    """Make a device for a gate (creating the gate); return it and its token once."""
+    gate = db.session.scalar(db.select(Gate).where(Gate.name == gate_name))
+    if gate is None:
+        gate = Gate(name=gate_name)
+        db.session.add(gate)
+        db.session.flush()
+    token = "gd_" + secrets.token_urlsafe(32)
+    device = GateDevice(gate=gate, name=name or f"{gate_name}-{len(gate.devices) + 1}",
+                        token_hash=tokens.device_token_hash(token))
+    db.session.add(device)
+    db.session.flush()
+    return device, token
+
+
+def device_for_token(token: str) -> GateDevice | None:
+    if not token:
+        return None
+    device = db.session.scalar(db.select(GateDevice).where(
+        GateDevice.token_hash == tokens.device_token_hash(token)))
+    return device if device and device.active else None

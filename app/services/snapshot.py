@@ -1,0 +1,31 @@
+"""The offline snapshot a gate caches: enough to deny what must be denied.
+
+It lists every pass by id with its current serial, status, category and
+validity (no names: a stolen gate laptop leaks no residents), plus the
+retired key ids and the category rules. About 60 bytes a pass: 7,000 passes
+are under half a megabyte, and the ETag makes an unchanged poll free.
+"""
+from __future__ import annotations
+
+from ..extensions import db
+from ..models import GateDevice, Pass
+from .keys import key_ring
+from .rules import category_rules
+
+
+def gate_snapshot(device: GateDevice) -> dict:
+    rows = db.session.execute(db.select(
+        Pass.id, Pass.serial, Pass.status, Pass.category, Pass.valid_from, Pass.valid_until)
+    ).all()
+    passes = {}
+    for pid, serial, status, category, vf, vu in rows:
+        passes[str(pid)] = [serial, status, category,
+                            vf.isoformat() if vf else None, vu.isoformat() if vu else None]
+    rules = {c: {"hours": r.hours_text(), "gates": sorted(r.gates),
+                 "anti_passback": r.anti_passback} for c, r in category_rules().items()}
+    return {
+        "gate": device.gate.name,
+        "retired_kids": sorted(key_ring().retired_kids),
+        "passes": passes,  # id -> [serial, status, category, valid_from, valid_until]
+        "rules": rules,
+    }

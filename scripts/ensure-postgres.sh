@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Start the machine's PostgreSQL (Debian cluster) and print a URL for tests.
+# Prints nothing (and the PostgreSQL tests skip) when there is no server we
+# may start: not root, or PostgreSQL not installed.
+set -u
+[ "$(id -u)" = 0 ] || exit 0
+command -v pg_lsclusters >/dev/null || exit 0
+ver=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+[ -n "$ver" ] || exit 0
+if ! pg_lsclusters -h | awk '{print $2}' | grep -qx main; then
+  pg_createcluster "$ver" main >/dev/null 2>&1 || exit 0
+fi
+line=$(pg_lsclusters -h | awk '$2 == "main"' | head -1)
+cver=$(echo "$line" | awk '{print $1}')
+port=$(echo "$line" | awk '{print $3}')
+status=$(echo "$line" | awk '{print $4}')
+if [ "$status" != online ]; then
+  pg_ctlcluster "$cver" main start >/dev/null 2>&1 || { echo "could not start PostgreSQL" >&2; exit 0; }
+fi
+for _ in $(seq 1 30); do
+  runuser -u postgres -- psql -p "$port" -qAtc "select 1" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+runuser -u postgres -- psql -p "$port" -qAtc \
+  "do \$\$ begin if not exists (select from pg_roles where rolname = 'gatepass') then
+     create role gatepass login superuser password 'gatepass'; end if; end \$\$;" >/dev/null 2>&1
+runuser -u postgres -- psql -p "$port" -qAtc "select 1 from pg_database where datname = 'gatepass_test'" \
+  | grep -q 1 || runuser -u postgres -- createdb -p "$port" -O gatepass gatepass_test >/dev/null 2>&1
+echo "postgresql+psycopg://gatepass:gatepass@127.0.0.1:${port}/gatepass_test"
