@@ -19,7 +19,8 @@ error-correction level M and decodes from across a gate)::
     GPD.<kid>.<pass id base36>.<serial base36>.<timestamp>.<signature>
 
 The signature is itsdangerous' HMAC-SHA256 with a dedicated salt, truncated
-to 128 bits (22 base64 characters). The key id is inside the signed part, so
+to 120 bits: exactly 20 base64 characters with no spare bits, so no two
+spellings of one signature exist and every changed character is caught. The key id is inside the signed part, so
 swapping it breaks the signature.
 """
 from __future__ import annotations
@@ -74,14 +75,17 @@ class KeyRetired(TokenError):
     code = "KEY_RETIRED"
 
 
+SIGNATURE_BYTES = 15  # 120 bits; a multiple of 3 so base64 has no padding bits
+
+
 class _TruncatedHMAC(HMACAlgorithm):
-    """HMAC-SHA256 cut to 128 bits: keeps the QR small, still unforgeable."""
+    """HMAC-SHA256 cut to 120 bits: keeps the QR small, still unforgeable."""
 
     def __init__(self) -> None:
         super().__init__(hashlib.sha256)
 
     def get_signature(self, key: bytes, value: bytes) -> bytes:
-        return super().get_signature(key, value)[:16]
+        return super().get_signature(key, value)[:SIGNATURE_BYTES]
 
 
 class _FixedClockSigner(TimestampSigner):
@@ -281,7 +285,8 @@ def decode(ring: KeyRing, text: object) -> Claims:
     if len(parts) != (6 if dynamic else 5):
         raise BadFormat("wrong number of fields")
     kid, pid36, serial36 = parts[1], parts[2], parts[3]
-    if not KID_PATTERN.match(kid) or not _B36.match(pid36) or not _B36.match(serial36):
+    if not KID_PATTERN.match(kid) or not _B36.match(pid36) or not _B36.match(serial36) \
+            or len(parts[-1]) != SIGNATURE_BYTES * 4 // 3:
         raise BadFormat("malformed fields")
     if ring.is_retired(kid):
         raise KeyRetired(kid=kid)

@@ -1,0 +1,195 @@
+"""Fixtures: an app on a real database file (or a real PostgreSQL), clients, makers.
+
+PostgreSQL tests use ``TEST_POSTGRES_URL`` (``make test`` starts a server and
+sets it). Without it they skip, except under CI, where a missing server or
+browser is a failure, not a skip.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from app.extensions import db
+from app.models import Building, Household, Pass, Person, User, Vehicle
+from app.passes.tokens import KeyRing
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GATEPASS_SHARED") or ROOT.parent / "shared")
+IN_CI = bool(os.environ.get("CI"))
+
+
+def need(condition: bool, why: str) -> None:
+    """Skip when a real part is missing, but fail in CI, which must have it."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"CI must provide: {why}")
+        pytest.skip(why)
+
+
+@pytest.fixture
+def keys_dir(tmp_path) -> Path:
+    d = tmp_path / "keys"
+    KeyRing.create_key(d, "k1")
+    return d
+
+
+@pytest.fixture
+def backend(request) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database_url(backend, tmp_path) -> str:
+    if backend == "postgres":
+        url = os.environ.get("TEST_POSTGRES_URL")
+        need(bool(url), "a PostgreSQL server (TEST_POSTGRES_URL)")
+        return url
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def app(database_url, keys_dir, tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "KEYS_DIR": str(keys_dir),
+        "SERVER_NAME": "localhost",
+    })
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if database_url.startswith("postgresql"):
+            db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# -- makers ----------------------------------------------------------------
+
+class Maker:
+    """Builds rows the tests need, committed, inside the app's context."""
+
+    def __init__(self, app):
+        self.app = app
+        self.n = 0
+
+    def person(self, name="张三丰", category="resident", building="3号楼", unit="2单元",
+               room=None, phone=None) -> int:
+        with self.app.app_context():
+            self.n += 1
+            b = db.session.scalar(db.select(Building).where(Building.name == building)) \
+                or Building(name=building)
+            h = None
+            if category in ("resident", "tenant"):
+                h = Household(building=b, unit=unit, room=room or f"{100 + self.n}")
+            p = Person(name=name, category=category, household=h,
+                       phone=phone or f"139{uuid.uuid4().int % 10**8:08d}")
+            db.session.add(p)
+            db.session.commit()
+            return p.id
+
+    def pass_for(self, person_id: int | None = None, **kw) -> int:
+        from app.services.issuing import issue_pass
+        with self.app.app_context():
+            if person_id is None:
+                person_id = self.person(**kw)
+            p = issue_pass(db.session.get(Person, person_id))
+            db.session.commit()
+            return p.id
+
+    def vehicle_pass(self, plate="京A12345") -> int:
+        from app.services.issuing import issue_pass
+        with self.app.app_context():
+            v = Vehicle(plate=plate, kind="own")
+            db.session.add(v)
+            db.session.flush()
+            p = issue_pass(v)
+            db.session.commit()
+            return p.id
+
+    def token(self, pass_id: int, dynamic: bool = False, now: datetime | None = None) -> str:
+        from app.services import issuing
+        with self.app.app_context():
+            p = db.session.get(Pass, pass_id)
+            return issuing.dynamic_token(p, now) if dynamic else issuing.static_token(p)
+
+    def user(self, username: str, role: str, password: str = "pw-" + "x" * 8) -> str:
+        with self.app.app_context():
+            u = User(username=username, role=role, display_name=username)
+            u.set_password(password)
+            db.session.add(u)
+            db.session.commit()
+        return password
+
+    def device(self, gate: str = "东门") -> str:
+        from app.services.issuing import create_device
+        with self.app.app_context():
+            _, token = create_device(gate)
+            db.session.commit()
+            return token
+
+
+@pytest.fixture
+def make(app) -> Maker:
+    return Maker(app)
+
+
+@pytest.fixture
+def device_token(make) -> str:
+    return make.device("东门")
+
+
+def csrf_token(client, url="/login") -> str:
+    html = client.get(url).get_data(as_text=True)
+    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
+        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert m, f"no CSRF token on {url}"
+    return m.group(1)
+
+
+def login(client, make, role: str, username: str | None = None):
+    username = username or f"{role}-user"
+    password = make.user(username, role)
+    resp = client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": csrf_token(client)})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return client
+
+
+@pytest.fixture
+def scan(client, device_token):
+    """POST one scan the way a gate does; returns the Flask response."""
+    def post(token, direction="in", nonce=None, scanned_at=None, device=None, **extra):
+        body = {"nonce": nonce or uuid.uuid4().hex, "token": token, "direction": direction,
+                "scanned_at": (scanned_at or datetime.now(timezone.utc)).isoformat(), **extra}
+        return client.post("/api/v1/scans", json=body,
+                           headers={"Authorization": f"Bearer {device or device_token}"})
+    return post
+
+
+def chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
