@@ -25,10 +25,15 @@ def reason_text(code: str) -> str:
     return en if lang() == "en" else zh
 
 
+def category_label(code: str) -> str:
+    return categories.label(code, lang())
+
+
 def init_app(app) -> None:
+    # Globals, not a context processor: imported macros see globals only.
+    app.jinja_env.globals.update(reason_text=reason_text, category_label=category_label,
+                                 category_colour=categories.colour)
+
     @app.context_processor
-    def _helpers():
-        return {"lang": lang(), "reason_text": reason_text,
-                "category_label": lambda c: categories.label(c, lang()),
-                "category_colour": categories.colour,
-                "community_name": app.config["COMMUNITY_NAME"]}
+    def _page_values():
+        return {"lang": lang(), "community_name": app.config["COMMUNITY_NAME"]}
