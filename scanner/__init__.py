@@ -1,0 +1,1 @@
+"""Gate scanner: reads QR passes from a camera and asks the service for a verdict."""

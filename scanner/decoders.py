@@ -1,0 +1,518 @@
+"""QR decoders and image preprocessing for the gate scanner, as a registry of pure functions.
+
+Every decoder takes one 2-D uint8 grey image and returns a list of `DecodeResult`; none of
+them ever raises, because a camera hands us anything (black frames, half-written buffers,
+colour frames) and a crash at the gate is worse than a missed frame.
+
+Preprocessing works on `View`s: an image plus the scale and offset that map its pixels back
+to the camera frame, so corner points can outline the code on the guard's screen whatever
+crop/zoom found it.  Preprocessors return a list because some (the region finder) propose
+several candidates and some decline (``[]``) when they cannot help.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+
+try:  # the decoders are optional at import time so a missing wheel only disables one step
+    import zxingcpp
+except ImportError:  # pragma: no cover - depends on the machine
+    zxingcpp = None
+try:
+    from pyzbar import pyzbar
+except Exception:  # pragma: no cover - ImportError, or OSError when libzbar0 is missing
+    pyzbar = None
+
+#: Frames larger than this (long side) are shrunk before decoding: no gate code needs more
+#: pixels, and a 50-megapixel buffer must not stall the scanner.
+MAX_SIDE = 4096
+#: Smaller than the 21x21 modules of a version-1 QR code cannot hold one.
+MIN_SIDE = 21
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """One decoded code: its text and its 4 corners (x, y) in the given image's pixels."""
+
+    text: str
+    points: np.ndarray  # shape (4, 2), float32
+
+
+Decoder = Callable[[np.ndarray], "list[DecodeResult]"]
+
+
+# --------------------------------------------------------------------------- text handling
+
+def clean_text(text: str) -> str:
+    """Normalise line ends to ``\\n``.
+
+    Printed contact cards and phone apps encode CRLF or LF at random; a pass token has no
+    line break at all, so folding them only makes the same code read the same everywhere.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def bytes_to_text(data: bytes) -> str:
+    """zbar hands us bytes (already transcoded to UTF-8 by zbar when it could).
+
+    Fall back to Latin-1, which maps every byte to one character, so binary payloads still
+    reach the verifier intact instead of raising.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+# --------------------------------------------------------------------------- input guards
+
+def as_gray(image) -> np.ndarray | None:
+    """Any camera buffer -> contiguous 2-D uint8, or None when it cannot hold a code."""
+    if not isinstance(image, np.ndarray) or image.size == 0:
+        return None
+    img = image
+    if img.ndim == 3:
+        channels = img.shape[2]
+        if channels == 1:
+            img = img[:, :, 0]
+        elif channels in (3, 4):
+            if img.dtype != np.uint8:
+                img = _to_uint8(img)
+            code = cv2.COLOR_BGR2GRAY if channels == 3 else cv2.COLOR_BGRA2GRAY
+            img = cv2.cvtColor(np.ascontiguousarray(img), code)
+        else:
+            return None
+    elif img.ndim != 2:
+        return None
+    if img.dtype != np.uint8:
+        img = _to_uint8(img)
+    if min(img.shape) < MIN_SIDE:
+        return None
+    return np.ascontiguousarray(img)
+
+
+def _to_uint8(img: np.ndarray) -> np.ndarray:
+    if img.dtype == np.bool_:
+        return img.astype(np.uint8) * 255
+    f = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+    if f.size and f.max() <= 1.0 and f.min() >= 0.0 and np.issubdtype(img.dtype, np.floating):
+        f = f * 255.0
+    return np.clip(f, 0, 255).astype(np.uint8)
+
+
+def _guarded(fn: Callable[[np.ndarray], list[DecodeResult]]) -> Decoder:
+    """Wrap a raw decoder: normalise the input, shrink huge frames, swallow every error."""
+
+    def decoder(image) -> list[DecodeResult]:
+        try:
+            gray = as_gray(image)
+            if gray is None:
+                return []
+            scale = 1.0
+            if max(gray.shape) > MAX_SIDE:
+                scale = MAX_SIDE / max(gray.shape)
+                gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            results = fn(gray)
+            if scale != 1.0:
+                results = [DecodeResult(r.text, r.points / scale) for r in results]
+            return results
+        except Exception:  # noqa: BLE001 - a decoder must never take the gate down
+            return []
+
+    decoder.__name__ = fn.__name__
+    decoder.__doc__ = fn.__doc__
+    return decoder
+
+
+def _quad(points) -> np.ndarray:
+    """Any polygon -> 4 corners; zbar may return more than 4 points for a warped code."""
+    pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+    if len(pts) == 4:
+        return pts
+    if len(pts) < 3:
+        x0, y0 = pts.min(axis=0)
+        x1, y1 = pts.max(axis=0)
+        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
+    return cv2.boxPoints(cv2.minAreaRect(pts)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- decoders
+
+def _zxing(gray: np.ndarray, binarizer=None, fast: bool = False) -> list[DecodeResult]:
+    if zxingcpp is None:
+        return []
+    kwargs = dict(formats=zxingcpp.BarcodeFormat.QRCode, text_mode=zxingcpp.TextMode.Plain)
+    if binarizer is not None:
+        kwargs["binarizer"] = binarizer
+    if fast:
+        kwargs.update(try_rotate=False, try_downscale=False)
+    out = []
+    for b in zxingcpp.read_barcodes(gray, **kwargs):
+        if not b.valid or not b.text:
+            continue
+        p = b.position
+        corners = [p.top_left, p.top_right, p.bottom_right, p.bottom_left]
+        pts = np.array([[c.x, c.y] for c in corners], dtype=np.float32)
+        out.append(DecodeResult(clean_text(b.text), pts))
+    return out
+
+
+def zxing(gray: np.ndarray) -> list[DecodeResult]:
+    """zxing-cpp with its own rotate/downscale/invert search: fast and the most tolerant.
+
+    Plain text mode gives the bytes as encoded (HRI mode would rewrite GS1 and control
+    characters for display, which would break exact token comparison).
+    """
+    return _zxing(gray)
+
+
+def zxing_global(gray: np.ndarray) -> list[DecodeResult]:
+    """zxing-cpp with one global threshold: steadier than the local one on smeared modules."""
+    return _zxing(gray, binarizer=zxingcpp.Binarizer.GlobalHistogram if zxingcpp else None)
+
+
+def _zbar(gray: np.ndarray) -> list[DecodeResult]:
+    if pyzbar is None:
+        return []
+    out = []
+    for r in pyzbar.decode(gray, symbols=[pyzbar.ZBarSymbol.QRCODE]):
+        text = clean_text(bytes_to_text(r.data))
+        if text:
+            out.append(DecodeResult(text, _quad([(p.x, p.y) for p in r.polygon])))
+    return out
+
+
+def zbar(gray: np.ndarray) -> list[DecodeResult]:
+    """pyzbar/libzbar: a different locator, good on moire and jpeg noise, no dark mode."""
+    return _zbar(gray)
+
+
+_cv = threading.local()  # OpenCV detectors keep state: one per thread
+
+
+def _detector(kind: str):
+    det = getattr(_cv, kind, None)
+    if det is None:
+        det = cv2.QRCodeDetectorAruco() if kind == "aruco" else cv2.QRCodeDetector()
+        setattr(_cv, kind, det)
+    return det
+
+
+def _opencv(gray: np.ndarray, kind: str) -> list[DecodeResult]:
+    text, points, _ = _detector(kind).detectAndDecode(gray)
+    if not text or points is None:
+        return []
+    return [DecodeResult(clean_text(text), _quad(points))]
+
+
+def opencv(gray: np.ndarray) -> list[DecodeResult]:
+    """OpenCV's classic QRCodeDetector: slow on full frames, a third opinion on crops."""
+    return _opencv(gray, "classic")
+
+
+def opencv_aruco(gray: np.ndarray) -> list[DecodeResult]:
+    """OpenCV's ArUco-based finder-pattern search, more tolerant of tilt than the classic."""
+    return _opencv(gray, "aruco")
+
+
+DECODERS: dict[str, Decoder] = {
+    "zxing": _guarded(zxing),
+    "zxing-global": _guarded(zxing_global),
+    "zbar": _guarded(zbar),
+    "opencv": _guarded(opencv),
+    "opencv-aruco": _guarded(opencv_aruco),
+}
+
+#: The decoders benchmarked "alone", one per library.
+SINGLE_DECODERS = ("zxing", "zbar", "opencv", "opencv-aruco")
+
+
+# --------------------------------------------------------------------------- views
+
+@dataclass(frozen=True)
+class View:
+    """A preprocessed image and how to map its pixels back: frame = xy / scale + offset."""
+
+    image: np.ndarray
+    scale: float = 1.0
+    offset: tuple[float, float] = (0.0, 0.0)
+
+    def derive(self, image: np.ndarray, scale: float = 1.0, crop_xy=(0.0, 0.0)) -> "View":
+        """A view of this view: `image` is this one cropped at `crop_xy` then scaled."""
+        ox = self.offset[0] + crop_xy[0] / self.scale
+        oy = self.offset[1] + crop_xy[1] / self.scale
+        return View(image, self.scale * scale, (ox, oy))
+
+    def to_frame(self, points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+        return pts / self.scale + np.array(self.offset, dtype=np.float32)
+
+
+Preprocessor = Callable[[View], "list[View]"]
+
+
+def _resize(view: View, factor: float, interpolation) -> View:
+    img = cv2.resize(view.image, None, fx=factor, fy=factor, interpolation=interpolation)
+    return view.derive(img, scale=factor)
+
+
+def shrink(view: View, max_side: int = 960) -> list[View]:
+    """Downscale big frames: big close-up codes and screen moire vanish, decoders run faster."""
+    side = max(view.image.shape)
+    if side <= max_side:
+        return []
+    return [_resize(view, max_side / side, cv2.INTER_AREA)]
+
+
+def enlarge(view: View, max_side: int = 1024) -> list[View]:
+    """Upscale a (cropped) code 2x with cubic interpolation.
+
+    Far-away codes have 1-2 pixels per module; the locators need ~3.  Declines when the
+    image is already big, where upscaling only costs time.
+    """
+    side = max(view.image.shape)
+    factor = min(2.0, max_side / side)
+    if factor < 1.4:
+        return []
+    return [_resize(view, factor, cv2.INTER_CUBIC)]
+
+
+def invert(view: View) -> list[View]:
+    """Dark-mode phone screens show light modules on black; zbar and OpenCV need dark ones."""
+    return [view.derive(cv2.bitwise_not(view.image))]
+
+
+def equalize(view: View) -> list[View]:
+    """CLAHE: lifts a code out of a dim frame or the shadow beside a glare spot."""
+    tiles = max(2, min(8, max(view.image.shape) // 64))
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(tiles, tiles))
+    return [view.derive(clahe.apply(view.image))]
+
+
+def sharpen(view: View) -> list[View]:
+    """Unsharp mask: steepens module edges softened by focus blur."""
+    img = view.image
+    blurred = cv2.GaussianBlur(img, (0, 0), 2.0)
+    return [view.derive(cv2.addWeighted(img, 2.5, blurred, -1.5, 0))]
+
+
+def binarize(view: View) -> list[View]:
+    """Adaptive threshold with a block of about two modules' width at typical scales."""
+    img = view.image
+    block = max(15, (min(img.shape) // 16) | 1)
+    bw = cv2.adaptiveThreshold(img, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 4)
+    return [view.derive(bw)]
+
+
+def smooth(view: View) -> list[View]:
+    """A light Gaussian blur: melts a screen's pixel grid (moire) and sensor noise."""
+    return [view.derive(cv2.GaussianBlur(view.image, (0, 0), 1.2))]
+
+
+def level(view: View) -> list[View]:
+    """Local contrast normalisation: each pixel against the mean and spread around it.
+
+    A glare spot or a shadow changes brightness smoothly over many modules; dividing it out
+    leaves the module pattern at full contrast everywhere, which one threshold can then cut.
+    """
+    img = view.image.astype(np.float32)
+    sigma = max(4.0, max(img.shape) / 40.0)
+    mean = cv2.GaussianBlur(img, (0, 0), sigma)
+    diff = img - mean
+    spread = cv2.sqrt(cv2.GaussianBlur(diff * diff, (0, 0), sigma)) + 4.0
+    out = np.clip(128.0 + 60.0 * diff / spread, 0, 255).astype(np.uint8)
+    return [view.derive(out)]
+
+
+def denoise(view: View) -> list[View]:
+    """Median filter: removes the salt-and-pepper of a dim sensor without rounding edges."""
+    return [view.derive(cv2.medianBlur(view.image, 3))]
+
+
+# --------------------------------------------------------------------------- regions
+
+def find_regions(gray: np.ndarray, max_regions: int = 2) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) around the densest patches of edges, best first.
+
+    A QR code is the most edge-dense thing a gate camera sees, whatever its condition, so
+    this finds codes too small, blurred or dim for the decoders' own locators, and lets the
+    costly steps work on a few hundred pixels instead of the whole frame.
+    """
+    h, w = gray.shape
+    s = min(1.0, 320.0 / max(h, w))
+    small = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else gray
+    grad = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    energy = cv2.blur(grad.astype(np.float32), (9, 9))
+    peak = float(energy.max())
+    if peak < 12.0:  # a flat frame: nothing to look at
+        return []
+    mask = (energy > 0.35 * peak).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
+    scored = []
+    for i in range(1, n):
+        x, y, bw, bh, area = stats[i]
+        if area < 16:
+            continue
+        scored.append((float(energy[labels == i].sum()), (x, y, bw, bh)))
+    scored.sort(reverse=True)
+    boxes = []
+    for _, (x, y, bw, bh) in scored[:max_regions]:
+        m = 0.25 * max(bw, bh) + 2
+        x0, y0 = max(0, int((x - m) / s)), max(0, int((y - m) / s))
+        x1, y1 = min(w, int((x + bw + m) / s)), min(h, int((y + bh + m) / s))
+        if min(x1 - x0, y1 - y0) >= MIN_SIDE:
+            boxes.append((x0, y0, x1, y1))
+    return boxes
+
+
+def regions(view: View) -> list[View]:
+    """Crop the candidate code regions (see `find_regions`)."""
+    return [view.derive(view.image[y0:y1, x0:x1], crop_xy=(x0, y0))
+            for x0, y0, x1, y1 in find_regions(view.image)]
+
+
+# --------------------------------------------------------------------------- deblurring
+
+def estimate_blur(gray: np.ndarray) -> tuple[float, float, float]:
+    """(length px, angle rad, anisotropy) of the blur in a crop around a code.
+
+    A sharp QR code has as many vertical as horizontal edges at any rotation, so its
+    gradient structure tensor is isotropic; hand shake removes the gradients along the
+    motion, which the tensor's weak axis shows (anisotropy near 0 means focus blur).
+    The length is where the derivative along that axis best anti-correlates with itself:
+    a box blur turns each edge into a +/- pair exactly one blur length apart.
+    """
+    s = min(1.0, 256.0 / max(gray.shape))
+    f = gray.astype(np.float32)
+    if s < 1.0:
+        f = cv2.resize(f, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    jxx, jyy, jxy = float((gx * gx).mean()), float((gy * gy).mean()), float((gx * gy).mean())
+    tr = jxx + jyy
+    if tr <= 1e-6:
+        return 0.0, 0.0, 0.0
+    disc = np.sqrt(max(tr * tr / 4 - (jxx * jyy - jxy * jxy), 0.0))
+    anisotropy = 2 * disc / tr
+    angle = 0.5 * np.arctan2(2 * jxy, jxx - jyy) + np.pi / 2  # weakest-gradient direction
+    h, w = f.shape
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), float(np.degrees(angle)), 1.0)
+    r = cv2.warpAffine(f, rot, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    m = int(0.2 * min(h, w))
+    d = np.diff(r[m:h - m, m:w - m], axis=1)
+    d -= d.mean(axis=1, keepdims=True)
+    n = d.shape[1]
+    if n < 8:
+        return 0.0, float(angle), float(anisotropy)
+    size = cv2.getOptimalDFTSize(2 * n)
+    spec = cv2.dft(cv2.copyMakeBorder(d, 0, 0, 0, size - n, cv2.BORDER_CONSTANT),
+                   flags=cv2.DFT_ROWS | cv2.DFT_COMPLEX_OUTPUT)
+    power = (spec[..., 0] ** 2 + spec[..., 1] ** 2).sum(axis=0)
+    ac = np.fft.irfft(power[: size // 2 + 1], n=size)[: min(n, int(40 * s) + 3)]
+    if ac[0] <= 0 or len(ac) < 4:
+        return 0.0, float(angle), float(anisotropy)
+    lag = int(np.argmin(ac[2:]) + 2)
+    if 2 < lag < len(ac) - 1:  # parabolic peak: sub-pixel length matters after upscaling
+        a, b, c = ac[lag - 1], ac[lag], ac[lag + 1]
+        den = a - 2 * b + c
+        lag = lag + (0.5 * (a - c) / den if den > 0 else 0.0)
+    return float(lag / s), float(angle), float(anisotropy)
+
+
+def _half_plane_multiplier(filt: np.ndarray) -> np.ndarray:
+    """Spread a real filter given on the half plane (h, w/2+1) over OpenCV's packed (CCS)
+    spectrum layout (h, w), so a real filter costs one real DFT each way."""
+    h, half = filt.shape
+    w = 2 * (half - 1)
+    m = np.empty((h, w), np.float32)
+    m[:, 1:w - 1:2] = filt[:, 1:half - 1]
+    m[:, 2:w - 1:2] = filt[:, 1:half - 1]
+    for col, j in ((0, 0), (w - 1, half - 1)):  # first/last columns are packed vertically
+        m[0, col] = filt[0, j]
+        m[1:h - 1:2, col] = filt[1:h // 2, j]
+        m[2:h - 1:2, col] = filt[1:h // 2, j]
+        m[h - 1, col] = filt[h // 2, j]
+    return m
+
+
+def wiener(gray: np.ndarray, transfer: Callable[[np.ndarray, np.ndarray], np.ndarray],
+           margin: int, nsr: float) -> np.ndarray:
+    """Wiener deconvolution by a real (centred, symmetric) blur transfer function.
+
+    `transfer(fy, fx)` gives the blur's frequency response in cycles per pixel.  The crop
+    is reflect-padded by `margin` so its borders do not ring into the code.
+    """
+    f = gray.astype(np.float32) * (1.0 / 255.0)
+    h, w = f.shape
+    hh = cv2.getOptimalDFTSize(h + 2 * margin)
+    ww = cv2.getOptimalDFTSize(w + 2 * margin)
+    hh, ww = hh + hh % 2, ww + ww % 2  # the packed layout below assumes even sizes
+    fp = cv2.copyMakeBorder(f, margin, hh - h - margin, margin, ww - w - margin,
+                            cv2.BORDER_REFLECT)
+    fy = np.fft.fftfreq(hh).astype(np.float32)[:, None]
+    fx = (np.arange(ww // 2 + 1, dtype=np.float32) / ww)[None, :]
+    response = transfer(fy, fx).astype(np.float32)
+    mult = _half_plane_multiplier(response / (response * response + np.float32(nsr)))
+    spectrum = cv2.multiply(cv2.dft(fp), mult)
+    res = cv2.dft(spectrum, flags=cv2.DFT_INVERSE | cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT)
+    return np.clip(res[margin:margin + h, margin:margin + w] * 255.0, 0, 255).astype(np.uint8)
+
+
+def shake_transfer(length: float, angle: float):
+    """Frequency response of a straight motion smear (a box `length` px long at `angle`)."""
+    c, s, n = np.float32(np.cos(angle)), np.float32(np.sin(angle)), np.float32(length)
+    return lambda fy, fx: np.sinc(n * (fx * c + fy * s))
+
+
+def focus_transfer(sigma: float):
+    """Frequency response of a Gaussian (out-of-focus) blur."""
+    k = np.float32(-2 * np.pi ** 2 * sigma ** 2)
+    return lambda fy, fx: np.exp(k * (fy * fy + fx * fx))
+
+
+#: Deconvolution runs at this size: enough pixels per module for a sub-pixel kernel on a
+#: far code, small enough that the transforms stay within a few milliseconds.
+DEBLUR_SIDE = 480
+#: Below this anisotropy the blur is taken for focus blur (round), above for hand shake.
+SHAKE_ANISOTROPY = 0.15
+
+
+def deblur(view: View) -> list[View]:
+    """Undo hand shake (a line kernel along the measured direction) or focus blur (Gaussian).
+
+    Meant for crops: the estimate assumes the crop is mostly code.  Works at a fixed size
+    (upscaling small crops first), and declines when the crop looks sharp.
+    """
+    img = view.image
+    factor = DEBLUR_SIDE / max(img.shape)
+    length, angle, anisotropy = estimate_blur(img)
+    if length * min(factor, 1.0) < 2.5 or length > 0.25 * min(img.shape):
+        return []
+    interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
+    work = cv2.resize(img, None, fx=factor, fy=factor, interpolation=interp)
+    length *= factor
+    if anisotropy >= SHAKE_ANISOTROPY:
+        out = wiener(work, shake_transfer(length, angle), int(length) + 2, 0.01)
+    else:  # the autocorrelation dip of a Gaussian edge sits near 3.3 sigma
+        out = wiener(work, focus_transfer(0.3 * length), int(length) + 2, 0.03)
+    return [view.derive(out, scale=factor)]
+
+
+PREPROCESSORS: dict[str, Preprocessor] = {
+    "shrink": shrink,
+    "enlarge": enlarge,
+    "invert": invert,
+    "equalize": equalize,
+    "sharpen": sharpen,
+    "binarize": binarize,
+    "smooth": smooth,
+    "level": level,
+    "denoise": denoise,
+    "regions": regions,
+    "deblur": deblur,
+}
