@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -15,7 +15,7 @@ from ..models import Building, Gate, GateDevice, Household, Pass, Person, Scan, 
 from ..passes import qrimage
 from ..passes.categories import CATEGORIES, PERSON_CATEGORIES
 from ..passes.verdict import REASONS
-from ..services import issuing
+from ..services import dashboard, issuing
 from ..services.rules import category_rules, set_rule
 
 PAGE = 50
@@ -39,21 +39,14 @@ def _page() -> int:
 @roles_required(*READERS)
 def home():
     tz = local_tz()
-    start = datetime.combine(datetime.now(tz).date(), time(0), tz)
-    today = db.select(Scan).where(Scan.scanned_at >= start)
-    counts = {
-        "in": db.session.scalar(db.select(func.count()).select_from(
-            today.where(Scan.allowed, Scan.direction == "in").subquery())),
-        "out": db.session.scalar(db.select(func.count()).select_from(
-            today.where(Scan.allowed, Scan.direction == "out").subquery())),
-        "denied": db.session.scalar(db.select(func.count()).select_from(
-            today.where(~Scan.allowed).subquery())),
-        "outside": db.session.scalar(db.select(func.count(Pass.id)).where(
-            Pass.inside.is_(False), Pass.status == "active")),
-        "passes": db.session.scalar(db.select(func.count(Pass.id)).where(Pass.status == "active")),
-    }
-    recent = db.session.scalars(db.select(Scan).order_by(Scan.scanned_at.desc()).limit(10)).all()
-    return render_template("office/home.html", counts=counts, recent=recent)
+    board = dashboard.build(dashboard.parse_day(request.args.get("day"), tz), tz)
+    start, end = dashboard.day_bounds(board.day, tz)
+    recent = db.session.scalars(db.select(Scan).where(Scan.scanned_at >= start,
+                                                      Scan.scanned_at < end)
+                                .order_by(Scan.scanned_at.desc()).limit(10)).all()
+    return render_template("office/home.html", board=board, recent=recent,
+                           day_before=board.day - timedelta(days=1),
+                           day_after=board.day + timedelta(days=1))
 
 
 # -- people, households, vehicles -----------------------------------------

@@ -1,0 +1,207 @@
+"""Figures for the office dashboard: one day's traffic, who is out, passes held.
+
+Hours are bucketed in Python, in the community's local time zone: SQLite and
+PostgreSQL disagree on date functions, and a day at two gates is a few
+thousand rows, which Python buckets in milliseconds.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+
+from ..extensions import db
+from ..models import Gate, Pass, Scan
+from ..passes.categories import CATEGORIES
+
+DIRECTIONS = ("out", "in")
+#: Out is warm, in is cool; each gate gets its own shade of the two.
+SHADES = {"out": ("#d9731f", "#f2b27a", "#9c4a12", "#f7d3b0"),
+          "in": ("#1f5fa8", "#7fa9dc", "#12396a", "#bcd3ef")}
+LONG_OUT = timedelta(hours=12)
+
+
+def parse_day(value: str | None, tz: ZoneInfo) -> date:
+    """The day asked for in ?day=YYYY-MM-DD, today if missing or nonsense."""
+    today = datetime.now(tz).date()
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return today
+    return min(day, today)
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tz)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+@dataclass
+class Series:
+    gate_id: int | None
+    gate: str
+    direction: str
+    colour: str
+    hours: list[int] = field(default_factory=lambda: [0] * 24)
+
+
+def hourly(day: date, tz: ZoneInfo) -> list[Series]:
+    """Allowed scans per gate, direction and local hour; one series per pair."""
+    start, end = day_bounds(day, tz)
+    rows = db.session.execute(
+        db.select(Scan.scanned_at, Scan.gate_id, Scan.direction)
+        .where(Scan.allowed, Scan.scanned_at >= start, Scan.scanned_at < end)).all()
+    gates = [(g.id, g.name) for g in db.session.scalars(db.select(Gate).order_by(Gate.id))]
+    if any(gate_id is None for _, gate_id, _ in rows):
+        gates.append((None, "?"))
+    series = {(gid, d): Series(gid, name, d, SHADES[d][i % len(SHADES[d])])
+              for i, (gid, name) in enumerate(gates) for d in DIRECTIONS}
+    for at, gate_id, direction in rows:
+        s = series.get((gate_id, direction))
+        if s is not None:
+            s.hours[at.astimezone(tz).hour] += 1
+    return [series[(gid, d)] for d in DIRECTIONS for gid, _ in gates]
+
+
+def denials(day: date, tz: ZoneInfo) -> list[tuple[str, int]]:
+    start, end = day_bounds(day, tz)
+    rows = db.session.execute(
+        db.select(Scan.reason, func.count()).where(~Scan.allowed, Scan.scanned_at >= start,
+                                                   Scan.scanned_at < end)
+        .group_by(Scan.reason)).all()
+    return sorted(((r, n) for r, n in rows), key=lambda rn: (-rn[1], rn[0]))
+
+
+def passes_by_category() -> list[dict]:
+    """Rows of category with counts per status, in the office's category order."""
+    counts: dict[str, Counter] = {}
+    for category, status, n in db.session.execute(
+            db.select(Pass.category, Pass.status, func.count())
+            .group_by(Pass.category, Pass.status)):
+        counts.setdefault(category, Counter())[status] += n
+    order = list(CATEGORIES) + sorted(set(counts) - set(CATEGORIES))
+    return [{"category": c, "active": counts[c]["active"], "suspended": counts[c]["suspended"],
+             "revoked": counts[c]["revoked"], "total": sum(counts[c].values())}
+            for c in order if c in counts]
+
+
+def outside_now() -> dict:
+    """Active passes whose last scan was going out: people and vehicles apart."""
+    out = Pass.inside.is_(False), Pass.status == "active"
+    by_category = dict(db.session.execute(
+        db.select(Pass.category, func.count()).where(*out).group_by(Pass.category)).all())
+    long_out = db.session.scalar(db.select(func.count(Pass.id)).where(
+        *out, Pass.last_scan_at < datetime.now(timezone.utc) - LONG_OUT))
+    vehicles = by_category.pop("vehicle", 0)
+    return {"people": sum(by_category.values()), "vehicles": vehicles, "long_out": long_out,
+            "by_category": sorted(by_category.items(), key=lambda kv: -kv[1])}
+
+
+# -- the hourly chart, laid out here so the template only draws ------------
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    w: float
+    h: float
+    colour: str
+    gate: str
+    direction: str
+    hour: int
+    count: int
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_w: int
+    plot_h: int
+    bars: list[Bar]
+    y_ticks: list[tuple[float, int]]
+    x_ticks: list[tuple[float, int]]
+    now_x: float | None
+    legend: list[Series]
+
+
+def nice_step(peak: int, ticks: int = 4) -> int:
+    """1, 2 or 5 times a power of ten, so there are at most ``ticks`` gridlines."""
+    raw = max(peak, 1) / ticks
+    power = 1
+    while power * 10 <= raw:
+        power *= 10
+    for m in (1, 2, 5, 10):
+        if m * power >= raw:
+            return m * power
+    return 10 * power
+
+
+def hourly_chart(series: list[Series], now_hour: float | None = None,
+                 width: int = 960, height: int = 300) -> Chart:
+    """Two bars an hour (out, in), each stacked by gate."""
+    left, right, top, bottom = 46, 10, 26, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    totals = [sum(s.hours[h] for s in series if s.direction == d)
+              for h in range(24) for d in DIRECTIONS]
+    step = nice_step(max(totals, default=0))
+    y_max = step * max(1, -(-max(totals, default=0) // step))
+    scale = plot_h / y_max
+    slot = plot_w / 24
+    bar_w = slot * 0.36
+    bars = []
+    for h in range(24):
+        for k, d in enumerate(DIRECTIONS):
+            x = left + h * slot + slot * 0.12 + k * (bar_w + slot * 0.04)
+            base = top + plot_h
+            for s in series:
+                n = s.hours[h] if s.direction == d else 0
+                if n:
+                    bar_h = n * scale
+                    base -= bar_h
+                    bars.append(Bar(round(x, 1), round(base, 1), round(bar_w, 1),
+                                    round(bar_h, 1), s.colour, s.gate, d, h, n))
+    y_ticks = [(round(top + plot_h - v * scale, 1), v) for v in range(0, y_max + 1, step)]
+    x_ticks = [(round(left + h * slot + slot / 2, 1), h) for h in range(24)]
+    now_x = round(left + now_hour * slot, 1) if now_hour is not None else None
+    legend = [s for s in series if s.gate != "?" or any(s.hours)]
+    return Chart(width, height, left, top, plot_w, plot_h, bars, y_ticks, x_ticks, now_x, legend)
+
+
+@dataclass
+class Board:
+    day: date
+    is_today: bool
+    series: list[Series]
+    chart: Chart
+    entries: int
+    exits: int
+    denials: list[tuple[str, int]]
+    denied: int
+    outside: dict
+    passes: list[dict]
+    active_passes: int
+    peaks: dict[str, int | None]
+
+
+def build(day: date, tz: ZoneInfo) -> Board:
+    now = datetime.now(tz)
+    is_today = day == now.date()
+    series = hourly(day, tz)
+    refused = denials(day, tz)
+    passes = passes_by_category()
+    per_dir = {d: [sum(s.hours[h] for s in series if s.direction == d) for h in range(24)]
+               for d in DIRECTIONS}
+    peaks = {d: (max(range(24), key=lambda h: per_dir[d][h]) if any(per_dir[d]) else None)
+             for d in DIRECTIONS}
+    return Board(day=day, is_today=is_today, series=series,
+                 chart=hourly_chart(series, now.hour + now.minute / 60 if is_today else None),
+                 entries=sum(per_dir["in"]), exits=sum(per_dir["out"]),
+                 denials=refused, denied=sum(n for _, n in refused), outside=outside_now(),
+                 passes=passes, active_passes=sum(r["active"] for r in passes), peaks=peaks)
