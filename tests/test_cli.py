@@ -86,3 +86,14 @@ def test_init_db_runs_migrations_on_a_fresh_file(tmp_path):
     r = subprocess.run(flask + ["devices", "create", "--gate", "东门"], env=env, cwd=root,
                        capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip().splitlines()[-1].startswith("gd_")
+
+
+def test_migrations_match_the_models(tmp_path):
+    """`flask db check`: the Alembic history builds exactly the models' schema."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
+           "KEYS_DIR": str(tmp_path / "keys"), "SECRET_KEY": "x"}
+    root = Path(__file__).resolve().parents[1]
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    assert subprocess.run(flask + ["init-db"], env=env, cwd=root).returncode == 0
+    r = subprocess.run(flask + ["db", "check"], env=env, cwd=root, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -71,6 +71,7 @@ class Pass(db.Model):
         return PassState(pass_id=self.id, serial=self.serial, status=self.status,
                          category=self.category, valid_from=self.valid_from,
                          valid_until=self.valid_until, inside=self.inside,
+                         quarantine_until=self.person.quarantine_until if self.person else None,
                          holder=self.holder_summary())
 
 

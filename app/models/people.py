@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..passes.categories import mask_name
+from ..passes.quarantine import in_quarantine
 from .base import UTCDateTime, utcnow
 
 
@@ -46,7 +47,7 @@ class Person(db.Model):
     id_card_masked: Mapped[str] = mapped_column(String(24), default="")
     employer: Mapped[str] = mapped_column(String(60), default="")  # for non-residents
     is_returnee: Mapped[bool] = mapped_column(default=False)
-    quarantine_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    quarantine_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     household: Mapped[Optional[Household]] = relationship(back_populates="people")
     passes: Mapped[list["Pass"]] = relationship(back_populates="person")  # noqa: F821
@@ -58,6 +59,10 @@ class Person(db.Model):
     @property
     def address(self) -> str:
         return self.household.address if self.household else ""
+
+    @property
+    def in_quarantine(self) -> bool:
+        return in_quarantine(self.quarantine_until, utcnow())
 
 
 class Vehicle(db.Model):

@@ -27,6 +27,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "REVOKED": ("通行证已作废", "Pass revoked"),
     "SUPERSEDED": ("旧证已失效（已补办新证）", "Old card: a newer pass was issued"),
     "UNKNOWN_PASS": ("查无此通行证", "No such pass"),
+    "IN_QUARANTINE": ("居家隔离期内，不得外出", "In home quarantine: may not go out"),
     "OUTSIDE_HOURS": ("不在允许通行时段", "Outside allowed hours"),
     "GATE_NOT_ALLOWED": ("不允许从此门通行", "Not allowed at this gate"),
     "ALREADY_INSIDE": ("已在小区内，请先出门登记", "Already inside: must exit first"),
@@ -50,6 +51,7 @@ class PassState:
     valid_from: Optional[datetime] = None
     valid_until: Optional[datetime] = None
     inside: Optional[bool] = None
+    quarantine_until: Optional[datetime] = None
     holder: Optional[dict] = None  # masked name, building/unit, category label
 
 
@@ -140,6 +142,9 @@ def _verify(text, ring, lookup, now, ctx) -> Verdict:
         return deny("NOT_YET_VALID")
     if state.valid_until and now >= _aware(state.valid_until):
         return deny("EXPIRED")
+
+    if ctx.direction == "out" and state.quarantine_until and now < _aware(state.quarantine_until):
+        return deny("IN_QUARANTINE")
 
     rule = ctx.rules.get(state.category) or gate_rules.CategoryRule(state.category)
     if not gate_rules.gate_allowed(rule, ctx.gate):

@@ -8,24 +8,25 @@ are under half a megabyte, and the ETag makes an unchanged poll free.
 from __future__ import annotations
 
 from ..extensions import db
-from ..models import GateDevice, Pass
+from ..models import GateDevice, Pass, Person
 from .keys import key_ring
 from .rules import category_rules
 
 
 def gate_snapshot(device: GateDevice) -> dict:
     rows = db.session.execute(db.select(
-        Pass.id, Pass.serial, Pass.status, Pass.category, Pass.valid_from, Pass.valid_until)
+        Pass.id, Pass.serial, Pass.status, Pass.category, Pass.valid_from, Pass.valid_until,
+        Person.quarantine_until).outerjoin(Person, Pass.person_id == Person.id)
     ).all()
-    passes = {}
-    for pid, serial, status, category, vf, vu in rows:
-        passes[str(pid)] = [serial, status, category,
-                            vf.isoformat() if vf else None, vu.isoformat() if vu else None]
+    iso = lambda dt: dt.isoformat() if dt else None  # noqa: E731
+    passes = {str(pid): [serial, status, category, iso(vf), iso(vu), iso(qu)]
+              for pid, serial, status, category, vf, vu, qu in rows}
     rules = {c: {"hours": r.hours_text(), "gates": sorted(r.gates),
                  "anti_passback": r.anti_passback} for c, r in category_rules().items()}
     return {
         "gate": device.gate.name,
         "retired_kids": sorted(key_ring().retired_kids),
-        "passes": passes,  # id -> [serial, status, category, valid_from, valid_until]
+        # id -> [serial, status, category, valid_from, valid_until, quarantine_until]
+        "passes": passes,
         "rules": rules,
     }
