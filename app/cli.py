@@ -20,6 +20,9 @@ def init_app(app) -> None:
     app.cli.add_command(init_db)
     from . import demo
     app.cli.add_command(demo.demo_command)
+    from .commands import roster, scans
+    for group in (roster.roster_cli, scans.scans_cli):
+        app.cli.add_command(group)
 
 
 @click.command("init-db")

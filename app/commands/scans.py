@@ -1,0 +1,105 @@
+"""``flask --app app scans ...``: take the scan log away, and let it go.
+
+The scan log says who went where and when: personal data an office may keep
+only as long as the lockdown needs it. ``purge`` is what a cron job runs.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from ..extensions import db
+from ..models import Gate, Scan
+from ..services import exports
+
+scans_cli = AppGroup("scans", help="The scan log: export (CSV/XLSX) and purge old scans.")
+PURGE_BATCH = 5000
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _when(value: str | None, option: str, whole_day_end: bool = False) -> str:
+    """A strict local date or date-time; a bare --until date includes that day."""
+    if not value:
+        return ""
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD or YYYY-MM-DDTHH:MM", param_hint=option)
+    if whole_day_end and len(value) == 10:
+        dt += timedelta(days=1)
+    return dt.isoformat()
+
+
+def _gate_id(value: str | None) -> str:
+    if not value:
+        return ""
+    gate = db.session.scalar(db.select(Gate).where(Gate.name == value))
+    if gate is None and value.isdigit():
+        gate = db.session.get(Gate, int(value))
+    if gate is None:
+        names = ", ".join(db.session.scalars(db.select(Gate.name).order_by(Gate.id)))
+        raise click.BadParameter(f"no gate {value!r} (gates: {names})", param_hint="--gate")
+    return str(gate.id)
+
+
+@scans_cli.command("export")
+@click.option("--since", help="local date or date-time, e.g. 2022-04-01 or 2022-04-01T08:00")
+@click.option("--until", help="local date (inclusive) or date-time (exclusive)")
+@click.option("--gate", help="gate name (e.g. 东门) or id")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="language of headers and values")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="OUT.csv (UTF-8 with BOM, opens in Excel) or OUT.xlsx")
+def export_command(since, until, gate, lang, out):
+    """Write the scan log, newest first, with full names, to a CSV or XLSX file."""
+    from ..office.views import scan_filters
+    ext = Path(out).suffix.lower()
+    if ext not in (".csv", ".xlsx"):
+        raise click.BadParameter("must end in .csv or .xlsx", param_hint="--output")
+    args = {"since": _when(since, "--since"), "until": _when(until, "--until", True),
+            "gate": _gate_id(gate)}
+    stmt, _filters = scan_filters(args)
+    count = db.session.scalar(db.select(db.func.count()).select_from(
+        stmt.order_by(None).subquery()))
+    if ext == ".xlsx":
+        Path(out).write_bytes(exports.scans_xlsx(stmt, _tz(), lang))
+    else:
+        with open(out, "w", encoding="utf-8", newline="") as fh:
+            for chunk in exports.scans_csv(stmt, _tz(), lang):
+                fh.write(chunk)
+    click.echo(f"wrote {count} scan(s) to {out}")
+
+
+@scans_cli.command("purge")
+@click.option("--older-than", "days", type=click.IntRange(min=1), required=True,
+              help="delete scans older than DAYS days")
+@click.option("--yes", is_flag=True, help="really delete (without it: only say how many)")
+def purge_command(days, yes):
+    """Delete scans older than DAYS days. Without --yes: count, refuse, exit 1."""
+    cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+    old = db.select(Scan.id).where(Scan.scanned_at < cutoff)
+    count = db.session.scalar(db.select(db.func.count()).select_from(old.subquery()))
+    when = cutoff.astimezone(_tz()).strftime("%Y-%m-%d %H:%M")
+    if not yes:
+        click.echo(f"{count} scan(s) from before {when} would be deleted; "
+                   "nothing deleted: run again with --yes")
+        if count:
+            raise SystemExit(1)
+        return
+    deleted = 0
+    while True:  # in batches, so gates can still record scans meanwhile
+        ids = db.session.scalars(old.limit(PURGE_BATCH)).all()
+        if not ids:
+            break
+        db.session.execute(db.delete(Scan).where(Scan.id.in_(ids)))
+        db.session.commit()
+        deleted += len(ids)
+    click.echo(f"deleted {deleted} scan(s) from before {when}")

@@ -1,0 +1,172 @@
+"""Tables the office takes away: CSV that Excel opens in Chinese, and XLSX.
+
+Excel guesses a CSV's encoding from a BOM and nothing else, so every CSV here
+starts with one. A cell starting with = + - @ is a formula to Excel: a forged
+QR code read at a gate ends up in the scan log, so such cells are prefixed
+with an apostrophe rather than handed to a spreadsheet to run.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Iterable, Iterator
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import Household, Pass, Person, Scan, Vehicle
+from ..passes.categories import label
+from ..passes.verdict import REASONS
+
+BOM = "\ufeff"
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
+
+
+def safe(value):
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
+
+
+def iter_csv(headers: list[str], rows: Iterable[list], chunk: int = 500) -> Iterator[str]:
+    """CSV text in pieces, BOM first: a long scan log streams instead of piling up."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    buf.write(BOM)
+    writer.writerow(headers)
+    for n, row in enumerate(rows, 1):
+        writer.writerow(["" if v is None else safe(v) for v in row])
+        if n % chunk == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def table_csv(headers: list[str], rows: Iterable[list]) -> bytes:
+    return "".join(iter_csv(headers, rows)).encode("utf-8")
+
+
+def table_xlsx(headers: list[str], rows: Iterable[list], title: str = "Sheet1",
+               widths: list[int] | None = None, text_columns: Iterable[int] = (),
+               choices: dict[int, list[str]] | None = None,
+               notes: list[list[str]] | None = None,
+               formats: dict[int, str] | None = None) -> bytes:
+    """One sheet, header frozen; text columns stay text when the office types
+    into them (an 18-digit ID number typed into a number cell loses digits)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title)
+    ws.freeze_panes = "A2"
+    for i, width in enumerate(widths or []):
+        ws.column_dimensions[get_column_letter(i + 1)].width = width
+    for i in text_columns:
+        ws.column_dimensions[get_column_letter(i + 1)].number_format = "@"
+    for i, values in (choices or {}).items():
+        col = get_column_letter(i + 1)
+        dv = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True)
+        dv.add(f"{col}2:{col}5000")
+        ws.data_validations.append(dv)
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE5EE")
+    header = []
+    for h in headers:
+        cell = WriteOnlyCell(ws, value=h)
+        cell.font, cell.fill = bold, fill
+        header.append(cell)
+    ws.append(header)
+    text_columns, formats = set(text_columns), formats or {}
+    for n, row in enumerate(rows, 1):
+        if n > XLSX_MAX_ROWS:
+            break
+        out = []
+        for i, v in enumerate(row):
+            cell = WriteOnlyCell(ws, value=safe(v))
+            if i in text_columns:
+                cell.number_format = "@"
+            elif i in formats:
+                cell.number_format = formats[i]
+            out.append(cell)
+        ws.append(out)
+    if notes:
+        ns = wb.create_sheet("说明")
+        ns.column_dimensions["A"].width = 24
+        ns.column_dimensions["B"].width = 100
+        for row in notes:
+            ns.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# -- the scan log ------------------------------------------------------------
+
+SCAN_HEADERS = {
+    "zh": ["时间", "门岗", "方向", "通行证编号", "持证人", "类别", "住址", "结果", "原因代码",
+           "原因", "体温", "原始内容", "离线", "离线时门岗判定"],
+    "en": ["time", "gate", "direction", "pass", "holder", "category", "address", "verdict",
+           "reason code", "reason", "temperature", "raw text", "offline", "gate's offline verdict"],
+}
+_TIME_COLUMN = 0
+
+
+def _scan_statement(stmt):
+    home = selectinload(Household.building)
+    return stmt.options(
+        selectinload(Scan.gate),
+        selectinload(Scan.pass_).selectinload(Pass.person).selectinload(Person.household)
+        .options(home),
+        selectinload(Scan.pass_).selectinload(Pass.vehicle).selectinload(Vehicle.household)
+        .options(home)).execution_options(yield_per=1000)
+
+
+def scan_rows(stmt, tz: ZoneInfo, lang: str = "zh", local_text: bool = True) -> Iterator[list]:
+    """Rows for ``stmt`` (from ``office.views.scan_filters``), local time, full names.
+
+    The raw text of an allowed scan is a working pass token: it is left out,
+    only what a failed scan read is kept, to see what people hold up.
+    """
+    en = lang == "en"
+    yes, no = ("yes", "no") if en else ("是", "否")
+    for s in db.session.scalars(_scan_statement(stmt)):
+        p = s.pass_
+        at = s.scanned_at.astimezone(tz)
+        zh_reason, en_reason = REASONS.get(s.reason, (s.reason, s.reason))
+        yield [
+            at.strftime("%Y-%m-%d %H:%M:%S") if local_text else at.replace(tzinfo=None),
+            s.gate.name if s.gate else "",
+            (s.direction if en else {"in": "进", "out": "出"}.get(s.direction, s.direction)),
+            p.code if p else "",
+            p.holder_name if p else "",
+            label(p.category, lang) if p else "",
+            p.address if p else "",
+            ("allowed" if s.allowed else "denied") if en else ("通过" if s.allowed else "拒绝"),
+            s.reason,
+            en_reason if en else zh_reason,
+            s.temperature,
+            "" if s.allowed else s.raw_text,
+            yes if s.offline_reason else no,
+            s.offline_reason or "",
+        ]
+
+
+def scans_csv(stmt, tz: ZoneInfo, lang: str = "zh") -> Iterator[str]:
+    return iter_csv(SCAN_HEADERS[lang], scan_rows(stmt, tz, lang))
+
+
+def scans_xlsx(stmt, tz: ZoneInfo, lang: str = "zh") -> bytes:
+    return table_xlsx(SCAN_HEADERS[lang], scan_rows(stmt, tz, lang, local_text=False),
+                      title="通行记录" if lang == "zh" else "scans",
+                      widths=[20, 8, 6, 12, 12, 10, 16, 8, 16, 26, 8, 30, 6, 14],
+                      formats={_TIME_COLUMN: "yyyy-mm-dd hh:mm:ss"})
+
+
+def export_name(prefix: str, ext: str, now: datetime | None = None) -> str:
+    return f"{prefix}-{(now or datetime.now()).strftime('%Y%m%d-%H%M')}.{ext}"
