@@ -1,0 +1,81 @@
+"""A live pass service in a thread and a real Chromium to drive it.
+
+The Debian ``chromium`` is used through Playwright's driver (never
+``playwright install``: a CI box or a gate office may have no internet).
+"""
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import zxingcpp
+from PIL import Image
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+         "is_mobile": True, "has_touch": True}
+LOCAL = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+
+
+@dataclass
+class LiveServer:
+    """The app served over real HTTP on 127.0.0.1 and a free port."""
+
+    app: object
+    url: str
+    _server: object
+    _thread: threading.Thread
+
+    @classmethod
+    def start(cls, workdir: Path, **config) -> "LiveServer":
+        from app.passes.tokens import KeyRing
+        keys = workdir / "keys"
+        KeyRing.create_key(keys, "k1")
+        app = create_app({
+            "SECRET_KEY": "browser-" + uuid.uuid4().hex,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'live.db'}",
+            "KEYS_DIR": str(keys),
+            **config,
+        })
+        with app.app_context():
+            db.create_all()
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+        thread.start()
+        return cls(app, f"http://127.0.0.1:{server.server_port}", server, thread)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        with self.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def launch(playwright, executable: str):
+    return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+
+
+def log_in(page, base: str, username: str, password: str) -> None:
+    """Through the real form: the page itself carries the CSRF token."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_load_state()
+
+
+def decode_qr(png: bytes) -> list[str]:
+    """Every QR code zxing finds in a screenshot, as text."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+    return [r.text for r in zxingcpp.read_barcodes(pixels)]
