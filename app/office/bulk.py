@@ -1,0 +1,102 @@
+"""Work on many rows at once: pass actions on a selection, scan-log downloads.
+
+A lost card is reissued, not reprinted: the serial goes up, so the old card
+is refused at the gate as SUPERSEDED. A revoked pass in a selection is
+skipped and named, never a reason to fail the whole batch.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask_babel import gettext as _
+
+from . import bp
+from .forms import ActionForm
+from .views import READERS, local_tz, scan_filters
+from ..auth import roles_required
+from ..extensions import db
+from ..i18n import lang
+from ..models import Pass
+from ..services import exports, issuing
+
+# action -> (change, the status it leaves: a pass already there is left alone)
+BULK = {
+    "suspend": (lambda p: issuing.set_status(p, "suspended"), "suspended"),
+    "reinstate": (lambda p: issuing.set_status(p, "active"), "active"),
+    "revoke": (lambda p: issuing.set_status(p, "revoked"), "revoked"),
+    "reissue": (issuing.reissue, None),
+}
+
+
+def _back() -> str:
+    target = request.form.get("next", "")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith(url_for(".passes")):
+        return url_for(".passes")
+    return target
+
+
+@bp.post("/passes/bulk")
+@roles_required("office")
+def bulk_passes():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    action = request.form.get("action", "")
+    if action not in BULK:
+        abort(400)
+    ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit()})
+    if not ids:
+        flash(_("请先勾选通行证"), "error")
+        return redirect(_back())
+    change, target = BULK[action]
+    done, unchanged, skipped = [], [], []
+    for p in db.session.scalars(db.select(Pass).where(Pass.id.in_(ids)).order_by(Pass.id)):
+        if target and p.status == target:
+            unchanged.append(p.code)
+            continue
+        try:
+            change(p)
+        except issuing.IssuingError:
+            skipped.append(p.code)  # revoked: stays revoked
+            continue
+        done.append(p.code)
+    db.session.commit()
+    names = {"suspend": _("已暂停"), "reinstate": _("已恢复"), "revoke": _("已作废"),
+             "reissue": _("已补办（旧证失效）")}
+    if done:
+        flash(_("%(action)s %(n)s 张通行证：%(codes)s", action=names[action], n=len(done),
+                codes="、".join(done[:20]) + ("…" if len(done) > 20 else "")), "ok")
+        if action == "reissue":
+            flash(_("请打印新证：旧证在门岗将显示“旧证已失效（已补办新证）”"), "ok")
+    if unchanged:
+        flash(_("%(n)s 张本来就是该状态，未改动", n=len(unchanged)), "ok")
+    if skipped:
+        flash(_("跳过 %(n)s 张已作废的通行证：%(codes)s（已作废的通行证不能恢复或补办，请重新签发）",
+                n=len(skipped), codes="、".join(skipped)), "error")
+    return redirect(_back())
+
+
+# -- scan log downloads --------------------------------------------------------
+
+def _attachment(ext: str) -> dict:
+    return {"Content-Disposition": f'attachment; filename="{exports.export_name("scans", ext)}"',
+            "Cache-Control": "no-store"}
+
+
+@bp.get("/scans/export.csv")
+@roles_required(*READERS)
+def export_scans_csv():
+    stmt, _f = scan_filters(request.args)
+    rows = exports.scans_csv(stmt, local_tz(), lang())
+    return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
+                    headers=_attachment("csv"))
+
+
+@bp.get("/scans/export.xlsx")
+@roles_required(*READERS)
+def export_scans_xlsx():
+    stmt, _f = scan_filters(request.args)
+    data = exports.scans_xlsx(stmt, local_tz(), lang())
+    return Response(data, headers=_attachment("xlsx"),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
