@@ -318,13 +318,15 @@ def level(view: View) -> list[View]:
 
     A glare spot or a shadow changes brightness smoothly over many modules; dividing it out
     leaves the module pattern at full contrast everywhere, which one threshold can then cut.
+    Box filters keep it at a fraction of a millisecond whatever the window.
     """
     img = view.image.astype(np.float32)
-    sigma = max(4.0, max(img.shape) / 40.0)
-    mean = cv2.GaussianBlur(img, (0, 0), sigma)
+    win = max(9, (max(img.shape) // 6) | 1)
+    mean = cv2.boxFilter(img, -1, (win, win), borderType=cv2.BORDER_REFLECT)
     diff = img - mean
-    spread = cv2.sqrt(cv2.GaussianBlur(diff * diff, (0, 0), sigma)) + 4.0
-    out = np.clip(128.0 + 60.0 * diff / spread, 0, 255).astype(np.uint8)
+    var = cv2.boxFilter(diff * diff, -1, (win, win), borderType=cv2.BORDER_REFLECT)
+    spread = cv2.sqrt(np.maximum(var, 0.0))
+    out = np.clip(128.0 + 60.0 * diff / (spread + 12.0), 0, 255).astype(np.uint8)
     return [view.derive(out)]
 
 

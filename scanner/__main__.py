@@ -1,0 +1,4 @@
+"""`python -m scanner run|decode|bench`."""
+from .cli import main
+
+raise SystemExit(main())
