@@ -98,7 +98,12 @@ def cmd_bench(args) -> int:
     return bench.main(args.dirs, as_json=args.json, budget_ms=args.budget_ms or None)
 
 
-COMMANDS = [add_decode, add_bench]
+def add_run(sub) -> None:
+    from .runner import add_run_parser  # the live gate scanner, scanner/runner.py
+    add_run_parser(sub)
+
+
+COMMANDS = [add_decode, add_bench, add_run]
 
 
 def build_parser() -> argparse.ArgumentParser:

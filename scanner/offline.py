@@ -1,0 +1,236 @@
+"""Judging passes at the gate without the service: keys on disk plus a cached snapshot.
+
+The service's snapshot lists every pass (serial, status, category, validity),
+the retired key ids and the category rules. It is polled every 30 s and kept
+on disk, so a scanner restarted while the network is down still denies a
+revoked pass, an old card after a reissue, and every pass of a retired key.
+
+Policy for a pass id the snapshot does not list: the snapshot lists all
+passes, so an id above the highest listed one was almost surely issued after
+the last sync (new households register all day during a lockdown): it is
+allowed on its signature alone, marked offline, and judged again by the
+service when the scan is delivered. An id below the highest listed one is
+missing because it was deleted: denied as ``UNKNOWN_PASS``. With no snapshot
+at all (a first start without network) every well-signed pass is allowed on
+its signature, marked as such on the screen.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+import requests
+
+from app.passes.categories import label
+from app.passes.rules import CategoryRule
+from app.passes.tokens import KeyRing, TokenError, decode
+from app.passes.verdict import DEFAULT_MAX_AGE, GateContext, PassState, Verdict, verify
+
+from .outbox import Link, ServiceClient
+
+SNAPSHOT_PATH = "/api/v1/gate/snapshot"
+SYNC_INTERVAL = 30.0
+
+
+def load_ring(keys_dir: str | os.PathLike) -> KeyRing:
+    return KeyRing.load(keys_dir)
+
+
+def _when(value) -> Optional[datetime]:
+    if not value:
+        return None
+    dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class Snapshot:
+    """The service's view of all passes, as last fetched."""
+
+    data: dict
+    etag: str = ""
+    fetched_at: float = 0.0  # time.time() of the last 200 or 304
+    server: str = ""
+    max_id: int = field(init=False, default=0)
+
+    def __post_init__(self):
+        ids = [int(k) for k in (self.data.get("passes") or {}) if str(k).isdigit()]
+        self.max_id = max(ids, default=0)
+
+    @property
+    def gate(self) -> Optional[str]:
+        return self.data.get("gate")
+
+    @property
+    def retired_kids(self) -> set[str]:
+        return set(self.data.get("retired_kids") or ())
+
+    def state(self, pass_id: int) -> Optional[PassState]:
+        row = (self.data.get("passes") or {}).get(str(pass_id))
+        if not row:
+            return None
+        serial, status, category, vf, vu = (list(row) + [None] * 5)[:5]
+        return PassState(pass_id=pass_id, serial=int(serial), status=status or "active",
+                         category=category or "other", valid_from=_when(vf),
+                         valid_until=_when(vu),
+                         holder={"category": category, "category_label": label(category or ""),
+                                 "code": f"P{pass_id:06d}-{serial}"})
+
+    def rules(self) -> dict[str, CategoryRule]:
+        out = {}
+        for category, r in (self.data.get("rules") or {}).items():
+            gates = r.get("gates") or []
+            try:
+                out[category] = CategoryRule.from_strings(
+                    category, r.get("hours") or "",
+                    ",".join(gates) if isinstance(gates, list) else str(gates),
+                    bool(r.get("anti_passback", True)))
+            except ValueError:
+                continue  # a rule we cannot read must not stop the gate
+        return out
+
+
+class SnapshotStore:
+    """The snapshot in memory and on disk (written atomically: temp file, fsync, rename)."""
+
+    def __init__(self, path: str | os.PathLike, server: str):
+        self.path = Path(path)
+        self.server = server.rstrip("/")
+        self._lock = threading.Lock()
+        self.current: Optional[Snapshot] = self._load()
+
+    def _load(self) -> Optional[Snapshot]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if raw.get("server") != self.server or not isinstance(raw.get("data"), dict):
+            return None  # another service's passes would judge wrongly
+        return Snapshot(raw["data"], raw.get("etag", ""), raw.get("fetched_at", 0.0), self.server)
+
+    def replace(self, data: dict, etag: str) -> Snapshot:
+        snap = Snapshot(data, etag, time.time(), self.server)
+        payload = json.dumps({"server": self.server, "etag": etag, "fetched_at": snap.fetched_at,
+                              "data": data}, ensure_ascii=False)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+        with self._lock:
+            self.current = snap
+        return snap
+
+    def touch(self) -> None:
+        """A 304: what we have is current."""
+        with self._lock:
+            if self.current:
+                self.current.fetched_at = time.time()
+
+    def age(self) -> Optional[float]:
+        snap = self.current
+        return None if snap is None else max(0.0, time.time() - snap.fetched_at)
+
+
+def fetch_snapshot(client: ServiceClient, store: SnapshotStore, link: Link,
+                   timeout: float = 10.0) -> bool:
+    """One poll; True when the service answered 200 or 304."""
+    snap = store.current
+    headers = {"If-None-Match": f'"{snap.etag}"'} if snap and snap.etag else {}
+    try:
+        r = client.get(SNAPSHOT_PATH, timeout=timeout, headers=headers)
+    except requests.RequestException as exc:
+        link.fail(type(exc).__name__)
+        return False
+    if r.status_code == 304:
+        store.touch()
+        link.ok()
+        return True
+    if r.status_code == 200:
+        try:
+            data = r.json()
+        except ValueError:
+            link.fail("snapshot is not JSON")
+            return False
+        store.replace(data, (r.headers.get("ETag") or "").strip('"'))
+        link.ok()
+        return True
+    link.fail(f"snapshot HTTP {r.status_code}", auth=r.status_code == 401)
+    return False
+
+
+class SnapshotSync(threading.Thread):
+    def __init__(self, store: SnapshotStore, server: str, device_token: str, link: Link,
+                 interval: float = SYNC_INTERVAL):
+        super().__init__(name="snapshot", daemon=True)
+        self.store, self.link, self.interval = store, link, interval
+        self.server, self.device_token = server, device_token
+        self._halt = threading.Event()
+        self.synced = threading.Event()  # set after the first successful poll
+
+    def stop(self):
+        self._halt.set()
+
+    def run(self):
+        client = ServiceClient(self.server, self.device_token)
+        while not self._halt.is_set():
+            if fetch_snapshot(client, self.store, self.link):
+                self.synced.set()
+            self._halt.wait(self.interval)
+
+
+class OfflineJudge:
+    """verify() with the key files and the cached snapshot behind it."""
+
+    def __init__(self, ring: KeyRing, store: SnapshotStore, gate: Optional[str] = None,
+                 tz: str = "Asia/Shanghai", max_age: timedelta = DEFAULT_MAX_AGE):
+        self.keys = list(ring)
+        self.base_retired = ring.retired_kids
+        self.store, self.gate, self.max_age = store, gate, max_age
+        self.tz = ZoneInfo(tz)
+
+    def ring(self) -> KeyRing:
+        snap = self.store.current
+        extra = set(self.base_retired) | (snap.retired_kids if snap else set())
+        return KeyRing(self.keys, retired_kids=extra)
+
+    def judge(self, text: str, direction: str, now: datetime | None = None) -> Verdict:
+        now = now or datetime.now(timezone.utc)
+        ring = self.ring()
+        snap = self.store.current
+        try:
+            claims = decode(ring, text)
+        except TokenError:
+            claims = None
+        signature_only = False
+
+        def lookup(pass_id: int) -> Optional[PassState]:
+            nonlocal signature_only
+            if snap is not None:
+                state = snap.state(pass_id)
+                if state is not None or pass_id <= snap.max_id:
+                    return state
+            # Not listed and newer than the snapshot (or no snapshot): trust the signature.
+            signature_only = True
+            return PassState(pass_id=pass_id, serial=claims.serial if claims else 0,
+                             category="", holder=None)  # no category: no rule applies
+
+        ctx = GateContext(gate=(snap.gate if snap else None) or self.gate, direction=direction,
+                          local_tz=self.tz, max_age=self.max_age,
+                          rules=snap.rules() if snap else {}, check_passback=False)
+        verdict = verify(text, ring, lookup, now, ctx)
+        verdict.extra["offline"] = True
+        if signature_only and verdict.allowed:
+            verdict.extra["signature_only"] = True
+            verdict.message = "通过（新证，仅核验签名）"
+            verdict.message_en = "Allowed (new pass: signature checked only)"
+        return verdict
