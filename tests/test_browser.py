@@ -260,7 +260,8 @@ def test_logout_then_guard_sees_no_office_entries(page, live):
     assert page.url == f"{live.url}/office/"
     nav = page.locator("header nav").inner_text().split()
     assert "通行记录" in nav and "在外人员" in nav
-    for office_only in ("人员", "住户", "车辆", "通行证", "通行规则", "门岗设备"):
+    for office_only in ("人员", "住户", "车辆", "通行证", "名册导入", "居家隔离", "通行规则",
+                        "门岗设备"):
         assert office_only not in nav, office_only
     resp = page.goto(f"{live.url}/office/people")
     assert resp.status == 403
