@@ -1,0 +1,152 @@
+"""The guard's screen, keys, cooldown and sources, without a window or a service."""
+from __future__ import annotations
+
+import io
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from scanner.runner import Cooldown, KeyInput
+from scanner.screen import (DENY, HEIGHT, WIDTH, ScreenState, Shown, Sound, find_font, render,
+                            save_png)
+from scanner.sources import ImageSource, LineSource, VideoSource, open_source
+
+HOLDER = {"name": "张*丰", "address": "3号楼2单元301", "category": "resident",
+          "category_label": "居民", "code": "P000123-1"}
+
+
+def shown(allowed=True, offline=False, **kw) -> Shown:
+    return Shown(nonce="n", text="GPS.x", allowed=allowed, reason="OK" if allowed else "REVOKED",
+                 message="通过" if allowed else "通行证已作废", holder=HOLDER, offline=offline,
+                 direction="in", scanned_at="2026-03-01T04:00:00+08:00", source_index=0, **kw)
+
+
+def banner_colour(image) -> np.ndarray:
+    """Median colour of the verdict banner's left edge (BGR)."""
+    return np.median(image[20:360, 5:20].reshape(-1, 3), axis=0)
+
+
+def camera_frame() -> np.ndarray:
+    frame = np.full((720, 1280, 3), 80, np.uint8)
+    frame[300:400, 600:700] = 255
+    return frame
+
+
+def test_allow_and_deny_screens_are_green_and_red_with_the_code_outlined():
+    state = ScreenState(gate="东门", guard="赵师傅", online=True)
+    points = np.array([[600, 300], [700, 300], [700, 400], [600, 400]], np.float32)
+    state.show(shown(True, points=points))
+    allow = render(camera_frame(), state)
+    assert allow.shape == (HEIGHT, WIDTH, 3) and allow.dtype == np.uint8
+    b, g, r = banner_colour(allow)
+    assert g > 100 and g > 1.5 * r and g > 1.5 * b
+    # The outline is drawn in yellow on the camera picture, top right.
+    cam = allow[20:268, 820:1260]
+    yellow = (cam[:, :, 2] > 200) & (cam[:, :, 1] > 200) & (cam[:, :, 0] < 80)
+    assert yellow.sum() > 100
+
+    state.show(shown(False))
+    deny = render(camera_frame(), state)
+    b, g, r = banner_colour(deny)
+    assert r > 150 and r > 2 * g and r > 2 * b
+    assert tuple(int(c) for c in banner_colour(deny)[::-1]) == DENY
+
+
+def test_offline_verdict_is_marked_and_idle_screen_is_neutral():
+    state = ScreenState(gate="东门", online=False, pending=3)
+    state.show(shown(True, offline=True))
+    offline = render(None, state)
+    badge = offline[290:360, 550:780]  # the amber 离线核验 badge in the banner
+    amber = (badge[:, :, 2] > 200) & (badge[:, :, 1] > 150) & (badge[:, :, 0] < 60)
+    assert amber.mean() > 0.3
+    online = state.last.__class__(**{**state.last.__dict__, "offline": False})
+    state.show(online)
+    plain = render(None, state)[290:360, 550:780]
+    assert ((plain[:, :, 2] > 200) & (plain[:, :, 1] > 150) & (plain[:, :, 0] < 60)).mean() < 0.05
+
+    idle = render(None, state, at=time.monotonic() + state.hold + 1)  # the verdict has expired
+    b, g, r = banner_colour(idle)
+    assert max(b, g, r) - min(b, g, r) < 40  # grey-blue, neither green nor red
+
+
+def test_screen_can_be_saved_and_uses_a_chinese_font(tmp_path):
+    path, index = find_font()
+    assert path is not None  # fonts-noto-cjk is one of the Makefile's system packages
+    if path.endswith(".ttc"):
+        from PIL import ImageFont
+        assert "SC" in ImageFont.truetype(path, 12, index=index).getname()[0]
+    state = ScreenState()
+    state.show(shown(False, temperature=37.6))
+    save_png(render(camera_frame(), state), tmp_path / "deny.png")
+    assert cv2.imread(str(tmp_path / "deny.png")).shape == (HEIGHT, WIDTH, 3)
+
+
+def test_sound_never_blocks_or_raises_even_without_audio():
+    sound = Sound(enabled=True)
+    sound.play(True)
+    sound.play(False)
+    Sound(enabled=False).play(True)
+
+
+def test_the_same_pass_held_up_is_scanned_once_and_another_at_once():
+    cd = Cooldown(3.0)
+    # A pass in view for 10 s at 25 frames/s: one scan.
+    assert sum(cd.fresh("A", i / 25) for i in range(250)) == 1
+    assert cd.fresh("B", 10.0)  # the next person: immediately
+    assert not cd.fresh("A", 12.0)  # A was last seen at 9.96 s
+    assert cd.fresh("A", 16.0)  # gone for more than 3 s: a new scan
+
+
+def test_keys_switch_direction_enter_temperature_and_take_wedge_text():
+    keys = KeyInput()
+
+    def typed(text: str):
+        out = [keys.feed(ord(c)) for c in text]
+        return [a for a in out if a is not None]
+
+    assert typed("o") == [("direction", "out")]
+    assert typed("i") == [("direction", "in")]
+    assert keys.feed(9) == ("toggle",)
+    assert typed("365\r") == [("temperature", 36.5)]
+    assert typed("36.8\r") == [("temperature", 36.8)]
+    assert typed("99\r") == [("invalid", "99")]
+    assert typed("GPS.k1.1.1.oqiq\r") == [("text", "GPS.k1.1.1.oqiq")]  # q inside: not quit
+    assert typed("12") == [] and keys.feed(27) is None and keys.buffer == ""  # Esc clears
+    assert keys.feed(27) == ("quit",)
+    assert typed("q") == [("quit",)]
+
+
+def test_stdin_lines_are_texts_numbered_by_line():
+    source = LineSource(io.StringIO("GPS.a\n\n  GPS.b \r\nhttps://x\n"))
+    items = [i for i in source if i is not None]
+    assert [(i.index, i.text) for i in items] == [(1, "GPS.a"), (3, "GPS.b"), (4, "https://x")]
+    assert all(i.frame is None for i in items) and source.finite
+
+
+def test_video_source_yields_every_frame_in_order(tmp_path):
+    path = tmp_path / "v.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (160, 120))
+    for k in range(9):
+        writer.write(np.full((120, 160, 3), 20 + 25 * k, np.uint8))
+    writer.release()
+    items = list(open_source(str(path)))
+    assert [i.index for i in items] == list(range(9))
+    assert [round(float(i.frame.mean()) / 25) for i in items] == [round((20 + 25 * k) / 25)
+                                                                  for k in range(9)]
+    assert items[5].t == pytest.approx(5 / 25)
+    assert isinstance(open_source(str(path)), VideoSource)
+
+
+def test_image_folder_is_read_in_name_order(tmp_path):
+    for name, value in (("b.png", 200), ("a.jpg", 100), ("c.txt", 0), ("门.png", 50)):
+        if name.endswith(".txt"):
+            (tmp_path / name).write_text("not an image")
+        else:
+            cv2.imencode(name[-4:], np.full((40, 40, 3), value, np.uint8))[1].tofile(tmp_path / name)
+    source = open_source(str(tmp_path))
+    assert isinstance(source, ImageSource)
+    assert [round(float(i.frame.mean()), -1) for i in source] == [100, 200, 50]
+    with pytest.raises(FileNotFoundError):
+        open_source(str(tmp_path / "missing.avi"))
