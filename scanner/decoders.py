@@ -380,6 +380,37 @@ def regions(view: View) -> list[View]:
 
 # --------------------------------------------------------------------------- deblurring
 
+#: Below this anisotropy the blur is taken for focus blur (round), above for hand shake.
+SHAKE_ANISOTROPY = 0.15
+
+
+def _smear_profile(f: np.ndarray, angle: float, max_lag: int) -> tuple[float, float]:
+    """(lag, depth): where and how strongly the derivative along `angle` anti-correlates."""
+    h, w = f.shape
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), float(np.degrees(angle)), 1.0)
+    r = cv2.warpAffine(f, rot, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    m = int(0.2 * min(h, w))
+    d = np.diff(r[m:h - m, m:w - m], axis=1)
+    d -= d.mean(axis=1, keepdims=True)
+    n = d.shape[1]
+    if n < 8:
+        return 0.0, 0.0
+    size = cv2.getOptimalDFTSize(2 * n)
+    spec = cv2.dft(cv2.copyMakeBorder(d, 0, 0, 0, size - n, cv2.BORDER_CONSTANT),
+                   flags=cv2.DFT_ROWS | cv2.DFT_COMPLEX_OUTPUT)
+    power = (spec[..., 0] ** 2 + spec[..., 1] ** 2).sum(axis=0)
+    ac = np.fft.irfft(power[: size // 2 + 1], n=size)[: min(n, max_lag)]
+    if ac[0] <= 0 or len(ac) < 4:
+        return 0.0, 0.0
+    lag = int(np.argmin(ac[2:]) + 2)
+    depth = float(-ac[lag] / ac[0])
+    if 2 < lag < len(ac) - 1:  # parabolic peak: sub-pixel length matters after upscaling
+        a, b, c = ac[lag - 1], ac[lag], ac[lag + 1]
+        den = a - 2 * b + c
+        lag = lag + (0.5 * (a - c) / den if den > 0 else 0.0)
+    return float(lag), depth
+
+
 def estimate_blur(gray: np.ndarray) -> tuple[float, float, float]:
     """(length px, angle rad, anisotropy) of the blur in a crop around a code.
 
@@ -387,7 +418,9 @@ def estimate_blur(gray: np.ndarray) -> tuple[float, float, float]:
     gradient structure tensor is isotropic; hand shake removes the gradients along the
     motion, which the tensor's weak axis shows (anisotropy near 0 means focus blur).
     The length is where the derivative along that axis best anti-correlates with itself:
-    a box blur turns each edge into a +/- pair exactly one blur length apart.
+    a box blur turns each edge into a +/- pair exactly one blur length apart.  The code's
+    own grid biases the tensor by a few degrees, so the angle is then refined to where
+    that anti-correlation is deepest.
     """
     s = min(1.0, 256.0 / max(gray.shape))
     f = gray.astype(np.float32)
@@ -400,30 +433,17 @@ def estimate_blur(gray: np.ndarray) -> tuple[float, float, float]:
     if tr <= 1e-6:
         return 0.0, 0.0, 0.0
     disc = np.sqrt(max(tr * tr / 4 - (jxx * jyy - jxy * jxy), 0.0))
-    anisotropy = 2 * disc / tr
-    angle = 0.5 * np.arctan2(2 * jxy, jxx - jyy) + np.pi / 2  # weakest-gradient direction
-    h, w = f.shape
-    rot = cv2.getRotationMatrix2D((w / 2, h / 2), float(np.degrees(angle)), 1.0)
-    r = cv2.warpAffine(f, rot, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    m = int(0.2 * min(h, w))
-    d = np.diff(r[m:h - m, m:w - m], axis=1)
-    d -= d.mean(axis=1, keepdims=True)
-    n = d.shape[1]
-    if n < 8:
-        return 0.0, float(angle), float(anisotropy)
-    size = cv2.getOptimalDFTSize(2 * n)
-    spec = cv2.dft(cv2.copyMakeBorder(d, 0, 0, 0, size - n, cv2.BORDER_CONSTANT),
-                   flags=cv2.DFT_ROWS | cv2.DFT_COMPLEX_OUTPUT)
-    power = (spec[..., 0] ** 2 + spec[..., 1] ** 2).sum(axis=0)
-    ac = np.fft.irfft(power[: size // 2 + 1], n=size)[: min(n, int(40 * s) + 3)]
-    if ac[0] <= 0 or len(ac) < 4:
-        return 0.0, float(angle), float(anisotropy)
-    lag = int(np.argmin(ac[2:]) + 2)
-    if 2 < lag < len(ac) - 1:  # parabolic peak: sub-pixel length matters after upscaling
-        a, b, c = ac[lag - 1], ac[lag], ac[lag + 1]
-        den = a - 2 * b + c
-        lag = lag + (0.5 * (a - c) / den if den > 0 else 0.0)
-    return float(lag / s), float(angle), float(anisotropy)
+    anisotropy = float(2 * disc / tr)
+    angle = float(0.5 * np.arctan2(2 * jxy, jxx - jyy) + np.pi / 2)  # weakest gradients
+    max_lag = int(40 * s) + 3
+    lag, depth = _smear_profile(f, angle, max_lag)
+    if anisotropy >= SHAKE_ANISOTROPY:
+        for step in (np.radians(4), np.radians(2)):
+            for candidate in (angle - step, angle + step):
+                c_lag, c_depth = _smear_profile(f, candidate, max_lag)
+                if c_depth > depth:
+                    angle, lag, depth = candidate, c_lag, c_depth
+    return lag / s, angle, anisotropy
 
 
 def _half_plane_multiplier(filt: np.ndarray) -> np.ndarray:
@@ -480,8 +500,6 @@ def focus_transfer(sigma: float):
 #: Deconvolution runs at this size: enough pixels per module for a sub-pixel kernel on a
 #: far code, small enough that the transforms stay within a few milliseconds.
 DEBLUR_SIDE = 480
-#: Below this anisotropy the blur is taken for focus blur (round), above for hand shake.
-SHAKE_ANISOTROPY = 0.15
 
 
 def deblur(view: View) -> list[View]:
