@@ -31,9 +31,10 @@ class Step:
     name: str
     pipeline: tuple[str, ...]
     decoder: str
+    cost_ms: float = 0.0  # expected cost per view until the chain has measured it
 
     @classmethod
-    def parse(cls, spec: str) -> "Step":
+    def parse(cls, spec: str, cost_ms: float = 0.0) -> "Step":
         """'regions,enlarge>zxing' -> Step; a bare decoder name runs on the whole frame."""
         pipe, _, decoder = spec.rpartition(">")
         pipeline = tuple(p for p in pipe.split(",") if p)
@@ -42,7 +43,7 @@ class Step:
                 raise KeyError(f"unknown preprocessor {p!r} in {spec!r}")
         if decoder not in DECODERS:
             raise KeyError(f"unknown decoder {decoder!r} in {spec!r}")
-        return cls(spec, pipeline, decoder)
+        return cls(spec, pipeline, decoder, cost_ms)
 
 
 #: Ordered by measured gain per millisecond on frames the earlier steps miss (see
@@ -173,7 +174,7 @@ class DecoderChain:
     def _over_budget(self, step: Step, start: float) -> bool:
         if self.budget_ms is None:
             return False
-        return _ms_since(start) + self._cost.get(step.name, 0.0) > self.budget_ms
+        return _ms_since(start) + self._cost.get(step.name, step.cost_ms) > self.budget_ms
 
     def _learn(self, step: Step, ms: float) -> None:
         old = self._cost.get(step.name)

@@ -347,12 +347,13 @@ def find_regions(gray: np.ndarray, max_regions: int = 2) -> list[tuple[int, int,
     h, w = gray.shape
     s = min(1.0, 320.0 / max(h, w))
     small = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else gray
+    small = cv2.GaussianBlur(small, (0, 0), 0.8)  # sensor noise is not edges
     grad = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     energy = cv2.blur(grad.astype(np.float32), (9, 9))
-    peak = float(energy.max())
-    if peak < 12.0:  # a flat frame: nothing to look at
+    peak, floor = float(energy.max()), float(np.median(energy))
+    if peak - floor < 8.0:  # a flat frame: nothing to look at
         return []
-    mask = (energy > 0.35 * peak).astype(np.uint8)
+    mask = (energy > floor + 0.35 * (peak - floor)).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
     scored = []
@@ -372,10 +373,18 @@ def find_regions(gray: np.ndarray, max_regions: int = 2) -> list[tuple[int, int,
     return boxes
 
 
+#: An image this small is already a close-up: it goes to the rescue steps whole, since a
+#: code that fills it (no quiet zone, artwork inside) would be cut apart by the crops.
+CLOSE_UP_SIDE = 480
+
+
 def regions(view: View) -> list[View]:
     """Crop the candidate code regions (see `find_regions`)."""
-    return [view.derive(view.image[y0:y1, x0:x1], crop_xy=(x0, y0))
-            for x0, y0, x1, y1 in find_regions(view.image)]
+    crops = [view.derive(view.image[y0:y1, x0:x1], crop_xy=(x0, y0))
+             for x0, y0, x1, y1 in find_regions(view.image)]
+    if max(view.image.shape) <= CLOSE_UP_SIDE:
+        crops = [view] + crops[:1]
+    return crops
 
 
 # --------------------------------------------------------------------------- deblurring

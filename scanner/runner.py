@@ -157,6 +157,8 @@ class GateScanner:
             self.outbox.delivered(nonce, reply.data)
             self.link.ok()
             data = reply.data
+            if data.get("gate"):
+                self.state.gate = data["gate"]
             shown = Shown(nonce=nonce, text=text, allowed=bool(data.get("allowed")),
                           reason=str(data.get("reason") or ""), message=str(data.get("message") or ""),
                           holder=data.get("holder"), offline=False, direction=direction,
@@ -234,6 +236,8 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
                    help="seconds a phone code is valid offline (the service's DYNAMIC_TOKEN_MAX_AGE)")
     p.add_argument("--timezone", default="Asia/Shanghai", help="for category hours offline")
     p.add_argument("--sync-interval", type=float, default=30.0, help="snapshot poll, seconds")
+    p.add_argument("--save-screens", type=Path, metavar="DIR",
+                   help="also save the guard's screen for every verdict as a PNG in DIR")
     p.add_argument("--fullscreen", action="store_true")
     p.add_argument("--no-sound", action="store_true")
     p.set_defaults(func=run_command)
@@ -253,6 +257,7 @@ class Runner:
         self.args = args
         self.outbox_path = Path(args.outbox)
         self.outbox = Outbox(self.outbox_path)
+        self.outbox.forget_delivered()  # a week of delivered scans is plenty to answer questions
         self.link = Link()
         ring = load_ring(args.keys)
         if not len(ring):
@@ -283,6 +288,13 @@ class Runner:
     def _shown(self, shown: Shown) -> None:
         if self.args.headless:
             print(json.dumps(shown.json(), ensure_ascii=False), flush=True)
+        if self.args.save_screens:
+            from .screen import render, save_png
+            self._refresh_status(force=True)
+            folder = Path(self.args.save_screens)
+            folder.mkdir(parents=True, exist_ok=True)
+            save_png(render(self._last_frame, self.state),
+                     folder / f"{shown.source_index:05d}-{shown.reason}-{shown.nonce[:8]}.png")
         if self.sound:
             self.sound.play(shown.allowed)
 
@@ -354,6 +366,8 @@ class Runner:
         return 0
 
     def _handle(self, item: Item):
+        if item.frame is not None:
+            self._last_frame = item.frame
         if item.text is not None:
             self.scanner.offer(item.text, item.t, item.index)
             return None
@@ -370,8 +384,6 @@ class Runner:
         from .screen import render
         self._refresh_status()
         self.state.typed = keys.buffer
-        if frame is not None:
-            self._last_frame = frame
         image = render(self._last_frame, self.state)
         key = self.window.show(image, 1)
         if self.window.closed():

@@ -421,7 +421,10 @@ class Window:
     """The OpenCV window. ``key()`` returns the pressed key code or -1."""
 
     def __init__(self, fullscreen: bool = False):
-        cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+        if "QT_QPA_FONTDIR" not in os.environ and os.path.isdir("/usr/share/fonts"):
+            os.environ["QT_QPA_FONTDIR"] = "/usr/share/fonts"  # OpenCV's Qt ships no fonts
+        # GUI_NORMAL: no Qt toolbar for a guard to zoom or pan by accident.
+        cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         cv2.resizeWindow(WINDOW_NAME, WIDTH, HEIGHT)
         if fullscreen:
             cv2.setWindowProperty(WINDOW_NAME, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)

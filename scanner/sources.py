@@ -27,9 +27,10 @@ IDLE_TICK = 0.05
 class Item:
     """One frame or one text. ``index``: frame number or line number, for logs.
 
-    ``t`` is the source's own clock in seconds (video time for a file, wall
-    time for live sources): the per-pass cooldown runs on it, so a video
-    decoded faster or slower than real time still posts each pass once.
+    ``t`` is the source's own clock in seconds (video time for a file,
+    ``time.monotonic()`` for live sources): the per-pass cooldown runs on it,
+    so a video decoded faster or slower than real time still posts each pass
+    once.
     """
 
     index: int
@@ -113,7 +114,8 @@ class CameraSource(Source):
 
     finite = False
 
-    def __init__(self, index: int, width: int = 1280, height: int = 720):
+    def __init__(self, index: int | str, width: int = 1280, height: int = 720):
+        """``index``: a webcam number, or the URL of an IP camera (rtsp://...)."""
         self.index, self.width, self.height = index, width, height
         self.name = f"camera {index}"
         self._cond = threading.Condition()
@@ -161,7 +163,6 @@ class CameraSource(Source):
 
     def __iter__(self):
         seen = 0
-        start = time.monotonic()
         while not self._halt.is_set():
             with self._cond:
                 if self._seq == seen:
@@ -170,8 +171,7 @@ class CameraSource(Source):
                     frame = None
                 else:
                     frame, seen = self._frame, self._seq
-            yield Item(index=seen, t=time.monotonic() - start, frame=frame) if frame is not None \
-                else None
+            yield Item(index=seen, t=time.monotonic(), frame=frame) if frame is not None else None
 
     def close(self):
         self._halt.set()
@@ -202,7 +202,6 @@ class LineSource(Source):
         self._q.put(None)
 
     def __iter__(self):
-        start = time.monotonic()
         while True:
             try:
                 got = self._q.get(timeout=IDLE_TICK)
@@ -214,11 +213,12 @@ class LineSource(Source):
             n, line = got
             text = line.rstrip("\r\n").strip()
             if text:
-                yield Item(index=n, t=time.monotonic() - start, text=text)
+                yield Item(index=n, t=time.monotonic(), text=text)
 
 
 def open_source(spec: str) -> Source:
-    """``0`` camera index, ``-`` stdin lines, a folder or image, else a video file."""
+    """``0`` camera index or an rtsp:// URL, ``-`` stdin lines, a folder or image, else a
+    video file."""
     spec = str(spec)
     if spec == "-":
         stream = sys.stdin
@@ -230,6 +230,8 @@ def open_source(spec: str) -> Source:
         return LineSource(stream)
     if spec.isdigit():
         return CameraSource(int(spec))
+    if spec.startswith(("rtsp://", "http://", "https://")):
+        return CameraSource(spec)  # an IP camera over the gate's network
     path = Path(spec)
     if not path.exists():
         raise FileNotFoundError(f"no such source: {spec}")
