@@ -12,6 +12,9 @@ from app.extensions import db
 from app.models import Building, Household, Pass, Person, Vehicle
 from tests.conftest import csrf_token, login
 
+BOTH_DATABASES = pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+
 HEADER = ["类型(人员/车辆)", "楼栋", "单元", "房号", "姓名", "手机号",
           "类别(居民/租户/环卫/工作人员/快递外卖/其他)", "身份证号", "工作单位",
           "返乡人员(是/否)", "车牌号", "车辆类型(本小区/外来)"]
@@ -132,6 +135,7 @@ def test_dry_run_reports_every_bad_row_and_writes_nothing(app, runner, tmp_path,
     assert counts(app) == before
 
 
+@BOTH_DATABASES
 def test_one_bad_row_and_nothing_is_written(app, runner, tmp_path):
     rows = CLEAN + [["人员", "3号楼", "2单元", "309", "郑十一", "12345", "居民", "", "", "", "", ""]]
     before = counts(app)
@@ -143,6 +147,7 @@ def test_one_bad_row_and_nothing_is_written(app, runner, tmp_path):
                                      "Pass": 0}
 
 
+@BOTH_DATABASES
 def test_clean_import_creates_households_people_vehicles_and_passes(app, runner, tmp_path):
     result = run_import(runner, tmp_path, "r.csv", csv_bytes(CLEAN, "gbk"))
     assert result.exit_code == 0, result.output
@@ -167,6 +172,7 @@ def test_clean_import_creates_households_people_vehicles_and_passes(app, runner,
             {"resident", "tenant", "sanitation", "vehicle"}
 
 
+@BOTH_DATABASES
 def test_reimport_updates_instead_of_duplicating(app, runner, tmp_path):
     assert run_import(runner, tmp_path, "r.xlsx", xlsx_bytes(CLEAN)).exit_code == 0
     before = counts(app)
@@ -256,6 +262,7 @@ def test_no_passes_flag(app, runner, tmp_path):
     assert counts(app)["Pass"] == 0 and counts(app)["Person"] == 4
 
 
+@BOTH_DATABASES
 def test_export_import_round_trip(app, runner, tmp_path):
     assert run_import(runner, tmp_path, "r.csv", csv_bytes(CLEAN, "gbk")).exit_code == 0
     first = {}
@@ -359,3 +366,11 @@ def test_office_downloads(app, make, client, runner, tmp_path):
     resp = client.get("/office/roster/template.csv")
     assert resp.data.decode("utf-8-sig").splitlines() == [",".join(HEADER)]
     assert client.get("/office/roster/export.pdf").status_code == 404
+
+
+def test_same_person_twice_in_the_file_is_reported(app, runner, tmp_path):
+    child = ["人员", "5号楼", "1单元", "102", "小明", "", "居民", "", "", "", "", ""]
+    result = run_import(runner, tmp_path, "r.csv", csv_bytes(CLEAN + [child], "utf-8"),
+                        "--dry-run")
+    assert result.exit_code != 0
+    assert f"第{len(CLEAN) + 2}行: 与第5行是同一人 (DUPLICATE_PERSON" in result.output

@@ -47,14 +47,14 @@ COLUMNS = (
     Column("unit", "单元", "单元", "unit", ("单元", "单元号", "unit")),
     Column("room", "房号", "房号", "room", ("房号", "房间号", "门牌号", "室", "room")),
     Column("name", "姓名", "姓名", "name", ("姓名", "名字", "车主", "车主姓名", "name", "owner")),
-    Column("phone", "手机号", "手机号", "phone", ("手机号", "手机", "手机号码", "联系电话", "电话",
-                                               "车主手机号", "phone", "mobile")),
+    Column("phone", "手机号", "手机号", "phone",
+           ("手机号", "手机", "手机号码", "联系电话", "电话", "车主手机号", "phone", "mobile")),
     Column("category", "类别(居民/租户/环卫/工作人员/快递外卖/其他)", "类别", "category",
            ("类别", "人员类别", "category")),
-    Column("id_card", "身份证号", "身份证号", "ID number", ("身份证号", "身份证", "身份证号码",
-                                                       "id card", "id number")),
-    Column("employer", "工作单位", "工作单位", "employer", ("工作单位", "单位", "employer",
-                                                      "workplace")),
+    Column("id_card", "身份证号", "身份证号", "ID number",
+           ("身份证号", "身份证", "身份证号码", "id card", "id number")),
+    Column("employer", "工作单位", "工作单位", "employer",
+           ("工作单位", "单位", "employer", "workplace")),
     Column("returnee", "返乡人员(是/否)", "返乡人员", "returnee", ("返乡人员", "返乡", "returnee")),
     Column("plate", "车牌号", "车牌号", "plate", ("车牌号", "车牌", "plate", "license plate")),
     Column("vehicle_kind", "车辆类型(本小区/外来)", "车辆类型", "vehicle type",
@@ -108,7 +108,8 @@ MESSAGES = {
                          "楼栋“{value}”不存在；如确是新楼栋，请勾选“允许新建楼栋”后再导入",
                          "unknown building {value!r}; allow new buildings "
                          "(--create-buildings) if it really is new"),
-    "bad_phone": ("BAD_PHONE", "手机号“{value}”不是11位手机号", "{value!r} is not an 11-digit mobile number"),
+    "bad_phone": ("BAD_PHONE", "手机号“{value}”不是11位手机号",
+                  "{value!r} is not an 11-digit mobile number"),
     "dup_phone": ("DUPLICATE_PHONE", "手机号与第{other}行重复", "phone repeats line {other}"),
     "phone_taken": ("DUPLICATE_PHONE", "手机号已登记给 {holder}", "phone already belongs to {holder}"),
     "dup_person": ("DUPLICATE_PERSON", "与第{other}行是同一人", "same person as line {other}"),
@@ -490,11 +491,14 @@ def _match_person(c: _Checker, r: Record, phones: dict, matched: dict) -> None:
         return
     if hit is None and (r.address is None or household_id):
         hit = c.by_name.get((r.name, household_id))
-    if hit is not None:
-        if hit.id in matched:
-            c.error(r.line, "", "dup_person", other=matched[hit.id])
+    # The same stored person twice, or the same new person without phone twice.
+    key = hit.id if hit is not None else None if r.phone else (r.name, r.address)
+    if key is not None:
+        if key in matched:
+            c.error(r.line, "", "dup_person", other=matched[key])
             return
-        matched[hit.id] = r.line
+        matched[key] = r.line
+    if hit is not None:
         r.match_id = hit.id
     category = r.category or "resident"
     has_home = r.address is not None or (hit is not None and hit.household_id)
@@ -677,7 +681,7 @@ TEMPLATE_NOTES = [
     ["手机号", "11位手机号，不可重复；车辆行填写车主手机号以关联车主。11-digit mobile, unique"],
     ["类别", "居民/租户/环卫/工作人员/快递外卖/其他，留空为居民。category, default 居民"],
     ["身份证号", "18位；系统只保存打码后的号码（如 1101**********1234）。请把本列设为文本。"
-                 "ID number, stored masked only"],
+     "ID number, stored masked only"],
     ["工作单位", "环卫、快递等非居民填写。employer"],
     ["返乡人员(是/否)", "是 或 否。returnee: 是 (yes) / 否 (no)"],
     ["车牌号", "如 京A12345、新能源 京AD12345；人员行填写则同时登记为该人的车辆。plate"],
@@ -689,5 +693,5 @@ TEMPLATE_NOTES = [
     ["车辆", "5号楼 | 1单元 | 102 | 王五 | 13700002222 | | | | | 京AD12345 | 本小区"],
     ["", ""],
     ["重新导入", "按手机号（无手机号时按同一住户的姓名）匹配人员、按车牌匹配车辆：更新而不重复。"
-                 "空白单元格表示不修改。Re-import updates: blank cells keep stored values."],
+     "空白单元格表示不修改。Re-import updates: blank cells keep stored values."],
 ]
