@@ -11,7 +11,7 @@ import pytest
 from scanner.runner import Cooldown, KeyInput
 from scanner.screen import (DENY, HEIGHT, WIDTH, ScreenState, Shown, Sound, find_font, render,
                             save_png)
-from scanner.sources import ImageSource, LineSource, VideoSource, open_source
+from scanner.sources import CameraSource, ImageSource, LineSource, VideoSource, open_source
 
 HOLDER = {"name": "张*丰", "address": "3号楼2单元301", "category": "resident",
           "category_label": "居民", "code": "P000123-1"}
@@ -150,3 +150,25 @@ def test_image_folder_is_read_in_name_order(tmp_path):
     assert [round(float(i.frame.mean()), -1) for i in source] == [100, 200, 50]
     with pytest.raises(FileNotFoundError):
         open_source(str(tmp_path / "missing.avi"))
+
+
+def test_camera_source_hands_out_the_newest_frame_and_stops_promptly(tmp_path):
+    """A video file stands in for the webcam (OpenCV opens both the same way)."""
+    path = tmp_path / "cam.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (160, 120))
+    for k in range(50):
+        writer.write(np.full((120, 160, 3), k * 5, np.uint8))
+    writer.release()
+    source = CameraSource(str(path))
+    assert not source.finite
+    got = []
+    deadline = time.monotonic() + 20
+    for item in source:
+        if item is not None:
+            got.append(item.index)
+        if len(got) == 5 or time.monotonic() > deadline:
+            break
+    started = time.monotonic()
+    source.close()
+    assert len(got) == 5 and got == sorted(set(got))  # never the same frame twice
+    assert time.monotonic() - started < 5
