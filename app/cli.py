@@ -23,6 +23,7 @@ def init_app(app) -> None:
     from .commands import roster, scans
     for group in (roster.roster_cli, scans.scans_cli):
         app.cli.add_command(group)
+    from .commands.passes import passes_cli; app.cli.add_command(passes_cli)  # noqa: E702
 
 
 @click.command("init-db")

@@ -1,0 +1,94 @@
+"""``flask --app app passes ...``: print pass cards to PDF and prove them scannable.
+
+Printing everything is a deliberate act (7,000 cards, a ream of card stock),
+so it takes ``--all``; a day's new and reissued cards are ``--since DATE``.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from ..passes.categories import CATEGORIES
+from ..services import printing
+
+passes_cli = AppGroup("passes", help="Pass cards: print A4 sheets (PDF) and list passes.")
+
+
+def _selection(all_, building, category, since) -> printing.Selection:
+    sel = printing.Selection(all=all_, building=building, category=category,
+                             since=since.date() if since else None)
+    if sel.empty:
+        raise click.UsageError("nothing selected: give --all to print every active pass, "
+                               "or a filter (--building, --category, --since)")
+    return sel
+
+
+class _Bar:
+    """A terminal progress bar opened on the first report, when the total is known."""
+
+    def __init__(self, label: str):
+        self.label, self.bar = label, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, show_pos=True)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+@passes_cli.command("print")
+@click.option("--all", "all_", is_flag=True, help="every active pass")
+@click.option("--building", help="building name or number, e.g. 3号楼 or 3")
+@click.option("--category", type=click.Choice(list(CATEGORIES)), help="holder category")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
+              help="issued or changed (e.g. reissued) on or after this local date")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="OUT.pdf")
+@click.option("--verify", is_flag=True,
+              help="read every printed QR back at 300 dpi; exit 1 if any card fails")
+def print_cmd(all_, building, category, since, out, verify):
+    """A4 sheets of credit-card passes (10 a page, cut marks) for the active passes chosen."""
+    sel = _selection(all_, building, category, since)
+    started = time.perf_counter()
+    try:
+        with _Bar("printing ") as bar:
+            job = printing.print_passes(sel, out, bar)
+    except printing.SelectionError as err:
+        raise click.ClickException(str(err))
+    click.echo(f"printed {len(job.cards)} cards on {job.pages} pages to {out} in "
+               f"{time.perf_counter() - started:.1f} s ({Path(out).stat().st_size / 1e6:.1f} MB,"
+               f" font {job.font})")
+    if verify:
+        with _Bar("verifying") as bar:
+            report = printing.verify_pdf(out, job.cards, bar)
+        for card, got in report.failures:
+            click.echo(f"FAILED {card.code} ({card.holder}): read {got or 'nothing'!r}", err=True)
+        click.echo(f"verified {report.checked} cards, {len(report.failures)} failed")
+        if not report.ok:
+            raise SystemExit(1)
+
+
+@passes_cli.command("list")
+@click.option("--all", "all_", is_flag=True, help="every active pass")
+@click.option("--building", help="building name or number, e.g. 3号楼 or 3")
+@click.option("--category", type=click.Choice(list(CATEGORIES)))
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]))
+def list_cmd(all_, building, category, since):
+    """The active passes a print with the same options would print, in card order."""
+    try:
+        passes = printing.select_passes(_selection(all_, building, category, since))
+    except printing.SelectionError as err:
+        raise click.ClickException(str(err))
+    for p in passes:
+        click.echo(f"{p.code:12} {p.category:10} {p.masked_holder:10} {p.address}")
+    click.echo(f"{len(passes)} active passes")
