@@ -23,6 +23,11 @@ def _format(path: str) -> str:
     return ext[1:]
 
 
+def _names(names: list[str], most: int = 8) -> str:
+    return "(" + " ".join(names[:most]) + (" ..." if len(names) > most else "") + ")" \
+        if names else ""
+
+
 def echo_result(result: roster.ImportResult) -> None:
     if result.ignored_columns:
         click.echo("ignored columns (未识别的列): " + ", ".join(result.ignored_columns))
@@ -36,7 +41,7 @@ def echo_result(result: roster.ImportResult) -> None:
     s = result.summary
     verb = "would" if result.dry_run else "did"
     click.echo(f"{result.rows} row(s) OK; {verb}: "
-               f"buildings +{len(s.buildings_created)} {' '.join(s.buildings_created)}, "
+               f"buildings +{len(s.buildings_created)} {_names(s.buildings_created)}, "
                f"households +{s.households_created}, "
                f"people +{s.people_created} ~{s.people_updated} ={s.people_unchanged}, "
                f"vehicles +{s.vehicles_created} ~{s.vehicles_updated} ={s.vehicles_unchanged}, "
