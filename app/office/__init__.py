@@ -6,3 +6,4 @@ bp = Blueprint("office", __name__, url_prefix="/office")
 from . import views  # noqa: E402,F401
 from . import health  # noqa: E402,F401
 from . import roster, bulk  # noqa: E402,F401
+from . import printing  # noqa: E402,F401

@@ -116,7 +116,8 @@ def building_name(value: str) -> str:
     return f"{value}号楼" if value.isdigit() else value
 
 
-def _natural(text: str) -> tuple:
+def natural_key(text: str) -> tuple:
+    """2号楼 before 10号楼."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text or ""))
 
 
@@ -160,7 +161,7 @@ def select_passes(sel: Selection) -> list:
         hh = (p.person or p.vehicle).household
         if hh is None:
             return (1, (), (), (), p.category == "vehicle", p.category, p.id)
-        return (0, _natural(hh.building.name), _natural(hh.unit), _natural(hh.room),
+        return (0, natural_key(hh.building.name), natural_key(hh.unit), natural_key(hh.room),
                 p.category == "vehicle", p.category, p.id)
     return sorted(passes, key=key)
 
