@@ -46,15 +46,20 @@ class Step:
         return cls(spec, pipeline, decoder, cost_ms)
 
 
-#: Ordered by measured gain per millisecond on frames the earlier steps miss (see
-#: docs/benchmark-decoders.md).  Every step after the first is a rescue for a class of
-#: failures, not for particular images.
-DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(s) for s in (
-    "zxing",                        # whole frame; handles rotation, tilt, dark mode, moire
-    "regions,enlarge,sharpen>zxing",  # far-away or soft codes: zoom the crop, steepen edges
-    "regions,deblur>zxing",         # hand shake / focus: Wiener-deconvolve the crop
-    "regions,enlarge,denoise>zxing",  # glare, dim noise on a far code
-    "regions>zbar",                 # a second locator for codes zxing cannot find
+#: Ordered by measured gain per millisecond on the frames the earlier steps miss (see
+#: docs/benchmark-decoders.md); each step after the first rescues a class of failures.
+#: The numbers are rough per-view costs (ms, one core) used until the chain has measured
+#: its own.  Steps sharing a prefix ('regions', 'regions,enlarge') reuse its views.
+DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in (
+    ("zxing", 3.0),                          # whole frame: rotation, tilt, dark mode, moire
+    ("regions,enlarge,sharpen>zxing", 4.0),  # far or soft code: zoom the crop, steepen edges
+    ("regions,deblur>zxing", 5.0),           # hand shake / focus: Wiener-deconvolve the crop
+    ("regions,enlarge>zxing-global", 1.5),   # uneven print, artwork: one global threshold
+    ("regions,enlarge,denoise>zxing", 1.5),  # dim sensor noise, glare on a far code
+    ("regions>zbar", 4.0),                   # a second locator for codes zxing cannot find
+    ("regions,level>zxing", 3.0),            # glare or shadow across the code
+    ("regions,smooth>zbar", 3.0),            # screen grid / halftone texture inside modules
+    ("regions,deblur>zbar", 4.0),            # zbar on the deblurred crop
 ))
 
 
@@ -83,16 +88,43 @@ def accept_any(text: str) -> bool:
     return bool(text)
 
 
+class _Lazy:
+    """The views one preprocessor makes of one view, computed only as far as they are used."""
+
+    def __init__(self, prep, view: View):
+        self._prep, self._view = prep, view
+        self._items: list[View] = []
+        self._source = None
+        self._done = False
+
+    def __iter__(self) -> Iterator[View]:
+        i = 0
+        while True:
+            if i < len(self._items):
+                yield self._items[i]
+                i += 1
+                continue
+            if self._done:
+                return
+            try:
+                if self._source is None:
+                    self._source = iter(self._prep(self._view))
+                self._items.append(next(self._source))
+            except Exception:  # noqa: BLE001 - StopIteration, or a failing preprocessor
+                self._done = True  # only skips the steps that need it
+
+
 class _FrameViews:
     """Preprocessed views of one frame, computed lazily and shared by the steps that need them.
 
-    Views are produced one at a time so the budget can stop between two crops, and each
-    (view, preprocessor) result is kept so 'regions' runs once however many steps use it.
+    Views are produced one at a time so the budget can stop between two crops (or two
+    deblurring guesses), and each (view, preprocessor) result is kept so 'regions' runs
+    once however many steps use it.
     """
 
     def __init__(self, gray: np.ndarray):
         self.root = View(gray)
-        self._memo: dict[tuple[int, str], list[View]] = {}
+        self._memo: dict[tuple[int, str], _Lazy] = {}
 
     def views(self, pipeline: Sequence[str]) -> Iterator[View]:
         return self._expand(self.root, tuple(pipeline))
@@ -104,11 +136,7 @@ class _FrameViews:
         key = (id(view), todo[0])
         children = self._memo.get(key)
         if children is None:
-            try:
-                children = PREPROCESSORS[todo[0]](view)
-            except Exception:  # noqa: BLE001 - a failing preprocessor only skips its step
-                children = []
-            self._memo[key] = children
+            children = self._memo[key] = _Lazy(PREPROCESSORS[todo[0]], view)
         for child in children:
             yield from self._expand(child, todo[1:])
 

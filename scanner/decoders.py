@@ -6,14 +6,14 @@ colour frames) and a crash at the gate is worse than a missed frame.
 
 Preprocessing works on `View`s: an image plus the scale and offset that map its pixels back
 to the camera frame, so corner points can outline the code on the guard's screen whatever
-crop/zoom found it.  Preprocessors return a list because some (the region finder) propose
-several candidates and some decline (``[]``) when they cannot help.
+crop/zoom found it.  A preprocessor returns an iterable of views: several when it has
+several candidates (regions, deblurring guesses), none when it cannot help.
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -252,7 +252,7 @@ class View:
         return pts / self.scale + np.array(self.offset, dtype=np.float32)
 
 
-Preprocessor = Callable[[View], "list[View]"]
+Preprocessor = Callable[[View], "Iterable[View]"]
 
 
 def _resize(view: View, factor: float, interpolation) -> View:
@@ -447,11 +447,11 @@ def estimate_blur(gray: np.ndarray) -> tuple[float, float, float]:
     max_lag = int(40 * s) + 3
     lag, depth = _smear_profile(f, angle, max_lag)
     if anisotropy >= SHAKE_ANISOTROPY:
-        for step in (np.radians(4), np.radians(2)):
-            for candidate in (angle - step, angle + step):
-                c_lag, c_depth = _smear_profile(f, candidate, max_lag)
-                if c_depth > depth:
-                    angle, lag, depth = candidate, c_lag, c_depth
+        best = (depth, angle, lag)
+        for candidate in (angle - np.radians(3), angle + np.radians(3)):
+            c_lag, c_depth = _smear_profile(f, candidate, max_lag)
+            best = max(best, (c_depth, candidate, c_lag))
+        depth, angle, lag = best
     return lag / s, angle, anisotropy
 
 
@@ -478,7 +478,7 @@ def wiener(gray: np.ndarray, transfer: Callable[[np.ndarray, np.ndarray], np.nda
     `transfer(fy, fx)` gives the blur's frequency response in cycles per pixel.  The crop
     is reflect-padded by `margin` so its borders do not ring into the code.
     """
-    f = gray.astype(np.float32) * (1.0 / 255.0)
+    f = gray.astype(np.float32)  # the filter is scale-free: no need to normalise to 0..1
     h, w = f.shape
     hh = cv2.getOptimalDFTSize(h + 2 * margin)
     ww = cv2.getOptimalDFTSize(w + 2 * margin)
@@ -491,7 +491,7 @@ def wiener(gray: np.ndarray, transfer: Callable[[np.ndarray, np.ndarray], np.nda
     mult = _half_plane_multiplier(response / (response * response + np.float32(nsr)))
     spectrum = cv2.multiply(cv2.dft(fp), mult)
     res = cv2.dft(spectrum, flags=cv2.DFT_INVERSE | cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT)
-    return np.clip(res[margin:margin + h, margin:margin + w] * 255.0, 0, 255).astype(np.uint8)
+    return np.clip(res[margin:margin + h, margin:margin + w], 0, 255).astype(np.uint8)
 
 
 def shake_transfer(length: float, angle: float):
@@ -511,25 +511,36 @@ def focus_transfer(sigma: float):
 DEBLUR_SIDE = 480
 
 
-def deblur(view: View) -> list[View]:
+#: From this smear length on, a few degrees of error in the measured direction leave too
+#: much blur behind, so the neighbouring directions are tried too.
+LONG_SMEAR = 8.0
+
+
+def deblur(view: View) -> Iterator[View]:
     """Undo hand shake (a line kernel along the measured direction) or focus blur (Gaussian).
 
     Meant for crops: the estimate assumes the crop is mostly code.  Works at a fixed size
-    (upscaling small crops first), and declines when the crop looks sharp.
+    (upscaling small crops first) and declines when the crop looks sharp.  A generator:
+    the second and third guesses for a long smear cost nothing unless the chain asks.
     """
     img = view.image
     factor = DEBLUR_SIDE / max(img.shape)
     length, angle, anisotropy = estimate_blur(img)
     if length * min(factor, 1.0) < 2.5 or length > 0.25 * min(img.shape):
-        return []
+        return
     interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
     work = cv2.resize(img, None, fx=factor, fy=factor, interpolation=interp)
-    length *= factor
-    if anisotropy >= SHAKE_ANISOTROPY:
-        out = wiener(work, shake_transfer(length, angle), int(length) + 2, 0.01)
-    else:  # the autocorrelation dip of a Gaussian edge sits near 3.3 sigma
-        out = wiener(work, focus_transfer(0.3 * length), int(length) + 2, 0.03)
-    return [view.derive(out, scale=factor)]
+    if anisotropy < SHAKE_ANISOTROPY:  # the autocorrelation dip of a Gaussian edge: ~3.3 sigma
+        sigma = 0.3 * length * factor
+        yield view.derive(wiener(work, focus_transfer(sigma), int(length * factor) + 2, 0.03),
+                          scale=factor)
+        return
+    guesses = [angle]
+    if length >= LONG_SMEAR:
+        guesses += [angle - np.radians(3), angle + np.radians(3)]
+    for a in guesses:
+        out = wiener(work, shake_transfer(length * factor, a), int(length * factor) + 2, 0.01)
+        yield view.derive(out, scale=factor)
 
 
 PREPROCESSORS: dict[str, Preprocessor] = {
