@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .chain import DEFAULT_BUDGET_MS, DecoderChain, Step
+from .chain import DEFAULT_BUDGET_MS, DEFAULT_STEPS, DecoderChain, Step
 from .decoders import SINGLE_DECODERS
 
 CHAIN = "chain"
@@ -44,6 +44,7 @@ class MethodStats:
     ms: list[float] = field(default_factory=list)
     ms_hd: list[float] = field(default_factory=list)  # 1280x720 frames only
     by_condition: dict[str, list[int]] = field(default_factory=dict)  # cond -> [decoded, total]
+    by_step: dict[str, int] = field(default_factory=dict)  # chain step -> frames it decoded
 
     @property
     def rate(self) -> float:
@@ -94,6 +95,8 @@ def bench_dir(directory: Path, methods: dict[str, DecoderChain]) -> SetReport:
             hit = result.text == truth[name]
             st.decoded += hit
             cond[0] += hit
+            if hit:
+                st.by_step[result.step_name] = st.by_step.get(result.step_name, 0) + 1
             st.ms.append(result.ms)
             if image.shape[:2] == (720, 1280):
                 st.ms_hd.append(result.ms)
@@ -136,6 +139,19 @@ def format_table(reports: list[SetReport]) -> str:
         for label, q, hd in rows:
             cells = [name, label, ""] + [_ms(rep.methods[m].percentile(q, hd)) for m in methods]
             lines.append("| " + " | ".join(cells) + " |")
+    if CHAIN in reports[0].methods:
+        lines += ["", _step_table(reports)]
+    return "\n".join(lines)
+
+
+def _step_table(reports: list[SetReport]) -> str:
+    """Which chain step read how many frames of each set: what each rescue step earns."""
+    steps = [s.name for s in DEFAULT_STEPS]
+    names = [Path(r.directory).name or r.directory for r in reports]
+    lines = ["| chain step | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
+    for step in steps:
+        counts = [str(r.methods[CHAIN].by_step.get(step, 0)) for r in reports]
+        lines.append(f"| `{step}` | " + " | ".join(counts) + " |")
     return "\n".join(lines)
 
 
@@ -150,6 +166,7 @@ def to_json(reports: list[SetReport]) -> dict:
                 "p95_ms_1280x720": _round(st.percentile(95, hd=True)),
                 "conditions": {c: {"decoded": d, "frames": n, "rate": round(d / n, 4) if n else 0}
                                for c, (d, n) in sorted(st.by_condition.items())},
+                "by_step": dict(st.by_step),
             }
         out.append({"dir": rep.directory, "missing": rep.missing, "methods": methods})
     return {"sets": out}
