@@ -191,7 +191,8 @@ class Outbox:
                    (json.dumps(response, ensure_ascii=False), time.time(), nonce))
 
     def rejected(self, nonce: str, error: str, response: dict | None = None) -> None:
-        self._exec("UPDATE scans SET state='rejected', last_error=?, response=?, attempts=attempts+1"
+        self._exec("UPDATE scans SET state='rejected', last_error=?, response=?,"
+                   " attempts=attempts+1"
                    " WHERE nonce=? AND state='pending'",
                    (error, json.dumps(response, ensure_ascii=False) if response else None, nonce))
 

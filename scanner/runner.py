@@ -37,7 +37,8 @@ MAX_TOKEN = 4096  # what the service accepts
 
 
 def default_outbox() -> Path:
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    state = os.environ.get("XDG_STATE_HOME") or \
+        os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(state) / "gatepass-scanner" / "outbox.sqlite3"
 
 
@@ -160,7 +161,8 @@ class GateScanner:
             if data.get("gate"):
                 self.state.gate = data["gate"]
             shown = Shown(nonce=nonce, text=text, allowed=bool(data.get("allowed")),
-                          reason=str(data.get("reason") or ""), message=str(data.get("message") or ""),
+                          reason=str(data.get("reason") or ""),
+                          message=str(data.get("message") or ""),
                           holder=data.get("holder"), offline=False, direction=direction,
                           scanned_at=body["scanned_at"], source_index=index,
                           temperature=temperature, points=points)
@@ -222,7 +224,8 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--outbox", type=Path, default=default_outbox(),
                    help="SQLite file of undelivered scans; the snapshot cache sits next to it "
                         "(default: %(default)s)")
-    p.add_argument("--keys", type=Path, default=Path(os.environ.get("KEYS_DIR") or PROJECT_ROOT / "keys"),
+    p.add_argument("--keys", type=Path,
+                   default=Path(os.environ.get("KEYS_DIR") or PROJECT_ROOT / "keys"),
                    help="folder of pass-signing keys (default: %(default)s)")
     p.add_argument("--guard", default="", help="duty guard's name for the status line")
     p.add_argument("--cooldown", type=float, default=3.0,
@@ -233,7 +236,8 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
                    help="after a finite source ends, seconds to wait for undelivered scans")
     p.add_argument("--hold", type=float, default=4.0, help="seconds a verdict stays on screen")
     p.add_argument("--max-age", type=int, default=60,
-                   help="seconds a phone code is valid offline (the service's DYNAMIC_TOKEN_MAX_AGE)")
+                   help="seconds a phone code is valid offline "
+                        "(the service's DYNAMIC_TOKEN_MAX_AGE)")
     p.add_argument("--timezone", default="Asia/Shanghai", help="for category hours offline")
     p.add_argument("--sync-interval", type=float, default=30.0, help="snapshot poll, seconds")
     p.add_argument("--save-screens", type=Path, metavar="DIR",

@@ -179,7 +179,8 @@ def _mark(canvas: np.ndarray, allowed: bool, cx: int, cy: int, r: int) -> None:
     white = (255, 255, 255)
     t = max(6, r // 4)
     if allowed:
-        pts = np.array([[cx - r, cy], [cx - r // 3, cy + int(r * 0.7)], [cx + r, cy - int(r * 0.7)]])
+        pts = np.array([[cx - r, cy], [cx - r // 3, cy + int(r * 0.7)],
+                        [cx + r, cy - int(r * 0.7)]])
         cv2.polylines(canvas, [pts.astype(np.int32)], False, white, t, cv2.LINE_AA)
     else:
         d = int(r * 0.75)
@@ -424,7 +425,8 @@ class Window:
         if "QT_QPA_FONTDIR" not in os.environ and os.path.isdir("/usr/share/fonts"):
             os.environ["QT_QPA_FONTDIR"] = "/usr/share/fonts"  # OpenCV's Qt ships no fonts
         # GUI_NORMAL: no Qt toolbar for a guard to zoom or pan by accident.
-        cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        cv2.namedWindow(WINDOW_NAME,
+                        cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         cv2.resizeWindow(WINDOW_NAME, WIDTH, HEIGHT)
         if fullscreen:
             cv2.setWindowProperty(WINDOW_NAME, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)

@@ -191,7 +191,8 @@ class ScannerProcess:
         self.lines: queue.Queue = queue.Queue()
         self.verdicts: list[dict] = []
         self.stderr: list[str] = []
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines),
+                         daemon=True).start()
         err_q: queue.Queue = queue.Queue()
         threading.Thread(target=self._pump, args=(self.proc.stderr, err_q), daemon=True).start()
         self._err_q = err_q

@@ -177,7 +177,8 @@ def test_restarted_scanner_without_network_denies_from_its_snapshot_cache(runnin
     fine = offline.scan(token(s, 8, dynamic=True))
     assert offline.finish() == 0, offline.errors()
     assert (revoked["allowed"], revoked["reason"], revoked["offline"]) == (False, "REVOKED", True)
-    assert (retired["allowed"], retired["reason"], retired["offline"]) == (False, "KEY_RETIRED", True)
+    assert (retired["allowed"], retired["reason"], retired["offline"]) == \
+        (False, "KEY_RETIRED", True)
     assert (fine["allowed"], fine["offline"]) == (True, True)
     assert outbox_states(outbox) == {"delivered": 1, "pending": 3}  # kept for the next start
 

@@ -144,7 +144,8 @@ def test_image_folder_is_read_in_name_order(tmp_path):
         if name.endswith(".txt"):
             (tmp_path / name).write_text("not an image")
         else:
-            cv2.imencode(name[-4:], np.full((40, 40, 3), value, np.uint8))[1].tofile(tmp_path / name)
+            image = np.full((40, 40, 3), value, np.uint8)
+            cv2.imencode(name[-4:], image)[1].tofile(tmp_path / name)
     source = open_source(str(tmp_path))
     assert isinstance(source, ImageSource)
     assert [round(float(i.frame.mean()), -1) for i in source] == [100, 200, 50]
