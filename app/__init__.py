@@ -1,15 +1,19 @@
-"""The pass service: ``create_app(config)`` builds the Flask application."""
+"""The pass service: ``create_app(config)`` builds the Flask application.
+
+Imports live inside ``create_app`` so that the gate scanner, which imports
+only the ``app.passes`` domain package, does not load Flask and SQLAlchemy.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
 
-from .config import PROJECT_ROOT, from_environment
-from .extensions import babel, csrf, db, login_manager, migrate
+def create_app(config: dict | None = None):
+    from flask import Flask
 
+    from .config import PROJECT_ROOT, from_environment
+    from .extensions import babel, csrf, db, login_manager, migrate
 
-def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 template_folder=str(PROJECT_ROOT / "templates"))
     app.config.update(from_environment(Path(app.instance_path)))

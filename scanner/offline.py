@@ -69,6 +69,12 @@ class Snapshot:
         return self.data.get("gate")
 
     @property
+    def dynamic_max_age(self) -> Optional[timedelta]:
+        """The service's phone-code lifetime, so gates need no setting of their own."""
+        seconds = self.data.get("dynamic_max_age")
+        return timedelta(seconds=seconds) if isinstance(seconds, (int, float)) and seconds > 0 else None
+
+    @property
     def retired_kids(self) -> set[str]:
         return set(self.data.get("retired_kids") or ())
 
@@ -76,10 +82,10 @@ class Snapshot:
         row = (self.data.get("passes") or {}).get(str(pass_id))
         if not row:
             return None
-        serial, status, category, vf, vu = (list(row) + [None] * 5)[:5]
+        serial, status, category, vf, vu, qu = (list(row) + [None] * 6)[:6]
         return PassState(pass_id=pass_id, serial=int(serial), status=status or "active",
                          category=category or "other", valid_from=_when(vf),
-                         valid_until=_when(vu),
+                         valid_until=_when(vu), quarantine_until=_when(qu),
                          holder={"category": category, "category_label": label(category or ""),
                                  "code": f"P{pass_id:06d}-{serial}"})
 
@@ -225,7 +231,8 @@ class OfflineJudge:
                              category="", holder=None)  # no category: no rule applies
 
         ctx = GateContext(gate=(snap.gate if snap else None) or self.gate, direction=direction,
-                          local_tz=self.tz, max_age=self.max_age,
+                          local_tz=self.tz,
+                          max_age=(snap.dynamic_max_age if snap else None) or self.max_age,
                           rules=snap.rules() if snap else {}, check_passback=False)
         verdict = verify(text, ring, lookup, now, ctx)
         verdict.extra["offline"] = True

@@ -236,8 +236,8 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
                    help="after a finite source ends, seconds to wait for undelivered scans")
     p.add_argument("--hold", type=float, default=4.0, help="seconds a verdict stays on screen")
     p.add_argument("--max-age", type=int, default=60,
-                   help="seconds a phone code is valid offline "
-                        "(the service's DYNAMIC_TOKEN_MAX_AGE)")
+                   help="seconds a phone code is valid offline until the service's "
+                        "snapshot says otherwise (its DYNAMIC_TOKEN_MAX_AGE)")
     p.add_argument("--timezone", default="Asia/Shanghai", help="for category hours offline")
     p.add_argument("--sync-interval", type=float, default=30.0, help="snapshot poll, seconds")
     p.add_argument("--save-screens", type=Path, metavar="DIR",

@@ -232,3 +232,26 @@ def test_offline_without_any_snapshot_judges_on_the_signature(tmp_path):
     from app.passes.tokens import issue_dynamic
     old = issue_dynamic(stale, 42, 1, datetime.now(timezone.utc) - timedelta(minutes=5))
     assert judge.judge(old, "in").reason == "STALE"
+
+
+def test_offline_judge_denies_quarantine_and_uses_the_services_max_age(tmp_path):
+    """The snapshot's quarantine column and phone-code lifetime reach the offline verdict."""
+    from datetime import datetime, timedelta, timezone
+    from app.passes.tokens import KeyRing, issue_dynamic, issue_static
+    from scanner.offline import OfflineJudge, Snapshot, SnapshotStore
+
+    KeyRing.create_key(tmp_path / "keys", "k1")
+    ring = KeyRing.load(tmp_path / "keys")
+    now = datetime.now(timezone.utc)
+    store = SnapshotStore(tmp_path / "snap.json", "http://127.0.0.1:9")
+    store.current = Snapshot({"gate": "东门", "retired_kids": [], "rules": {},
+                              "dynamic_max_age": 20,
+                              "passes": {"1": [1, "active", "resident", None, None,
+                                               (now + timedelta(days=2)).isoformat()],
+                                         "2": [1, "active", "resident", None, None, None]}})
+    judge = OfflineJudge(ring, store)
+    assert judge.judge(issue_static(ring, 1, 1), "out", now).reason == "IN_QUARANTINE"
+    assert judge.judge(issue_static(ring, 1, 1), "in", now).reason == "OK"
+    code = issue_dynamic(ring, 2, 1, now)
+    assert judge.judge(code, "in", now + timedelta(seconds=19)).reason == "OK"
+    assert judge.judge(code, "in", now + timedelta(seconds=25)).reason == "STALE"

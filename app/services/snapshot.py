@@ -7,6 +7,8 @@ are under half a megabyte, and the ETag makes an unchanged poll free.
 """
 from __future__ import annotations
 
+from flask import current_app
+
 from ..extensions import db
 from ..models import GateDevice, Pass, Person
 from .keys import key_ring
@@ -29,4 +31,5 @@ def gate_snapshot(device: GateDevice) -> dict:
         # id -> [serial, status, category, valid_from, valid_until, quarantine_until]
         "passes": passes,
         "rules": rules,
+        "dynamic_max_age": current_app.config["DYNAMIC_TOKEN_MAX_AGE"],
     }
