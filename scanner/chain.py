@@ -19,7 +19,7 @@ from .decoders import DECODERS, PREPROCESSORS, View, as_gray
 cv2.setNumThreads(1)  # the budget is measured on one core; OpenCV's pool would blur that
 
 #: Per-frame budget.  Steps are skipped once the time spent plus a step's running cost
-#: would pass it, so a hopeless frame ends a little under this; sized so that the 95th
+#: would pass it, so a hopeless frame ends near this (never mid-step); sized so that the 95th
 #: percentile of a 1280x720 frame stays within one frame period of a 30 fps camera (33 ms).
 DEFAULT_BUDGET_MS = 25.0
 

@@ -11,6 +11,7 @@ several candidates (regions, deblurring guesses), none when it cannot help.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
@@ -142,14 +143,12 @@ def _quad(points) -> np.ndarray:
 
 # --------------------------------------------------------------------------- decoders
 
-def _zxing(gray: np.ndarray, binarizer=None, fast: bool = False) -> list[DecodeResult]:
+def _zxing(gray: np.ndarray, binarizer=None) -> list[DecodeResult]:
     if zxingcpp is None:
         return []
     kwargs = dict(formats=zxingcpp.BarcodeFormat.QRCode, text_mode=zxingcpp.TextMode.Plain)
     if binarizer is not None:
         kwargs["binarizer"] = binarizer
-    if fast:
-        kwargs.update(try_rotate=False, try_downscale=False)
     out = []
     for b in zxingcpp.read_barcodes(gray, **kwargs):
         if not b.valid or not b.text:
@@ -420,17 +419,8 @@ def _smear_profile(f: np.ndarray, angle: float, max_lag: int) -> tuple[float, fl
     return float(lag), depth
 
 
-def estimate_blur(gray: np.ndarray) -> tuple[float, float, float]:
-    """(length px, angle rad, anisotropy) of the blur in a crop around a code.
-
-    A sharp QR code has as many vertical as horizontal edges at any rotation, so its
-    gradient structure tensor is isotropic; hand shake removes the gradients along the
-    motion, which the tensor's weak axis shows (anisotropy near 0 means focus blur).
-    The length is where the derivative along that axis best anti-correlates with itself:
-    a box blur turns each edge into a +/- pair exactly one blur length apart.  The code's
-    own grid biases the tensor by a few degrees, so the angle is then refined to where
-    that anti-correlation is deepest.
-    """
+def _blur_guesses(gray: np.ndarray) -> tuple[list[tuple[float, float]], float]:
+    """([(length px, angle rad), ...] best first, anisotropy) for a crop around a code."""
     s = min(1.0, 256.0 / max(gray.shape))
     f = gray.astype(np.float32)
     if s < 1.0:
@@ -440,19 +430,39 @@ def estimate_blur(gray: np.ndarray) -> tuple[float, float, float]:
     jxx, jyy, jxy = float((gx * gx).mean()), float((gy * gy).mean()), float((gx * gy).mean())
     tr = jxx + jyy
     if tr <= 1e-6:
-        return 0.0, 0.0, 0.0
+        return [(0.0, 0.0)], 0.0
     disc = np.sqrt(max(tr * tr / 4 - (jxx * jyy - jxy * jxy), 0.0))
     anisotropy = float(2 * disc / tr)
     angle = float(0.5 * np.arctan2(2 * jxy, jxx - jyy) + np.pi / 2)  # weakest gradients
-    max_lag = int(40 * s) + 3
-    lag, depth = _smear_profile(f, angle, max_lag)
+    candidates = [angle]
     if anisotropy >= SHAKE_ANISOTROPY:
-        best = (depth, angle, lag)
-        for candidate in (angle - np.radians(3), angle + np.radians(3)):
-            c_lag, c_depth = _smear_profile(f, candidate, max_lag)
-            best = max(best, (c_depth, candidate, c_lag))
-        depth, angle, lag = best
-    return lag / s, angle, anisotropy
+        candidates += [angle - np.radians(3), angle + np.radians(3)]
+    max_lag = int(40 * s) + 3
+    scored = []
+    for a in candidates:
+        lag, depth = _smear_profile(f, a, max_lag)
+        scored.append((depth, lag / s, a))
+    _, length, best = max(scored)
+    if len(scored) == 1:
+        return [(length, best)], anisotropy
+    # the measured best may still be a few degrees off: its neighbours are the next guesses
+    return [(length, best + d) for d in (0.0, -np.radians(3), np.radians(3))], anisotropy
+
+
+def estimate_blur(gray: np.ndarray) -> tuple[float, float, float]:
+    """(length px, angle rad, anisotropy) of the blur in a crop around a code.
+
+    A sharp QR code has as many vertical as horizontal edges at any rotation, so its
+    gradient structure tensor is isotropic; hand shake removes the gradients along the
+    motion, which the tensor's weak axis shows (anisotropy near 0 means focus blur).
+    The length is where the derivative along that axis best anti-correlates with itself:
+    a box blur turns each edge into a +/- pair exactly one blur length apart.  The code's
+    own grid biases the tensor by a few degrees, so the neighbouring directions are
+    measured too and the one where that anti-correlation is deepest wins.
+    """
+    guesses, anisotropy = _blur_guesses(gray)
+    length, angle = guesses[0]
+    return length, angle, anisotropy
 
 
 def _half_plane_multiplier(filt: np.ndarray) -> np.ndarray:
@@ -471,33 +481,62 @@ def _half_plane_multiplier(filt: np.ndarray) -> np.ndarray:
     return m
 
 
+@functools.lru_cache(maxsize=32)
+def _frequencies(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column frequencies (cycles/px) of a packed real spectrum of size h x w."""
+    fy = np.fft.fftfreq(h).astype(np.float32)[:, None]
+    fx = (np.arange(w // 2 + 1, dtype=np.float32) / w)[None, :]
+    return fy, fx
+
+
+class Deconvolver:
+    """Wiener deconvolution of one image by real (centred, symmetric) blur responses.
+
+    The padded image's spectrum is computed once, so trying several blur guesses costs one
+    inverse transform each.  The crop is reflect-padded by `margin` so its borders do not
+    ring into the code.  The filter is scale-free, so the image stays in 0..255.
+    """
+
+    def __init__(self, gray: np.ndarray, margin: int):
+        h, w = gray.shape
+        hh = cv2.getOptimalDFTSize(h + 2 * margin)
+        ww = cv2.getOptimalDFTSize(w + 2 * margin)
+        hh, ww = hh + hh % 2, ww + ww % 2  # the packed layout assumes even sizes
+        padded = cv2.copyMakeBorder(gray, margin, hh - h - margin, margin, ww - w - margin,
+                                    cv2.BORDER_REFLECT)
+        self._spectrum = cv2.dft(padded.astype(np.float32))
+        self._crop = (slice(margin, margin + h), slice(margin, margin + w))
+        self._freqs = _frequencies(hh, ww)
+
+    def __call__(self, transfer: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                 nsr: float) -> np.ndarray:
+        """`transfer(fy, fx)`: the blur's frequency response, frequencies in cycles/px."""
+        response = transfer(*self._freqs)
+        mult = _half_plane_multiplier(response / (response * response + np.float32(nsr)))
+        res = cv2.dft(cv2.multiply(self._spectrum, mult),
+                      flags=cv2.DFT_INVERSE | cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT)
+        res = res[self._crop]
+        return np.clip(res, 0, 255, out=res).astype(np.uint8)
+
+
 def wiener(gray: np.ndarray, transfer: Callable[[np.ndarray, np.ndarray], np.ndarray],
            margin: int, nsr: float) -> np.ndarray:
-    """Wiener deconvolution by a real (centred, symmetric) blur transfer function.
-
-    `transfer(fy, fx)` gives the blur's frequency response in cycles per pixel.  The crop
-    is reflect-padded by `margin` so its borders do not ring into the code.
-    """
-    f = gray.astype(np.float32)  # the filter is scale-free: no need to normalise to 0..1
-    h, w = f.shape
-    hh = cv2.getOptimalDFTSize(h + 2 * margin)
-    ww = cv2.getOptimalDFTSize(w + 2 * margin)
-    hh, ww = hh + hh % 2, ww + ww % 2  # the packed layout below assumes even sizes
-    fp = cv2.copyMakeBorder(f, margin, hh - h - margin, margin, ww - w - margin,
-                            cv2.BORDER_REFLECT)
-    fy = np.fft.fftfreq(hh).astype(np.float32)[:, None]
-    fx = (np.arange(ww // 2 + 1, dtype=np.float32) / ww)[None, :]
-    response = transfer(fy, fx).astype(np.float32)
-    mult = _half_plane_multiplier(response / (response * response + np.float32(nsr)))
-    spectrum = cv2.multiply(cv2.dft(fp), mult)
-    res = cv2.dft(spectrum, flags=cv2.DFT_INVERSE | cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT)
-    return np.clip(res[margin:margin + h, margin:margin + w], 0, 255).astype(np.uint8)
+    """One-off Wiener deconvolution (see `Deconvolver`)."""
+    return Deconvolver(gray, margin)(transfer, nsr)
 
 
 def shake_transfer(length: float, angle: float):
     """Frequency response of a straight motion smear (a box `length` px long at `angle`)."""
-    c, s, n = np.float32(np.cos(angle)), np.float32(np.sin(angle)), np.float32(length)
-    return lambda fy, fx: np.sinc(n * (fx * c + fy * s))
+    c, s = np.float32(np.pi * length * np.cos(angle)), np.float32(np.pi * length * np.sin(angle))
+
+    def response(fy: np.ndarray, fx: np.ndarray) -> np.ndarray:
+        x = fx * c + fy * s  # sinc(length * f.d), in float32 throughout
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.sin(x) / x
+        out[x == 0] = 1.0
+        return out
+
+    return response
 
 
 def focus_transfer(sigma: float):
@@ -521,25 +560,24 @@ def deblur(view: View) -> Iterator[View]:
 
     Meant for crops: the estimate assumes the crop is mostly code.  Works at a fixed size
     (upscaling small crops first) and declines when the crop looks sharp.  A generator:
-    the second and third guesses for a long smear cost nothing unless the chain asks.
+    the other directions tried for a long smear cost nothing unless the chain asks.
     """
     img = view.image
     factor = DEBLUR_SIDE / max(img.shape)
-    length, angle, anisotropy = estimate_blur(img)
+    guesses, anisotropy = _blur_guesses(img)
+    length = guesses[0][0]
     if length * min(factor, 1.0) < 2.5 or length > 0.25 * min(img.shape):
         return
     interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
     work = cv2.resize(img, None, fx=factor, fy=factor, interpolation=interp)
+    deconvolve = Deconvolver(work, int(length * factor) + 2)
     if anisotropy < SHAKE_ANISOTROPY:  # the autocorrelation dip of a Gaussian edge: ~3.3 sigma
-        sigma = 0.3 * length * factor
-        yield view.derive(wiener(work, focus_transfer(sigma), int(length * factor) + 2, 0.03),
-                          scale=factor)
+        yield view.derive(deconvolve(focus_transfer(0.3 * length * factor), 0.03), scale=factor)
         return
-    guesses = [angle]
-    if length >= LONG_SMEAR:
-        guesses += [angle - np.radians(3), angle + np.radians(3)]
-    for a in guesses:
-        out = wiener(work, shake_transfer(length * factor, a), int(length * factor) + 2, 0.01)
+    if length < LONG_SMEAR:
+        guesses = guesses[:1]
+    for g_length, g_angle in guesses:
+        out = deconvolve(shake_transfer(g_length * factor, g_angle), 0.01)
         yield view.derive(out, scale=factor)
 
 
