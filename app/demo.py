@@ -135,7 +135,7 @@ def _demo_scans(rng, passes, devices, now) -> int:
         if p.category == "sanitation":
             out_h, in_h = rng.gauss(4.0, 0.4), rng.gauss(16.5, 0.7)
         else:
-            out_h, in_h = rng.gauss(8.0, 0.8), rng.gauss(16.3, 1.0)
+            out_h, in_h = rng.gauss(8.5, 0.6), rng.gauss(16.5, 0.7)  # the 8 and 16 o'clock peaks
         gate = "东门" if rng.random() < 0.65 else "北门"
         for direction, hour in (("out", out_h), ("in", in_h)):
             at = (today + timedelta(hours=min(max(hour, 0.1), 23.9))).astimezone(timezone.utc)
