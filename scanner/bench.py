@@ -27,14 +27,28 @@ def condition_of(file_name: str) -> str:
 
 
 def read_image(path: Path) -> np.ndarray | None:
-    """The image as a camera would hand it over (BGR), or None when it cannot be read."""
+    """The image as a camera would hand it over (BGR), or None when it cannot be read.
+
+    OpenCV first (what the camera path uses); Pillow for the formats OpenCV cannot open
+    (TGA, PCX, ICO, ...), so a screenshot in an odd format is still checked.
+    """
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError:
         return None
     if data.size == 0:
         return None
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is not None:
+        return image
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    except Exception:  # noqa: BLE001 - not an image, truncated, unsupported: all "unreadable"
+        return None
 
 
 @dataclass

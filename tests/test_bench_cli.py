@@ -79,6 +79,16 @@ def test_decode_json_lines(frames):
         assert by_name[bad]["text"] is None and by_name[bad]["error"]
 
 
+def test_decode_reads_what_opencv_cannot_open(frames, tmp_path):
+    from PIL import Image
+
+    tga = tmp_path / "phone_000.tga"  # OpenCV has no TGA reader; Pillow has
+    Image.fromarray(render(TEXTS["nominal_000.png"])).save(tga)
+    assert cv2.imread(str(tga)) is None
+    proc = scanner("decode", "--json", str(tga))
+    assert json.loads(proc.stdout)["text"] == TEXTS["nominal_000.png"]
+
+
 def test_decode_human_readable(frames):
     proc = scanner("decode", str(frames / "nominal_000.png"), str(frames / "missing.png"))
     assert proc.returncode == 0, proc.stderr
