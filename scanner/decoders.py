@@ -97,11 +97,15 @@ def as_gray(image) -> np.ndarray | None:
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:
+    """Floats in 0..1 and 10/12/16-bit sensor data are stretched to 0..255, not clipped."""
     if img.dtype == np.bool_:
         return img.astype(np.uint8) * 255
-    f = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
-    if f.size and f.max() <= 1.0 and f.min() >= 0.0 and np.issubdtype(img.dtype, np.floating):
+    f = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    top = float(f.max()) if f.size else 0.0
+    if np.issubdtype(img.dtype, np.floating) and 0.0 < top <= 1.0 and f.min() >= 0.0:
         f = f * 255.0
+    elif top > 255.0:
+        f = f * (255.0 / top)
     return np.clip(f, 0, 255).astype(np.uint8)
 
 

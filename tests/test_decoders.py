@@ -175,6 +175,15 @@ def test_chain_never_raises(kind):
     assert result.text is None and result.points is None and result.step_name is None
 
 
+@pytest.mark.parametrize("dtype", ["uint16", "float01", "int32"])
+def test_other_pixel_depths_are_read(dtype):
+    frame, _ = card_scene()
+    image = {"uint16": frame.astype(np.uint16) * 257,  # a 16-bit sensor
+             "float01": frame / 255.0,
+             "int32": frame.astype(np.int32) * 16}[dtype]  # 12-bit data in a wide type
+    assert [r.text for r in DECODERS["zxing"](image)] == [TOKEN]
+
+
 def test_preprocessors_keep_views_mappable():
     """Each preprocessor either declines or returns uint8 views whose mapping round-trips."""
     frame, corners = card_scene(width=200, angle=20)
