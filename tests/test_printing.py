@@ -1,9 +1,9 @@
 """Printed pass cards: the CLI, the PDF itself, and the office download.
 
 The PDFs are read back here on their own terms: whole pages rasterised
-with pypdfium2, every QR found by zxing-cpp anywhere on the page, and the
-card it sits on found from the sheet's geometry and the card's printed
-text, not from the printing module's layout helpers or its --verify code.
+with pypdfium2, cut into card cells by the sheet's geometry measured here,
+each cell's QR decoded with zxing-cpp and matched with the code printed on
+the same card, not with the printing module's layout helpers or --verify.
 """
 from __future__ import annotations
 
@@ -59,31 +59,42 @@ def active_tokens(app, where=None) -> dict[str, int]:
 
 
 def read_sheets(pdf: Path | bytes) -> list[list[dict]]:
-    """Per page, every QR on it: its text, the card cell it is in, the card's printed code."""
+    """Per page, each card cell's QR: its text, slot, and the code printed on that card.
+
+    The page is rasterised whole and cut into cells by the sheet's geometry
+    as measured here (a cell with no card is skipped, a cell with two QR
+    codes fails); the QR must sit on the right half of its card.
+    """
     doc = pdfium.PdfDocument(pdf)
     pages = []
     grid_x, grid_y = (A4_W - 2 * CARD_W) / 2, (A4_H - 5 * CARD_H) / 2
+    px = DPI / 72
     for page in doc:
         width, height = page.get_size()
         assert (round(width), round(height)) == (595, 842), "A4 portrait"
-        img = page.render(scale=DPI / 72, grayscale=True).to_numpy()
-        img = np.ascontiguousarray(img.reshape(img.shape[0], img.shape[1]))
+        img = page.render(scale=px, grayscale=True).to_numpy()
+        img = img.reshape(img.shape[0], img.shape[1])
         text = page.get_textpage()
         cards = []
-        for found in zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode):
-            pos = found.position
-            cx = (pos.top_left.x + pos.bottom_right.x) / 2 * 72 / DPI
-            cy = height - (pos.top_left.y + pos.bottom_right.y) / 2 * 72 / DPI
-            col, row = int((cx - grid_x) // CARD_W), int((cy - grid_y) // CARD_H)
-            assert 0 <= col < 2 and 0 <= row < 5, "QR outside the card grid"
-            left, bottom = grid_x + col * CARD_W, grid_y + row * CARD_H
-            assert cx - left > CARD_W / 2, "QR on the right half of its card"
+        for slot in range(10):
+            row, col = divmod(slot, 2)
+            left, bottom = grid_x + col * CARD_W, grid_y + (4 - row) * CARD_H
+            cell = np.ascontiguousarray(img[round((height - bottom - CARD_H) * px):
+                                            round((height - bottom) * px),
+                                            round(left * px):round((left + CARD_W) * px)])
+            found = zxingcpp.read_barcodes(cell, formats=zxingcpp.BarcodeFormat.QRCode)
             printed = text.get_text_bounded(left + 1, bottom + 1, left + CARD_W - 1,
                                             bottom + CARD_H - 1)
+            if not found:
+                assert not printed.strip(), f"a card without a readable QR: {printed!r}"
+                continue
+            assert len(found) == 1, f"{len(found)} QR codes on one card"
+            pos = found[0].position
+            assert (pos.top_left.x + pos.bottom_right.x) / 2 > cell.shape[1] / 2
             codes = re.findall(r"P\d{6}-\d+", printed)
-            cards.append({"token": found.text, "ec": found.ec_level, "slot": (4 - row) * 2 + col,
+            cards.append({"token": found[0].text, "ec": found[0].ec_level, "slot": slot,
                           "code": codes[0] if len(codes) == 1 else None, "text": printed})
-        pages.append(sorted(cards, key=lambda c: c["slot"]))
+        pages.append(cards)
     doc.close()
     return pages
 

@@ -223,11 +223,16 @@ def qr_path(token: str) -> tuple[int, str]:
     return qr_paths_batch([token])[0]
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """fork is instant; spawn when threads run (a web server), where fork is unsafe."""
+def _pool(workers: int) -> ProcessPoolExecutor | None:
+    """Helper processes, forked, or None where that is unsafe or pointless.
+
+    Only a single-threaded process (the CLI) forks; a threaded web server
+    renders in-process, as spawned helpers would re-import the whole app.
+    """
     import multiprocessing
-    method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    if workers < 1 or os.name != "posix" or threading.active_count() > 1:
+        return None
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
 
 
 def qr_paths(tokens: list[str], pool: ProcessPoolExecutor | None) -> Iterator[tuple[int, str]]:
@@ -363,10 +368,8 @@ def render(cards: list[Card], community: str, out: str | os.PathLike | None = No
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if len(cards) >= 1000 else 0
     labels = {c: label(c) for c in CATEGORIES}
-    regular_chars = _charset([FIXED_TEXT, community] + [c.address + c.validity for c in cards])
-    bold_chars = _charset([FIXED_TEXT, community, *labels.values()]
-                          + [c.holder + c.code for c in cards])
-    pool = _pool(workers) if workers > 0 else None
+    regular_chars, bold_chars = charsets(cards, community)
+    pool = _pool(workers)
     try:
         bold_job = None
         if pool and not _registered(font_name("Bold", bold_chars)):
@@ -398,8 +401,13 @@ def render(cards: list[Card], community: str, out: str | os.PathLike | None = No
     return (None if out is not None else target.getvalue()), pages, font_desc
 
 
-def _charset(texts: Iterable[str]) -> str:
-    return "".join(sorted(set("".join(texts))))
+def charsets(cards: list[Card], community: str) -> tuple[str, str]:
+    """The characters each weight of the font must hold for these cards."""
+    def chars(texts: Iterable[str]) -> str:
+        return "".join(sorted(set("".join(texts))))
+    return (chars([FIXED_TEXT, community] + [c.address + c.validity for c in cards]),
+            chars([FIXED_TEXT, community] + [label(c) for c in CATEGORIES]
+                  + [c.holder + c.code for c in cards]))
 
 
 def _forms(canvas: Canvas, community: str, labels: dict, regular: str, bold: str) -> None:
@@ -530,7 +538,7 @@ def verify_pdf(pdf: str | os.PathLike | bytes, cards: list[Card],
         pdf = tmp.name
     pages = -(-len(cards) // PER_PAGE)
     chunks = [list(range(i, min(i + 10, pages))) for i in range(0, pages, 10)]
-    workers = max(0, min(workers, os.cpu_count() or 1, len(chunks)))
+    workers = min(workers, os.cpu_count() or 1, len(chunks))
     report = VerifyReport()
     pool = _pool(workers) if workers > 1 else None
     try:
