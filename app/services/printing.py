@@ -49,6 +49,7 @@ BAND_H = 11 * mm
 QR_BOX = 39 * mm  # the QR with its quiet zone
 QR_X, QR_Y = CARD_W - QR_BOX - 1.5 * mm, 1.5 * mm
 TEXT_X = 4 * mm
+TEXT_W = QR_X - TEXT_X - 0.5 * mm  # text never enters the QR's quiet zone
 VERIFY_DPI = 300
 
 
@@ -454,9 +455,12 @@ def _card(canvas: Canvas, card: Card, slot: int, qr: tuple[int, str],
     text = canvas.beginText()
     for font, size, top, value in (
             (bold, 16, 32 * mm, card.holder),
-            (regular, 9.5 if len(card.address) <= 11 else 8, 25 * mm, card.address),
+            (regular, 9.5, 25 * mm, card.address),
             (regular, 7.5, 12.8 * mm, card.validity),
             (bold, 12, 3.6 * mm, card.code)):
+        width = pdfmetrics.stringWidth(value, font, size)
+        if width > TEXT_W:  # a long address must not run into the QR's quiet zone
+            size *= TEXT_W / width
         text.setFont(font, size)
         text.setTextOrigin(TEXT_X, top)
         text.textOut(value)
