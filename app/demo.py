@@ -213,5 +213,5 @@ def demo_command(n_passes, reset, no_scans, if_empty):
     for username, password, role in logins:
         click.echo(f"  {username} / {password} / {role}")
     click.echo(f"北门 device token: {info['tokens']['北门']}")
-    click.echo(f"东门 device token (for `python -m scanner run --device-token`):")
+    click.echo("东门 device token (for `python -m scanner run --device-token`):")
     click.echo(info["tokens"]["东门"])
