@@ -17,8 +17,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .extensions import db
-from .models import Building, Household, Pass, Person, Scan, User, Vehicle
+from .models import Building, Household, Pass, Person, Scan, TemperatureReport, User, Vehicle
 from .passes.categories import mask_id_card
+from .passes.quarantine import quarantine_end
 from .passes.tokens import KeyRing
 from .services.issuing import create_device
 from .services.rules import set_rule
@@ -79,6 +80,7 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
                                        "courier": "顺丰速运"}.get(cat, ""),
                              is_returnee=cat in ("resident", "tenant") and rng.random() < 0.03))
     db.session.add_all(people)
+    _demo_quarantine(rng, [p for p in people if p.is_returnee])
     plates = set()
     vehicles = []
     while len(vehicles) < n_vehicles:
@@ -123,6 +125,23 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
     return {"passes": len(passes), "people": n_people, "households": n_households,
             "buildings": n_buildings, "vehicles": n_vehicles, "sanitation": n_sanitation,
             "scans": n_scans, "tokens": tokens}
+
+
+def _demo_quarantine(rng, returnees) -> None:
+    """Returnees on days 1-14 of home quarantine, with their reports so far."""
+    now = datetime.now(timezone.utc)
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    for person in returnees:
+        day = rng.randint(0, 13)
+        start = now - timedelta(days=day, hours=rng.randint(0, 10))
+        person.quarantine_until = quarantine_end(start)
+        first_midnight = datetime.combine(start.astimezone(tz).date(), datetime.min.time(), tz)
+        for d in range(day + 1):
+            for hour in (8, 15):  # the morning and afternoon reports, local time
+                at = first_midnight + timedelta(days=d, hours=hour, minutes=rng.randint(0, 50))
+                if start <= at < now and rng.random() < 0.9:
+                    db.session.add(TemperatureReport(person=person, taken_at=at,
+                                                     value=round(rng.gauss(36.5, 0.3), 1)))
 
 
 def _demo_scans(rng, passes, devices, now) -> int:

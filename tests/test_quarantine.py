@@ -34,6 +34,10 @@ def test_two_reports_a_day_and_overdue_slots():
     assert (day.pm, day.overdue, day.fever) == (37.5, (), True)
     assert today_reports([], local(2026, 11, 23, 9, 0), TZ).overdue == ()
     assert today_reports([], local(2026, 11, 23, 11, 0), TZ).overdue == ("am",)
+    # quarantine started at 11:00: the morning report was never owed today
+    started = local(2026, 11, 23, 11, 0)
+    assert today_reports([], local(2026, 11, 23, 19, 0), TZ, started).overdue == ("pm",)
+    assert today_reports([], local(2026, 11, 23, 19, 0), TZ, local(2026, 11, 22, 9)).overdue == ("am", "pm")
 
 
 def test_gate_denies_going_out_during_quarantine(app, make, scan):

@@ -1,7 +1,7 @@
 """Health staff: returnees in home quarantine and their twice-daily reports."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,7 +13,7 @@ from .views import local_tz
 from ..auth import roles_required
 from ..extensions import db
 from ..models import Person
-from ..passes.quarantine import FEVER, day_number, today_reports
+from ..passes.quarantine import FEVER, QUARANTINE_DAYS, day_number, today_reports
 from ..services import health
 
 
@@ -23,8 +23,11 @@ def quarantine():
     now = datetime.now(timezone.utc)
     people = health.people_in_quarantine(now)
     reports = health.recent_reports([p.id for p in people], now)
-    rows = [(p, day_number(p.quarantine_until, now), today_reports(reports[p.id], now, local_tz()))
-            for p in people]
+    rows = []
+    for p in people:
+        started = p.quarantine_until - timedelta(days=QUARANTINE_DAYS)
+        rows.append((p, day_number(p.quarantine_until, now),
+                     today_reports(reports[p.id], now, local_tz(), started)))
     return render_template("office/quarantine.html", rows=rows, form=ActionForm(), fever=FEVER)
 
 

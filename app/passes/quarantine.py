@@ -44,8 +44,12 @@ class DayReports:
     fever: bool
 
 
-def today_reports(reports: list[tuple[datetime, float]], now: datetime, tz: tzinfo) -> DayReports:
-    """Today's AM/PM readings (latest of each), which are overdue, any fever."""
+def today_reports(reports: list[tuple[datetime, float]], now: datetime, tz: tzinfo,
+                  started: datetime | None = None) -> DayReports:
+    """Today's AM/PM readings (latest of each), which are overdue, any fever.
+
+    A slot whose deadline passed before the quarantine ``started`` is not owed.
+    """
     today = now.astimezone(tz).date()
     by_slot: dict[str, tuple[datetime, float]] = {}
     for at, value in reports:
@@ -54,8 +58,11 @@ def today_reports(reports: list[tuple[datetime, float]], now: datetime, tz: tzin
         slot = slot_of(at, tz)
         if slot not in by_slot or at > by_slot[slot][0]:
             by_slot[slot] = (at, value)
-    local_now = now.astimezone(tz).time()
-    overdue = tuple(s for s in ("am", "pm") if s not in by_slot and local_now >= OVERDUE_AFTER[s])
+    def owed(slot: str) -> bool:
+        deadline = datetime.combine(today, OVERDUE_AFTER[slot], tz)
+        return now >= deadline and (started is None or started < deadline)
+
+    overdue = tuple(s for s in ("am", "pm") if s not in by_slot and owed(s))
     values = [v for _, v in by_slot.values()]
     return DayReports(am=by_slot.get("am", (None, None))[1], pm=by_slot.get("pm", (None, None))[1],
                       overdue=overdue, fever=any(v >= FEVER for v in values))
