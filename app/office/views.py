@@ -82,9 +82,14 @@ def person(person_id: int):
 @bp.post("/people/<int:person_id>/issue")
 @roles_required("office")
 def issue_person_pass(person_id: int):
+    return _issue_to(db.get_or_404(Person, person_id))
+
+
+def _issue_to(holder):
+    """Issue a pass to a person or vehicle from a posted form, then show the new pass."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    p = issuing.issue_pass(db.get_or_404(Person, person_id))
+    p = issuing.issue_pass(holder)
     db.session.commit()
     flash(_("已签发通行证 %(code)s", code=p.code), "ok")
     return redirect(url_for(".pass_detail", pass_id=p.id))
@@ -117,12 +122,7 @@ def vehicles():
 @bp.post("/vehicles/<int:vehicle_id>/issue")
 @roles_required("office")
 def issue_vehicle_pass(vehicle_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    p = issuing.issue_pass(db.get_or_404(Vehicle, vehicle_id))
-    db.session.commit()
-    flash(_("已签发通行证 %(code)s", code=p.code), "ok")
-    return redirect(url_for(".pass_detail", pass_id=p.id))
+    return _issue_to(db.get_or_404(Vehicle, vehicle_id))
 
 
 # -- passes ----------------------------------------------------------------
