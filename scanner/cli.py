@@ -28,7 +28,7 @@ def _expand(paths: list[str]) -> list[str]:
 def decode_file(path: str) -> dict:
     """One file through the live chain -> the JSON record `decode --json` prints."""
     from .bench import read_image
-    from .chain import decode_frame
+    from .chain import decode_still
 
     record: dict = {"file": path, "text": None, "ms": 0.0}
     p = Path(path)
@@ -43,7 +43,7 @@ def decode_file(path: str) -> dict:
         record["error"] = "not a readable image"
         return record
     try:
-        result = decode_frame(image)
+        result = decode_still(image)
     except Exception as exc:  # noqa: BLE001 - one bad file must not end the batch
         record["error"] = f"decode failed: {exc}"
         return record

@@ -149,3 +149,19 @@ def test_help_lists_the_commands():
 ])
 def test_condition_is_the_name_before_the_last_part(name, condition):
     assert condition_of(name) == condition
+
+
+def test_held_out_frames_are_made_and_read(tmp_path):
+    """scripts/make_gate_frames.py renders a labelled set the chain has never seen; the
+    easy conditions of it must read, and `bench --json` must see every frame."""
+    out = tmp_path / "heldout"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_gate_frames.py"), str(out),
+                    "--per-condition", "2", "--seed", "3", "--conditions",
+                    "nominal,inverted,rotated"], check=True, capture_output=True, timeout=120)
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    assert len(truth) == 6 and all((out / name).is_file() for name in truth)
+    res = subprocess.run([sys.executable, "-m", "scanner", "bench", "--json", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, check=True, timeout=300)
+    methods = json.loads(res.stdout)["sets"][0]["methods"]
+    assert methods["chain"]["frames"] == 6
+    assert methods["chain-still"]["decoded"] == 6

@@ -190,6 +190,7 @@ def test_preprocessors_keep_views_mappable():
     root = View(frame)
     for name, prep in PREPROCESSORS.items():
         for v in prep(root):
+            v = v() if callable(v) else v  # a deferred candidate
             assert v.image.dtype == np.uint8 and v.image.ndim == 2, name
             # a view pixel maps back into the frame, inside its bounds
             h, w = v.image.shape
@@ -310,6 +311,61 @@ def test_accept_hook_skips_foreign_codes(fakes):
     assert result.text == "GP1.ours" and result.step_name == "pass"
     assert result.rejected == ("https://pizza.example/menu",)
     assert calls == ["poster", "pass"]
+
+
+@pytest.fixture
+def fanout(fakes, monkeypatch):
+    """A preprocessor with six deferred candidates (8 ms each); only the last one reads."""
+    make, calls = fakes
+    made: list[int] = []
+
+    def prep(view):
+        def one(i):
+            def build():
+                made.append(i)
+                time.sleep(0.008)
+                return view.derive(np.full((8, 8), i, np.uint8))
+            return build
+        return (one(i) for i in range(6))
+
+    def probe(image):
+        calls.append("probe")
+        return [DecodeResult("GP1.found", np.zeros((4, 2), np.float32))] if image[0, 0] == 5 else []
+
+    monkeypatch.setitem(PREPROCESSORS, "fanout", prep)
+    monkeypatch.setitem(DECODERS, "probe", probe)
+    make("first")
+    return made, calls
+
+
+def test_carry_over_resumes_the_next_frame_where_the_budget_stopped(fanout):
+    """A pass held up for several frames gets every rescue view; no frame overruns."""
+    made, calls = fanout
+    frame = np.zeros((50, 50), np.uint8)
+    plain = DecoderChain(["first", "fanout>probe"], budget_ms=20)
+    assert [plain.decode(frame).text for _ in range(4)] == [None] * 4
+    assert max(made) < 5  # every frame starts over and runs out at the same place
+
+    made.clear()
+    chain = DecoderChain(["first", "fanout>probe"], budget_ms=20, carry_over=True)
+    texts = []
+    while "GP1.found" not in texts and len(texts) < 5:
+        texts.append(chain.decode(frame).text)
+    assert texts[-1] == "GP1.found" and len(texts) > 1
+    assert made == [0, 1, 2, 3, 4, 5]  # stepped over, never recomputed, on later frames
+    calls.clear()
+    chain.decode(frame)
+    assert calls[:2] == ["first", "probe"] and made[6] == 0  # found: back to the top
+
+
+def test_decode_still_holds_the_image_for_several_frames(fanout):
+    made, calls = fanout
+    chain = DecoderChain(["first", "fanout>probe"], budget_ms=20)
+    result = chain.decode_still(np.zeros((50, 50), np.uint8))
+    assert result.text == "GP1.found" and result.step_name == "fanout>probe"
+    assert made == [0, 1, 2, 3, 4, 5] and calls.count("first") >= 2
+    assert result.ms >= 6 * 8  # the total over the frames it took
+    assert chain.decode(np.zeros((50, 50), np.uint8)).text is None  # no carry-over left on
 
 
 def test_a_raising_accept_hook_rejects(fakes):
