@@ -44,7 +44,8 @@ test: install
 	  if [ $$rc = 5 ]; then echo "no tests ran"; fi; exit $$rc
 
 bench: install
-	$(PY) -m scanner bench ../shared/frames ../shared/frames-real
+	$(PY) scripts/make_gate_frames.py build/heldout --per-condition 25 --seed 7
+	$(PY) -m scanner bench $(wildcard ../shared/frames ../shared/frames-real) build/heldout
 	$(PY) scripts/bench_print.py
 
 clean:

@@ -199,7 +199,7 @@ def texts_in(frame, chain) -> list[tuple[str, object]]:
 
 def _make_chain():
     from .chain import DecoderChain
-    return DecoderChain(accept=looks_like_ours, carry_over=True)
+    return DecoderChain(accept=looks_like_ours, carry_over=True).warm_up()
 
 
 # --------------------------------------------------------------------------- CLI
