@@ -596,13 +596,13 @@ def focus_sigma(gray: np.ndarray) -> float:
 #: Below this focus blur (px at DEBLUR_SIDE) a crop is sharp enough for the decoders.
 SHARP_SIGMA = 0.9
 
-#: Focus-blur guesses around the estimate (its factor, Wiener noise-to-signal ratio), in
-#: the order tried: the estimate is within ~30 % on most codes, and a lower NSR recovers
-#: more of a heavy blur at the price of noise.
 #: From this anisotropy of the crop's middle on, shake guesses go first (focus-blurred codes
 #: measure below ~0.35, shaken ones mostly above 0.4).
 CLEARLY_SHAKEN = 0.4
 
+#: Focus-blur guesses around the estimate (its factor, Wiener noise-to-signal ratio), in
+#: the order tried: the estimate is within ~30 % on most codes, and a lower NSR recovers
+#: more of a heavy blur at the price of noise.
 FOCUS_GUESSES = ((1.0, 0.01), (1.3, 0.01), (0.75, 0.01), (1.3, 0.003))
 
 

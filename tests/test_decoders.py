@@ -19,7 +19,7 @@ import qrcode
 from scanner import chain as chain_mod
 from scanner.chain import DEFAULT_BUDGET_MS, DEFAULT_STEPS, DecoderChain, Step, decode_frame
 from scanner.decoders import (DECODERS, PREPROCESSORS, SINGLE_DECODERS, DecodeResult, View,
-                              bytes_to_text, clean_text, estimate_blur)
+                              bytes_to_text, clean_text, estimate_blur, focus_sigma)
 
 TOKEN = "GP1.eyJwIjo0MiwiZyI6Im5vcnRoIn0.q8Zx-1vT_kLmN2pR7sYw3Aa"
 LONG = "GP1." + "x7Qa-9_kLmN2pR7sYw3AaBcD" * 5  # ~125 chars: a dense code, like a dynamic pass
@@ -215,6 +215,25 @@ def test_blur_estimate_finds_hand_shake_direction_and_length():
     assert anisotropy > 0.2
     assert abs(length - 9) <= 2
     assert abs(((np.degrees(angle) - 60) + 90) % 180 - 90) < 12
+
+
+@pytest.mark.parametrize("sigma", [2.0, 3.5, 5.0])
+def test_focus_blur_estimate_follows_the_blur(sigma):
+    """The focus estimate tracks a known Gaussian blur (it aims ~15 % low, see its
+    docstring) and calls the sharp code sharp."""
+    frame, corners = card_scene(LONG, width=420)
+    crop = frame[120:600, 400:880]
+    assert focus_sigma(crop) < 0.9
+    estimate = focus_sigma(noisy(cv2.GaussianBlur(crop, (0, 0), sigma), 2.0))
+    assert 0.65 * sigma <= estimate <= 1.15 * sigma, estimate
+
+
+def test_focus_deblurring_reads_an_out_of_focus_card():
+    frame, corners = card_scene(LONG, width=360)
+    blurred = noisy(cv2.GaussianBlur(frame, (0, 0), 4.0), 2.0)
+    assert not any(r.text == LONG for r in DECODERS["zxing"](blurred))
+    result = DecoderChain(budget_ms=None).decode(blurred)
+    assert result.text == LONG and "deblur" in result.step_name
 
 
 # --------------------------------------------------------------------------- the chain
