@@ -88,3 +88,15 @@ def test_an_unknown_language_is_ignored(client, make, compiled):
     login(client, make, "office")
     page = client.get("/office/?lang=fr").get_data(as_text=True)
     assert 'lang="zh-CN"' in page and "今日概览" in page
+
+
+def test_the_language_link_keeps_the_page_and_its_filters(client, make, compiled):
+    login(client, make, "office")
+    page = client.get("/office/scans?direction=in&reason=REVOKED&page=2").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">English</a>', page).group(1).replace("&amp;", "&")
+    assert link.startswith("/office/scans?")
+    assert {"direction=in", "reason=REVOKED", "page=2", "lang=en"} <= set(link.split("?")[1].split("&"))
+    page = client.get(link).get_data(as_text=True)
+    assert 'lang="en"' in page
+    back = re.search(r'<a href="([^"]+)">中文</a>', page).group(1).replace("&amp;", "&")
+    assert "lang=zh" in back and "lang=en" not in back and "reason=REVOKED" in back
