@@ -153,10 +153,14 @@ class _FrameViews:
     def __init__(self, gray: np.ndarray):
         self.root = View(gray)
         self._memo: dict[tuple[int, str], _Lazy] = {}
+        self._root_thunk: Thunk = lambda: self.root
+        # (view thunk id, decoder) already run; the thunks live as long as this object,
+        # so their ids are not reused
+        self.tried: set[tuple[int, str]] = set()
 
     def views(self, pipeline: Sequence[str]) -> Iterator[Thunk]:
         if not pipeline:
-            return iter([lambda: self.root])
+            return iter([self._root_thunk])
         return self._expand(self.root, tuple(pipeline))
 
     def _expand(self, view: View, todo: tuple[str, ...]) -> Iterator[Thunk]:
@@ -198,6 +202,9 @@ class DecoderChain:
         self.carry_over = carry_over
         self._cost: dict[str, float] = {}  # running per-view cost of each step, ms
         self._bookmark: tuple[int, int] | None = None  # (step index, views already tried)
+        self._still = False  # inside decode_still
+        self._same_frame = False  # decode_still: this frame is the last one again
+        self._views: _FrameViews | None = None  # decode_still: the picture's views
 
     def __call__(self, frame) -> ChainResult:
         return self.decode(frame)
@@ -233,17 +240,19 @@ class DecoderChain:
         Each pass keeps the per-frame budget; the result's `ms` is the total.  Stops early
         once every step has been tried.
         """
-        carry, self.carry_over = self.carry_over, True
+        carry, self.carry_over, self._still = self.carry_over, True, True
         self.reset()
         total = 0.0
         try:
-            for _ in range(max(1, frames)):
+            for n in range(max(1, frames)):
+                # the same picture again: the first step would only repeat its answer
+                self._same_frame = n > 0
                 result = self.decode(frame, accept)
                 total += result.ms
                 if result.ok or self._bookmark is None:
                     break
         finally:
-            self.carry_over = carry
+            self.carry_over, self._still, self._same_frame, self._views = carry, False, False, None
             self.reset()
         return ChainResult(result.text, result.points, result.step_name, total,
                            result.steps_tried, result.rejected)
@@ -254,8 +263,8 @@ class DecoderChain:
         if not self.carry_over or self._bookmark is None:
             return everything
         k, done = self._bookmark
-        plan = [(0, 0, None), (k, done, None)]
-        plan += everything[k + 1:] + everything[1:k]
+        plan = [] if self._same_frame else [(0, 0, None)]
+        plan += [(k, done, None)] + everything[k + 1:] + everything[1:k]
         if done:
             plan.append((k, 0, done))  # the views before the bookmark come round last
         return plan
@@ -264,18 +273,23 @@ class DecoderChain:
         """Decode one BGR, BGRA or grey frame; `accept` overrides the chain's for this call."""
         start = time.perf_counter()
         accept = accept or self.accept
-        try:
-            gray = as_gray(frame)
-        except Exception:  # noqa: BLE001
-            gray = None
-        if gray is None:
-            return ChainResult(None, None, None, _ms_since(start))
-        views = _FrameViews(gray)
+        if self._same_frame and self._views is not None:
+            views = self._views  # crops and zooms of this picture are made already
+        else:
+            try:
+                gray = as_gray(frame)
+            except Exception:  # noqa: BLE001
+                gray = None
+            if gray is None:
+                return ChainResult(None, None, None, _ms_since(start))
+            views = _FrameViews(gray)
+        self._views = views if self._still else None
         rejected: list[str] = []
         tried = 0
         cut: tuple[int, int] | None = None  # where the budget first stopped a step
         resumed = self.carry_over and self._bookmark is not None
         plan = self._plan()
+        resumed_at = (0 if self._same_frame else 1) if resumed else -1  # plan position
         for position, (index, skip, limit) in enumerate(plan):
             step = self.steps[index]
             decode = DECODERS[step.decoder]
@@ -284,7 +298,8 @@ class DecoderChain:
             seen = 0
             while limit is None or seen < limit:
                 # the first step always runs, and so does one view of the resumed step
-                forced = position == 0 or (position == 1 and resumed and not tried_step)
+                forced = ((position == 0 and index == 0)
+                          or (position == resumed_at and not tried_step))
                 if not forced and self._over_budget(step, start):
                     if cut is None:
                         cut = (index, seen)
@@ -297,10 +312,13 @@ class DecoderChain:
                 seen += 1
                 if seen <= skip:
                     continue  # tried on the previous frame
+                if (id(thunk), step.decoder) in views.tried:
+                    continue  # a still picture: this decoder saw this view last frame
                 view = thunk()
                 if view is None:
                     continue
                 tried_step = True
+                views.tried.add((id(thunk), step.decoder))
                 results = decode(view.image)
                 self._learn(step, _ms_since(t0))
                 for r in results:

@@ -382,8 +382,9 @@ def test_decode_still_holds_the_image_for_several_frames(fanout):
     chain = DecoderChain(["first", "fanout>probe"], budget_ms=20)
     result = chain.decode_still(np.zeros((50, 50), np.uint8))
     assert result.text == "GP1.found" and result.step_name == "fanout>probe"
-    assert made == [0, 1, 2, 3, 4, 5] and calls.count("first") >= 2
-    assert result.ms >= 6 * 8  # the total over the frames it took
+    assert made == [0, 1, 2, 3, 4, 5]
+    assert calls.count("first") == 1  # the same picture: its answer would not change
+    assert result.ms >= 6 * 8 > chain.budget_ms * 2  # several frames' budgets in total
     assert chain.decode(np.zeros((50, 50), np.uint8)).text is None  # no carry-over left on
 
 
