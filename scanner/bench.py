@@ -14,11 +14,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .chain import DEFAULT_BUDGET_MS, DEFAULT_STEPS, DecoderChain, Step
 from .decoders import SINGLE_DECODERS
+from .sources import read_image
 
 CHAIN = "chain"
 #: The chain on a still image held up for STILL_FRAMES camera frames (what `decode` does):
@@ -30,31 +30,6 @@ def condition_of(file_name: str) -> str:
     """'blur_003.jpg' -> 'blur', 'qrcode-2_12.png' -> 'qrcode-2': the part before the last '_'."""
     stem = Path(file_name).stem
     return stem.rsplit("_", 1)[0] if "_" in stem else stem
-
-
-def read_image(path: Path) -> np.ndarray | None:
-    """The image as a camera would hand it over (BGR), or None when it cannot be read.
-
-    OpenCV first (what the camera path uses); Pillow for the formats OpenCV cannot open
-    (TGA, PCX, ICO, ...), so a screenshot in an odd format is still checked.
-    """
-    try:
-        data = np.fromfile(str(path), dtype=np.uint8)
-    except OSError:
-        return None
-    if data.size == 0:
-        return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if image is not None:
-        return image
-    try:
-        from PIL import Image
-
-        with Image.open(path) as im:
-            rgb = np.asarray(im.convert("RGB"))
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    except Exception:  # noqa: BLE001 - not an image, truncated, unsupported: all "unreadable"
-        return None
 
 
 @dataclass

@@ -27,7 +27,7 @@ def _expand(paths: list[str]) -> list[str]:
 
 def decode_file(path: str) -> dict:
     """One file through the live chain -> the JSON record `decode --json` prints."""
-    from .bench import read_image
+    from .sources import read_image
     from .chain import decode_still
 
     record: dict = {"file": path, "text": None, "ms": 0.0}

@@ -51,12 +51,29 @@ class Source:
 
 
 def read_image(path: Path) -> Optional[np.ndarray]:
-    """cv2.imread cannot open non-ASCII paths on every platform; imdecode can."""
+    """The image as a camera would hand it over (BGR), or None when it cannot be read.
+
+    Read as bytes and decoded (cv2.imread cannot open non-ASCII paths everywhere), OpenCV
+    first (what the camera path uses); Pillow for the formats OpenCV cannot open
+    (TGA, PCX, ICO, ...), so a screenshot in an odd format is still checked.
+    """
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError:
         return None
-    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if data.size == 0:
+        return None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is not None:
+        return image
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    except Exception:  # noqa: BLE001 - not an image, truncated, unsupported: all "unreadable"
+        return None
 
 
 class ImageSource(Source):
