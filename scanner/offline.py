@@ -31,7 +31,8 @@ import requests
 from app.passes.categories import label
 from app.passes.rules import CategoryRule
 from app.passes.tokens import KeyRing, TokenError, decode
-from app.passes.verdict import DEFAULT_MAX_AGE, GateContext, PassState, Verdict, verify
+from app.passes.verdict import (DEFAULT_MAX_AGE, GateContext, PassState, Verdict, parse_time,
+                                verify)
 
 from .outbox import Link, ServiceClient
 
@@ -44,10 +45,7 @@ def load_ring(keys_dir: str | os.PathLike) -> KeyRing:
 
 
 def _when(value) -> Optional[datetime]:
-    if not value:
-        return None
-    dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return parse_time(str(value)) if value else None
 
 
 @dataclass

@@ -9,6 +9,7 @@ from functools import wraps
 from flask import Blueprint, Response, g, jsonify, request
 
 from ..extensions import csrf, db
+from ..passes.verdict import parse_time
 from ..services.checkin import ScanRequest, perform_scan
 from ..services.issuing import device_for_token
 from ..services.snapshot import gate_snapshot
@@ -44,10 +45,9 @@ def _parse_time(value) -> datetime:
     if not isinstance(value, str):
         raise BadRequest("scanned_at must be an ISO-8601 string")
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_time(value)
     except ValueError:
         raise BadRequest(f"scanned_at is not ISO-8601: {value[:40]!r}") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 def parse_scan(data) -> ScanRequest:

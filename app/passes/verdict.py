@@ -83,6 +83,13 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+def parse_time(text: str) -> datetime:
+    """An ISO-8601 time from the wire (a gate's scanned_at, a snapshot's dates) as an aware
+    datetime; 'Z' is accepted and a time without an offset is taken as UTC.  Raises
+    ValueError on anything else."""
+    return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
 @dataclass
 class GateContext:
     """Where and how the scan happened."""
