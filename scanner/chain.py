@@ -202,9 +202,6 @@ class DecoderChain:
         self.carry_over = carry_over
         self._cost: dict[str, float] = {}  # running per-view cost of each step, ms
         self._bookmark: tuple[int, int] | None = None  # (step index, views already tried)
-        self._still = False  # inside decode_still
-        self._same_frame = False  # decode_still: this frame is the last one again
-        self._views: _FrameViews | None = None  # decode_still: the picture's views
 
     def __call__(self, frame) -> ChainResult:
         return self.decode(frame)
@@ -233,63 +230,60 @@ class DecoderChain:
         """Forget the bookmark: the next frame shows something new."""
         self._bookmark = None
 
+    def decode(self, frame, accept: Callable[[str], bool] | None = None) -> ChainResult:
+        """Decode one BGR, BGRA or grey frame; `accept` overrides the chain's for this call."""
+        start = time.perf_counter()
+        views = _frame_views(frame)
+        if views is None:
+            return ChainResult(None, None, None, _ms_since(start))
+        return self._run(views, accept or self.accept, start, self.carry_over, same=False)
+
     def decode_still(self, frame, accept: Callable[[str], bool] | None = None,
                      frames: int = STILL_FRAMES) -> ChainResult:
         """Decode a still image as a camera would that showed it for `frames` frames.
 
         Each pass keeps the per-frame budget; the result's `ms` is the total.  Stops early
-        once every step has been tried.
+        once every step has been tried.  It is the same picture every time, so its crops
+        and zooms are made once and the first step runs once.
         """
-        carry, self.carry_over, self._still = self.carry_over, True, True
+        start = time.perf_counter()
+        views = _frame_views(frame)
+        if views is None:
+            return ChainResult(None, None, None, _ms_since(start))
+        accept = accept or self.accept
         self.reset()
-        total = 0.0
         try:
             for n in range(max(1, frames)):
-                # the same picture again: the first step would only repeat its answer
-                self._same_frame = n > 0
-                result = self.decode(frame, accept)
-                total += result.ms
+                result = self._run(views, accept, time.perf_counter(), carry=True, same=n > 0)
                 if result.ok or self._bookmark is None:
                     break
         finally:
-            self.carry_over, self._still, self._same_frame, self._views = carry, False, False, None
             self.reset()
-        return ChainResult(result.text, result.points, result.step_name, total,
+        return ChainResult(result.text, result.points, result.step_name, _ms_since(start),
                            result.steps_tried, result.rejected)
 
-    def _plan(self) -> list[tuple[int, int, int | None]]:
+    def _plan(self, carry: bool, same: bool) -> list[tuple[int, int, int | None]]:
         """(step index, views to step over, views to stop after) in this frame's order."""
         everything = [(i, 0, None) for i in range(len(self.steps))]
-        if not self.carry_over or self._bookmark is None:
+        if not carry or self._bookmark is None:
             return everything
         k, done = self._bookmark
-        plan = [] if self._same_frame else [(0, 0, None)]
+        plan = [] if same else [(0, 0, None)]  # the same picture: step 0's answer stands
         plan += [(k, done, None)] + everything[k + 1:] + everything[1:k]
         if done:
             plan.append((k, 0, done))  # the views before the bookmark come round last
         return plan
 
-    def decode(self, frame, accept: Callable[[str], bool] | None = None) -> ChainResult:
-        """Decode one BGR, BGRA or grey frame; `accept` overrides the chain's for this call."""
-        start = time.perf_counter()
-        accept = accept or self.accept
-        if self._same_frame and self._views is not None:
-            views = self._views  # crops and zooms of this picture are made already
-        else:
-            try:
-                gray = as_gray(frame)
-            except Exception:  # noqa: BLE001
-                gray = None
-            if gray is None:
-                return ChainResult(None, None, None, _ms_since(start))
-            views = _FrameViews(gray)
-        self._views = views if self._still else None
+    def _run(self, views: "_FrameViews", accept: Callable[[str], bool], start: float,
+             carry: bool, same: bool) -> ChainResult:
+        """One frame's pass over the steps; `carry` keeps a bookmark, `same` says the frame
+        is the previous one again (a still picture)."""
         rejected: list[str] = []
         tried = 0
         cut: tuple[int, int] | None = None  # where the budget first stopped a step
-        resumed = self.carry_over and self._bookmark is not None
-        plan = self._plan()
-        resumed_at = (0 if self._same_frame else 1) if resumed else -1  # plan position
+        resumed = carry and self._bookmark is not None
+        plan = self._plan(carry, same)
+        resumed_at = (0 if same else 1) if resumed else -1  # plan position
         for position, (index, skip, limit) in enumerate(plan):
             step = self.steps[index]
             decode = DECODERS[step.decoder]
@@ -329,7 +323,7 @@ class DecoderChain:
                     if r.text not in rejected:
                         rejected.append(r.text)
             tried += tried_step
-        self._bookmark = cut if self.carry_over else None
+        self._bookmark = cut if carry else None
         return ChainResult(None, None, None, _ms_since(start), tried, tuple(rejected))
 
     def _over_budget(self, step: Step, start: float) -> bool:
@@ -349,6 +343,14 @@ class DecoderChain:
         cost = self._cost.get(step.name)
         if cost is not None and cost > step.cost_ms:
             self._cost[step.name] = step.cost_ms + 0.9 * (cost - step.cost_ms)
+
+
+def _frame_views(frame) -> _FrameViews | None:
+    try:
+        gray = as_gray(frame)
+    except Exception:  # noqa: BLE001 - a camera hands over anything
+        return None
+    return None if gray is None else _FrameViews(gray)
 
 
 def _accepts(accept: Callable[[str], bool], text: str) -> bool:
