@@ -46,3 +46,13 @@ def from_environment(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "SCAN_RAW_TEXT_LIMIT": 200,
     }
+
+
+def community_tz():
+    """The community's time zone (config TIMEZONE): what "today", shift hours and printed
+    dates mean at the gate."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    return ZoneInfo(current_app.config["TIMEZONE"])

@@ -10,13 +10,13 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from .extensions import db
+from .config import community_tz
 from .models import Building, Household, Pass, Person, Scan, TemperatureReport, User, Vehicle
 from .passes.categories import mask_id_card
 from .passes.quarantine import quarantine_end
@@ -130,7 +130,7 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
 def _demo_quarantine(rng, returnees) -> None:
     """Returnees on days 1-14 of home quarantine, with their reports so far."""
     now = datetime.now(timezone.utc)
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    tz = community_tz()
     for person in returnees:
         day = rng.randint(0, 13)
         start = now - timedelta(days=day, hours=rng.randint(0, 10))
@@ -146,7 +146,7 @@ def _demo_quarantine(rng, returnees) -> None:
 
 def _demo_scans(rng, passes, devices, now) -> int:
     """A day at the gates: out in the morning peak, back in the afternoon peak."""
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    tz = community_tz()
     today = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     live = [p for p in passes if p.status == "active"]
     rows = []

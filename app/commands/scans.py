@@ -7,22 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from ..extensions import db
+from ..config import community_tz
 from ..models import Gate, Scan
 from ..services import exports
 
 scans_cli = AppGroup("scans", help="The scan log: export (CSV/XLSX) and purge old scans.")
 PURGE_BATCH = 5000
-
-
-def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 def _when(value: str | None, option: str, whole_day_end: bool = False) -> str:
@@ -70,10 +65,10 @@ def export_command(since, until, gate, lang, out):
     count = db.session.scalar(db.select(db.func.count()).select_from(
         stmt.order_by(None).subquery()))
     if ext == ".xlsx":
-        Path(out).write_bytes(exports.scans_xlsx(stmt, _tz(), lang))
+        Path(out).write_bytes(exports.scans_xlsx(stmt, community_tz(), lang))
     else:
         with open(out, "w", encoding="utf-8", newline="") as fh:
-            for chunk in exports.scans_csv(stmt, _tz(), lang):
+            for chunk in exports.scans_csv(stmt, community_tz(), lang):
                 fh.write(chunk)
     click.echo(f"wrote {count} scan(s) to {out}")
 
@@ -87,7 +82,7 @@ def purge_command(days, yes):
     cutoff = datetime.now(timezone.utc) - timedelta(days=days)
     old = db.select(Scan.id).where(Scan.scanned_at < cutoff)
     count = db.session.scalar(db.select(db.func.count()).select_from(old.subquery()))
-    when = cutoff.astimezone(_tz()).strftime("%Y-%m-%d %H:%M")
+    when = cutoff.astimezone(community_tz()).strftime("%Y-%m-%d %H:%M")
     if not yes:
         click.echo(f"{count} scan(s) from before {when} would be deleted; "
                    "nothing deleted: run again with --yes")

@@ -13,8 +13,9 @@ from flask_babel import gettext as _
 
 from . import bp
 from .forms import ActionForm
-from .views import READERS, local_tz, scan_filters
+from .views import READERS, scan_filters
 from ..auth import roles_required
+from ..config import community_tz
 from ..extensions import db
 from ..i18n import lang
 from ..models import Pass
@@ -88,7 +89,7 @@ def _attachment(ext: str) -> dict:
 @roles_required(*READERS)
 def export_scans_csv():
     stmt, _f = scan_filters(request.args)
-    rows = exports.scans_csv(stmt, local_tz(), lang())
+    rows = exports.scans_csv(stmt, community_tz(), lang())
     return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
                     headers=_attachment("csv"))
 
@@ -97,6 +98,6 @@ def export_scans_csv():
 @roles_required(*READERS)
 def export_scans_xlsx():
     stmt, _f = scan_filters(request.args)
-    data = exports.scans_xlsx(stmt, local_tz(), lang())
+    data = exports.scans_xlsx(stmt, community_tz(), lang())
     return Response(data, headers=_attachment("xlsx"),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -9,8 +9,8 @@ from flask_login import current_user
 
 from . import bp
 from .forms import ActionForm
-from .views import local_tz
 from ..auth import roles_required
+from ..config import community_tz
 from ..extensions import db
 from ..models import Person
 from ..passes.quarantine import FEVER, QUARANTINE_DAYS, day_number, today_reports
@@ -27,7 +27,7 @@ def quarantine():
     for p in people:
         started = p.quarantine_until - timedelta(days=QUARANTINE_DAYS)
         rows.append((p, day_number(p.quarantine_until, now),
-                     today_reports(reports[p.id], now, local_tz(), started)))
+                     today_reports(reports[p.id], now, community_tz(), started)))
     return render_template("office/quarantine.html", rows=rows, form=ActionForm(), fever=FEVER)
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, render_template, send_file
+from flask import flash, render_template, send_file
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
@@ -18,6 +17,7 @@ from wtforms.validators import Optional as Opt
 
 from . import bp
 from ..auth import roles_required
+from ..config import community_tz
 from ..extensions import db
 from ..i18n import category_label
 from ..models import Building, Pass
@@ -49,7 +49,7 @@ def print_passes():
         except printing.SelectionError:
             flash(_("没有符合条件的有效通行证"), "error")
         else:
-            today = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y%m%d")
+            today = datetime.now(community_tz()).strftime("%Y%m%d")
             resp = send_file(io.BytesIO(job.pdf), mimetype="application/pdf", as_attachment=True,
                              download_name=f"passes-{today}.pdf", max_age=0)
             resp.headers["Cache-Control"] = "no-store"

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_
 
 from . import bp
 from .forms import ActionForm, RuleForm
 from ..auth import roles_required
+from ..config import community_tz
 from ..extensions import db
 from ..models import Building, Gate, GateDevice, Household, Pass, Person, Scan, Vehicle
 from ..passes import qrimage
@@ -22,13 +22,9 @@ PAGE = 50
 READERS = ("office", "health", "guard")
 
 
-def local_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 @bp.app_template_filter("localtime")
 def _localtime(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    return dt.astimezone(local_tz()).strftime(fmt) if dt else ""
+    return dt.astimezone(community_tz()).strftime(fmt) if dt else ""
 
 
 def _page() -> int:
@@ -38,7 +34,7 @@ def _page() -> int:
 @bp.get("/")
 @roles_required(*READERS)
 def home():
-    tz = local_tz()
+    tz = community_tz()
     board = dashboard.build(dashboard.parse_day(request.args.get("day"), tz), tz)
     start, end = dashboard.day_bounds(board.day, tz)
     recent = db.session.scalars(db.select(Scan).where(Scan.scanned_at >= start,
@@ -209,7 +205,7 @@ def _parse_local(value: str | None) -> datetime | None:
         dt = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=local_tz())
+    return dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
 
 
 def scan_filters(args) -> tuple:

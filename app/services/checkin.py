@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..config import community_tz
 from ..models import GateDevice, Pass, Scan
 from ..passes.verdict import GateContext, PassState, verify
 from .keys import key_ring
@@ -37,7 +37,7 @@ class ScanRequest:
 def gate_context(gate_name: str | None, direction: str) -> GateContext:
     cfg = current_app.config
     return GateContext(gate=gate_name, direction=direction,
-                       local_tz=ZoneInfo(cfg["TIMEZONE"]),
+                       local_tz=community_tz(),
                        max_age=timedelta(seconds=cfg["DYNAMIC_TOKEN_MAX_AGE"]),
                        rules=category_rules())
 

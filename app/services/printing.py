@@ -33,6 +33,7 @@ from reportlab.pdfgen.canvas import Canvas
 from ..passes.categories import CATEGORIES, colour, label
 from ..passes.qrimage import QUIET_ZONE
 from ..passes.tokens import issue_static
+from ..config import community_tz
 from .pdf_fonts import font_subset, font_name, is_registered, register_fonts
 
 Progress = Callable[[int, int], None]
@@ -127,7 +128,6 @@ def select_passes(sel: Selection) -> list:
     Sorted by building, unit and room so one building's cards come off the
     printer together; passes without a household (workers, visitors' cars) last.
     """
-    from flask import current_app
     from sqlalchemy import or_
     from sqlalchemy.orm import selectinload
 
@@ -152,7 +152,7 @@ def select_passes(sel: Selection) -> list:
         cars = db.select(Vehicle.id).join(Household).where(Household.building_id == b.id)
         stmt = stmt.where(or_(Pass.person_id.in_(people), Pass.vehicle_id.in_(cars)))
     if sel.since:
-        tz = ZoneInfo(current_app.config["TIMEZONE"])
+        tz = community_tz()
         start = datetime.combine(sel.since, dtime(0), tz)
         stmt = stmt.where(or_(Pass.issued_at >= start, Pass.updated_at >= start))
     passes = db.session.scalars(stmt).unique().all()
@@ -379,7 +379,7 @@ def print_passes(selection: Selection, out: str | os.PathLike | None = None,
         raise SelectionError("no active pass matches the selection")
     if progress:
         progress(0, len(passes))
-    ring, tz = key_ring(), ZoneInfo(current_app.config["TIMEZONE"])
+    ring, tz = key_ring(), community_tz()
     cards = [card_for(p, ring, tz) for p in passes]
     pdf, pages, font = render(cards, current_app.config["COMMUNITY_NAME"], out, progress,
                               datetime.now(tz).date())
