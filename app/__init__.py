@@ -1,19 +1,21 @@
 """The pass service: ``create_app(config)`` builds the Flask application.
 
-Imports live inside ``create_app`` so that the gate scanner, which imports
-only the ``app.passes`` domain package, does not load Flask and SQLAlchemy.
+The domain (tokens, verdicts, rules) lives in the top-level ``gatepass``
+package, which the gate scanner imports without Flask; this package is the
+web service only, so it may import Flask at the top like any Flask app.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from flask import Flask
 
-def create_app(config: dict | None = None):
-    from flask import Flask
+from . import api, auth, commands, errors, i18n, logs, office, resident
+from .config import PROJECT_ROOT, from_environment
+from .extensions import init_extensions
 
-    from .config import PROJECT_ROOT, from_environment
-    from .extensions import babel, csrf, db, login_manager, migrate
 
+def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 template_folder=str(PROJECT_ROOT / "templates"))
     app.config.update(from_environment(Path(app.instance_path)))
@@ -21,21 +23,10 @@ def create_app(config: dict | None = None):
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    csrf.init_app(app)
-    login_manager.init_app(app)
-
-    from . import i18n, auth, api, office, resident, cli, errors
-
-    babel.init_app(app, locale_selector=i18n.select_locale,
-                   default_translation_directories=str(Path(__file__).parent / "translations"))
-    i18n.init_app(app)
-    auth.init_app(app)
-    errors.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(office.bp)
-    app.register_blueprint(resident.bp)
-    cli.init_app(app)
+    logs.init_app(app)
+    init_extensions(app, locale_selector=i18n.select_locale)
+    for module in (i18n, auth, errors, commands):
+        module.init_app(app)
+    for blueprint in (auth.bp, api.bp, office.bp, resident.bp):
+        app.register_blueprint(blueprint)
     return app

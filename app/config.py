@@ -45,6 +45,7 @@ def from_environment(instance_path: Path) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # a shift is long; the token dies with the session
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "SCAN_RAW_TEXT_LIMIT": 200,
+        "LOG_LEVEL": env("LOG_LEVEL") or "INFO",
     }
 
 

@@ -33,3 +33,17 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+
+
+def init_extensions(app, locale_selector) -> None:
+    """Bind every extension to ``app``: the one place they are initialised."""
+    from pathlib import Path
+
+    from .config import PROJECT_ROOT
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=locale_selector,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))

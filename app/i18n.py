@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 from flask import current_app, request, session
 from flask_babel import get_locale
 
-from .passes import categories
-from .passes.verdict import REASONS
+from gatepass import categories
+from gatepass.verdict import REASONS
 
 
 def select_locale() -> str:

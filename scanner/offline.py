@@ -28,24 +28,15 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from app.passes.categories import label
-from app.passes.rules import CategoryRule
-from app.passes.tokens import KeyRing, TokenError, decode
-from app.passes.verdict import (DEFAULT_MAX_AGE, GateContext, PassState, Verdict, parse_time,
-                                verify)
+from gatepass.categories import label
+from gatepass.rules import CategoryRule
+from gatepass.tokens import KeyRing, TokenError, decode
+from gatepass.verdict import DEFAULT_MAX_AGE, GateContext, PassState, Verdict, verify
+from gatepass.wire import DEFAULT_TIMEZONE, SNAPSHOT_PATH, pass_code, unpack_pass_row
 
 from .outbox import Link, ServiceClient
 
-SNAPSHOT_PATH = "/api/v1/gate/snapshot"
 SYNC_INTERVAL = 30.0
-
-
-def load_ring(keys_dir: str | os.PathLike) -> KeyRing:
-    return KeyRing.load(keys_dir)
-
-
-def _when(value) -> Optional[datetime]:
-    return parse_time(str(value)) if value else None
 
 
 @dataclass
@@ -80,12 +71,13 @@ class Snapshot:
         row = (self.data.get("passes") or {}).get(str(pass_id))
         if not row:
             return None
-        serial, status, category, vf, vu, qu = (list(row) + [None] * 6)[:6]
-        return PassState(pass_id=pass_id, serial=int(serial), status=status or "active",
-                         category=category or "other", valid_from=_when(vf),
-                         valid_until=_when(vu), quarantine_until=_when(qu),
+        f = unpack_pass_row(row)
+        category = f["category"]
+        return PassState(pass_id=pass_id, serial=int(f["serial"]), status=f["status"] or "active",
+                         category=category or "other", valid_from=f["valid_from"],
+                         valid_until=f["valid_until"], quarantine_until=f["quarantine_until"],
                          holder={"category": category, "category_label": label(category or ""),
-                                 "code": f"P{pass_id:06d}-{serial}"})
+                                 "code": pass_code(pass_id, f["serial"])})
 
     def rules(self) -> dict[str, CategoryRule]:
         out = {}
@@ -196,7 +188,7 @@ class OfflineJudge:
     """verify() with the key files and the cached snapshot behind it."""
 
     def __init__(self, ring: KeyRing, store: SnapshotStore, gate: Optional[str] = None,
-                 tz: str = "Asia/Shanghai", max_age: timedelta = DEFAULT_MAX_AGE):
+                 tz: str = DEFAULT_TIMEZONE, max_age: timedelta = DEFAULT_MAX_AGE):
         self.keys = list(ring)
         self.base_retired = ring.retired_kids
         self.store, self.gate, self.max_age = store, gate, max_age

@@ -19,14 +19,14 @@ from typing import Callable, Optional
 
 import requests
 
+from gatepass.wire import RETRY_STATUSES, SCANS_PATH
+
 #: Backoff after failed deliveries: 1 s, 2 s, 4 s ... capped, with jitter so a
 #: dozen gates coming back after an outage do not all knock at once.
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 #: A refused device token is not fixed by hammering: retry slowly.
 AUTH_RETRY = 60.0
-#: Statuses worth retrying; any other 4xx will never succeed and is kept aside.
-RETRY_STATUSES = {401, 408, 429}
 
 
 def backoff(attempts: int, rng: random.Random | None = None) -> float:
@@ -82,7 +82,7 @@ class ServiceClient:
 
     def post_scan(self, body: dict, timeout: float) -> Reply:
         try:
-            r = self.session.post(f"{self.server}/api/v1/scans", json=body,
+            r = self.session.post(f"{self.server}{SCANS_PATH}", json=body,
                                   timeout=(min(timeout, 3.05), timeout))
         except requests.RequestException as exc:
             return Reply(0, error=type(exc).__name__)

@@ -22,9 +22,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from app.passes.tokens import looks_like_ours
+from gatepass.tokens import KeyRing, looks_like_ours
+from gatepass.wire import DEFAULT_TIMEZONE, TEMPERATURE_MAX, TEMPERATURE_MIN
 
-from .offline import OfflineJudge, SnapshotStore, SnapshotSync, load_ring
+from .offline import OfflineJudge, SnapshotStore, SnapshotSync
 from .outbox import Link, Outbox, Row, Sender, ServiceClient
 from .screen import ScreenState, Shown
 from .sources import Item, open_source
@@ -85,7 +86,7 @@ class KeyInput:
                 return None
             if re.fullmatch(r"\d{2,3}(\.\d)?", text):
                 value = float(text) if "." in text or len(text) == 2 else int(text) / 10
-                if 30.0 <= value <= 45.0:
+                if TEMPERATURE_MIN <= value <= TEMPERATURE_MAX:
                     return ("temperature", value)
                 return ("invalid", text)
             if len(text) >= 4:
@@ -238,7 +239,7 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-age", type=int, default=60,
                    help="seconds a phone code is valid offline until the service's "
                         "snapshot says otherwise (its DYNAMIC_TOKEN_MAX_AGE)")
-    p.add_argument("--timezone", default="Asia/Shanghai", help="for category hours offline")
+    p.add_argument("--timezone", default=DEFAULT_TIMEZONE, help="for category hours offline")
     p.add_argument("--sync-interval", type=float, default=30.0, help="snapshot poll, seconds")
     p.add_argument("--save-screens", type=Path, metavar="DIR",
                    help="also save the guard's screen for every verdict as a PNG in DIR")
@@ -263,7 +264,7 @@ class Runner:
         self.outbox = Outbox(self.outbox_path)
         self.outbox.forget_delivered()  # a week of delivered scans is plenty to answer questions
         self.link = Link()
-        ring = load_ring(args.keys)
+        ring = KeyRing.load(args.keys)
         if not len(ring):
             print(f"scanner: no keys in {args.keys}: passes can only be judged online",
                   file=sys.stderr)

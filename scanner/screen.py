@@ -24,7 +24,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from app.passes.categories import colour as category_colour
+from gatepass.categories import colour as category_colour
+from gatepass.quarantine import FEVER_THRESHOLD
 
 WIDTH, HEIGHT = 1280, 720
 WINDOW_NAME = "gatepass"
@@ -276,7 +277,7 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
         text_w = LEFT_W - 80
         if shown.temperature is not None:
             _text(d, (LEFT_W - 40, y), f"{shown.temperature:.1f}℃", 52, anchor="rt",
-                  fill=DENY if shown.temperature >= 37.3 else TEXT)
+                  fill=DENY if shown.temperature >= FEVER_THRESHOLD else TEXT)
             text_w -= 190
         name = holder.get("name") or ""
         if name:

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app import create_app  # noqa: E402
 from app.demo import build_community  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.passes import qrimage  # noqa: E402
-from app.passes.tokens import KeyRing  # noqa: E402
+from gatepass import qrimage  # noqa: E402
+from gatepass.tokens import KeyRing  # noqa: E402
 from app.services import printing  # noqa: E402
 from app.services.keys import key_ring  # noqa: E402
 

@@ -49,7 +49,7 @@ def random_payload(rng: np.random.Generator) -> tuple[str, str]:
 
 
 def pass_token(rng: np.random.Generator) -> str:
-    """Shaped like app.passes.tokens (static or dynamic), with a random signature."""
+    """Shaped like gatepass.tokens (static or dynamic), with a random signature."""
     def b36(lo, hi):
         n, out = int(rng.integers(lo, hi)), ""
         while n:

@@ -38,7 +38,7 @@ class LiveServer:
 
     @classmethod
     def start(cls, workdir: Path, **config) -> "LiveServer":
-        from app.passes.tokens import KeyRing
+        from gatepass.tokens import KeyRing
         keys = workdir / "keys"
         KeyRing.create_key(keys, "k1")
         app = create_app({

@@ -7,8 +7,6 @@ browser is a failure, not a skip.
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,20 +16,8 @@ import pytest
 from app import create_app
 from app.extensions import db
 from app.models import Building, Household, Pass, Person, User, Vehicle
-from app.passes.tokens import KeyRing
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("GATEPASS_SHARED") or ROOT.parent / "shared")
-IN_CI = bool(os.environ.get("CI"))
-
-
-def need(condition: bool, why: str) -> None:
-    """Skip when a real part is missing, but fail in CI, which must have it."""
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"CI must provide: {why}")
-        pytest.skip(why)
-
+from gatepass.tokens import KeyRing
+from helpers import ROOT, SHARED, IN_CI, chromium_path, csrf_token, login, need  # noqa: F401
 
 @pytest.fixture
 def keys_dir(tmp_path) -> Path:
@@ -159,23 +145,6 @@ def device_token(make) -> str:
     return make.device("东门")
 
 
-def csrf_token(client, url="/login") -> str:
-    html = client.get(url).get_data(as_text=True)
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
-        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
-    assert m, f"no CSRF token on {url}"
-    return m.group(1)
-
-
-def login(client, make, role: str, username: str | None = None):
-    username = username or f"{role}-user"
-    password = make.user(username, role)
-    resp = client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": csrf_token(client)})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
-    return client
-
-
 @pytest.fixture
 def scan(client, device_token):
     """POST one scan the way a gate does; returns the Flask response."""
@@ -187,9 +156,19 @@ def scan(client, device_token):
     return post
 
 
-def chromium_path() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
+class Auth:
+    """flaskr's ``auth`` fixture: log the test client in as a role."""
+
+    def __init__(self, client, make):
+        self.client, self.make = client, make
+
+    def login(self, role: str, username: str | None = None):
+        return login(self.client, self.make, role, username)
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": csrf_token(self.client, "/")})
+
+
+@pytest.fixture
+def auth(client, make) -> Auth:
+    return Auth(client, make)

@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from app.passes import qrimage
-from app.passes.categories import colour, label
+from gatepass import qrimage
+from gatepass.categories import colour, label
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -48,7 +48,7 @@ SEED = textwrap.dedent('''
     from app import create_app
     from app.extensions import db
     from app.models import Building, Household, Pass, Person
-    from app.passes.tokens import KeyRing
+    from gatepass.tokens import KeyRing
     from app.services import issuing
 
     spec = json.loads(sys.argv[1])

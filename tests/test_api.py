@@ -8,7 +8,7 @@ from freezegun import freeze_time
 
 from app.extensions import db
 from app.models import CategoryRuleRow, Pass, Scan
-from app.passes.tokens import KeyRing, issue_static
+from gatepass.tokens import KeyRing, issue_static
 
 pytestmark = pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)

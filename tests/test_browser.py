@@ -15,10 +15,10 @@ import pytest
 
 from app.extensions import db
 from app.models import GateDevice, Pass, Person, Scan, User
-from app.passes.tokens import KeyRing
-from app.passes.verdict import GateContext, verify
+from gatepass.tokens import KeyRing
+from gatepass.verdict import GateContext, verify
 from browser_helpers import LOCAL, PHONE, LiveServer, decode_qr, launch, log_in
-from conftest import chromium_path, need
+from helpers import chromium_path, need
 
 pytestmark = pytest.mark.browser
 

@@ -50,7 +50,7 @@ def test_rules_set_validates(app, runner):
 def test_users_create(app, runner, client):
     r = runner.invoke(args=["users", "create", "chen", "--role", "guard"], input="s3cret-pw\ns3cret-pw\n")
     assert r.exit_code == 0, r.output
-    from conftest import csrf_token
+    from helpers import csrf_token
     r = client.post("/login", data={"username": "chen", "password": "s3cret-pw",
                                     "csrf_token": csrf_token(client)})
     assert r.status_code == 302

@@ -8,7 +8,7 @@ import pytest
 from app.extensions import db
 from app.models import Pass
 from app.services.dashboard import nice_step
-from conftest import login
+from helpers import login
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -11,7 +11,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Pass, Scan
-from tests.conftest import csrf_token, login
+from helpers import csrf_token, login
 
 BOTH_DATABASES = pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)

@@ -6,7 +6,7 @@ import sys
 import pytest
 from babel.messages.pofile import read_po
 
-from conftest import ROOT, csrf_token, login
+from helpers import ROOT, csrf_token, login
 
 PO = ROOT / "app" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")

@@ -9,7 +9,7 @@ from PIL import Image
 
 from app.extensions import db
 from app.models import Pass
-from conftest import csrf_token, login
+from helpers import csrf_token, login
 
 
 def test_login_page_is_chinese_and_needs_csrf(client, make):

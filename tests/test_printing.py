@@ -20,10 +20,10 @@ import zxingcpp
 from app.demo import build_community
 from app.extensions import db
 from app.models import Building, Household, Pass, Person, Vehicle
-from app.passes.tokens import KeyRing, decode
+from gatepass.tokens import KeyRing, decode
 from app.services import issuing
 
-from conftest import csrf_token, login
+from helpers import csrf_token, login
 
 MM = 72 / 25.4
 CARD_W, CARD_H = 85.6 * MM, 54 * MM

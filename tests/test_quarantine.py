@@ -4,8 +4,8 @@ from zoneinfo import ZoneInfo
 
 from app.extensions import db
 from app.models import Person, TemperatureReport
-from app.passes.quarantine import day_number, in_quarantine, quarantine_end, today_reports
-from conftest import csrf_token, login
+from gatepass.quarantine import day_number, in_quarantine, quarantine_end, today_reports
+from helpers import csrf_token, login
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -65,7 +65,7 @@ def test_health_staff_start_report_and_end(app, client, make):
     assert "38.2℃" in page and "发热" in page
     r = client.post(f"/office/quarantine/{person}/report", data={"csrf_token": token, "value": "99"},
                     follow_redirects=True)
-    assert "between 34 and 43" in r.get_data(as_text=True)
+    assert "体温应在 34-43 °C 之间" in r.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(TemperatureReport.id))) == 1
     client.post(f"/office/quarantine/{person}/end", data={"csrf_token": token})

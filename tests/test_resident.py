@@ -9,7 +9,7 @@ from freezegun import freeze_time
 from app.extensions import db
 from app.models import Pass
 from app.services import issuing
-from conftest import csrf_token, login
+from helpers import csrf_token, login
 
 
 def link_for(app, pid):

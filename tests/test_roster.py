@@ -10,7 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Building, Household, Pass, Person, Vehicle
-from tests.conftest import csrf_token, login
+from helpers import csrf_token, login
 
 BOTH_DATABASES = pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.passes.tokens import KeyRing, issue_static
+from gatepass.tokens import KeyRing, issue_static
 from scanner.offline import OfflineJudge, SnapshotStore
 
 from scanner_helpers import (LiveService, ScannerProcess, Visitor, copy_keys, forge,
@@ -229,7 +229,7 @@ def test_offline_without_any_snapshot_judges_on_the_signature(tmp_path):
     v = judge.judge(issue_static(ring, 42, 1), "in")
     assert v.allowed and v.extra["signature_only"] and v.extra["offline"]
     stale = KeyRing.load(tmp_path / "keys")
-    from app.passes.tokens import issue_dynamic
+    from gatepass.tokens import issue_dynamic
     old = issue_dynamic(stale, 42, 1, datetime.now(timezone.utc) - timedelta(minutes=5))
     assert judge.judge(old, "in").reason == "STALE"
 
@@ -237,7 +237,7 @@ def test_offline_without_any_snapshot_judges_on_the_signature(tmp_path):
 def test_offline_judge_denies_quarantine_and_uses_the_services_max_age(tmp_path):
     """The snapshot's quarantine column and phone-code lifetime reach the offline verdict."""
     from datetime import datetime, timedelta, timezone
-    from app.passes.tokens import KeyRing, issue_dynamic, issue_static
+    from gatepass.tokens import KeyRing, issue_dynamic, issue_static
     from scanner.offline import OfflineJudge, Snapshot, SnapshotStore
 
     KeyRing.create_key(tmp_path / "keys", "k1")

@@ -5,8 +5,8 @@ import pytest
 import qrcode
 from hypothesis import given, settings, strategies as st
 
-from app.passes import tokens
-from app.passes.verdict import PassState, verify
+from gatepass import tokens
+from gatepass.verdict import PassState, verify
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
 

@@ -7,24 +7,16 @@ from datetime import datetime, timezone
 from functools import wraps
 
 from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import BadRequest
 
 from ..extensions import csrf, db
-from ..passes.verdict import parse_time
+from gatepass.wire import TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time
 from ..services.checkin import ScanRequest, perform_scan
 from ..services.issuing import device_for_token
 from ..services.snapshot import gate_snapshot
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # devices authenticate with a bearer token, not a cookie
-
-
-class BadRequest(Exception):
-    pass
-
-
-@bp.errorhandler(BadRequest)
-def _bad_request(err):
-    return jsonify(error="bad_request", message=str(err)), 400
 
 
 def device_required(view):
@@ -66,8 +58,9 @@ def parse_scan(data) -> ScanRequest:
     if temperature is not None:
         if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
             raise BadRequest("temperature must be a number")
-        if not 30.0 <= float(temperature) <= 45.0:
-            raise BadRequest("temperature must be between 30 and 45 °C")
+        if not TEMPERATURE_MIN <= float(temperature) <= TEMPERATURE_MAX:
+            raise BadRequest(f"temperature must be between {TEMPERATURE_MIN:g} and "
+                             f"{TEMPERATURE_MAX:g} °C")
         temperature = float(temperature)
     offline = data.get("offline_reason")
     return ScanRequest(nonce=nonce, token=token, direction=direction,

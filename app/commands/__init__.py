@@ -1,1 +1,15 @@
-"""Operator command groups, one module each, registered in ``app.cli.init_app``."""
+"""Operator commands (``flask --app app <group> <command>``), one module per group.
+
+Commands parse options, call a service and print; the work is in ``app.services``.
+"""
+from __future__ import annotations
+
+
+def init_app(app) -> None:
+    from . import database, demo, devices, keys, passes, roster, rules, scans, users
+
+    app.cli.add_command(database.init_db)
+    app.cli.add_command(demo.demo_command)
+    for group in (keys.keys_cli, devices.devices_cli, users.users_cli, rules.rules_cli,
+                  roster.roster_cli, scans.scans_cli, passes.passes_cli):
+        app.cli.add_command(group)

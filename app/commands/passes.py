@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from ..passes.categories import CATEGORIES
+from gatepass.categories import CATEGORIES
 from ..services import printing
 
 passes_cli = AppGroup("passes", help="Pass cards: print A4 sheets (PDF) and list passes.")

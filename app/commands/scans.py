@@ -55,13 +55,13 @@ def _gate_id(value: str | None) -> str:
               help="OUT.csv (UTF-8 with BOM, opens in Excel) or OUT.xlsx")
 def export_command(since, until, gate, lang, out):
     """Write the scan log, newest first, with full names, to a CSV or XLSX file."""
-    from ..office.views import scan_filters
+    from ..services.scanlog import scan_query
     ext = Path(out).suffix.lower()
     if ext not in (".csv", ".xlsx"):
         raise click.BadParameter("must end in .csv or .xlsx", param_hint="--output")
     args = {"since": _when(since, "--since"), "until": _when(until, "--until", True),
             "gate": _gate_id(gate)}
-    stmt, _filters = scan_filters(args)
+    stmt, _filters = scan_query(args)
     count = db.session.scalar(db.select(db.func.count()).select_from(
         stmt.order_by(None).subquery()))
     if ext == ".xlsx":

@@ -7,9 +7,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..passes.categories import label
-from ..passes.rules import CategoryRule
-from ..passes.verdict import PassState
+from gatepass.categories import label
+from gatepass.rules import CategoryRule
+from gatepass.verdict import PassState
+from gatepass.wire import pass_code
 from .base import UTCDateTime, utcnow
 
 PASS_STATUSES = ("active", "suspended", "revoked")
@@ -59,7 +60,7 @@ class Pass(db.Model):
     @property
     def code(self) -> str:
         """Short code a guard can type when the camera fails: P000123-2."""
-        return f"P{self.id:06d}-{self.serial}"
+        return pass_code(self.id, self.serial)
 
     def holder_summary(self) -> dict:
         """Display-safe: masked name, building/unit, category. Nothing else."""

@@ -7,8 +7,8 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..passes.categories import mask_name
-from ..passes.quarantine import in_quarantine
+from gatepass.categories import mask_name
+from gatepass.quarantine import in_quarantine
 from .base import UTCDateTime, utcnow
 
 

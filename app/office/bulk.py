@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 
 from . import bp
 from .forms import ActionForm
-from .views import READERS, scan_filters
+from .views import READERS
+from ..services.scanlog import scan_query
 from ..auth import roles_required
 from ..config import community_tz
 from ..extensions import db
@@ -88,7 +89,7 @@ def _attachment(ext: str) -> dict:
 @bp.get("/scans/export.csv")
 @roles_required(*READERS)
 def export_scans_csv():
-    stmt, _f = scan_filters(request.args)
+    stmt, _f = scan_query(request.args)
     rows = exports.scans_csv(stmt, community_tz(), lang())
     return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
                     headers=_attachment("csv"))
@@ -97,7 +98,7 @@ def export_scans_csv():
 @bp.get("/scans/export.xlsx")
 @roles_required(*READERS)
 def export_scans_xlsx():
-    stmt, _f = scan_filters(request.args)
+    stmt, _f = scan_query(request.args)
     data = exports.scans_xlsx(stmt, community_tz(), lang())
     return Response(data, headers=_attachment("xlsx"),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -13,7 +13,7 @@ from ..auth import roles_required
 from ..config import community_tz
 from ..extensions import db
 from ..models import Person
-from ..passes.quarantine import FEVER, QUARANTINE_DAYS, day_number, today_reports
+from gatepass.quarantine import FEVER, QUARANTINE_DAYS, day_number, today_reports
 from ..services import health
 
 
@@ -62,13 +62,9 @@ def quarantine_end(person_id: int):
 def quarantine_report(person_id: int):
     person = _person_for_post(person_id)
     value = request.form.get("value", type=float)
-    try:
-        if value is None:
-            raise health.HealthError(_("请填写体温"))
-        health.record_temperature(person, value, current_user.id)
-    except health.HealthError as err:
-        flash(str(err), "error")
-    else:
-        db.session.commit()
-        flash(_("已记录体温 %(v).1f℃", v=value), "ok")
+    if value is None:
+        raise health.HealthError("MISSING_TEMPERATURE", "请填写体温", "enter a temperature")
+    health.record_temperature(person, value, current_user.id)  # refusals: app.errors
+    db.session.commit()
+    flash(_("已记录体温 %(v).1f℃", v=value), "ok")
     return redirect(url_for(".quarantine"))

@@ -21,7 +21,7 @@ from ..config import community_tz
 from ..extensions import db
 from ..i18n import category_label
 from ..models import Building, Pass
-from ..passes.categories import CATEGORIES
+from gatepass.categories import CATEGORIES
 from ..services import printing
 
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 
 from . import bp
 from .forms import ActionForm, RuleForm
@@ -12,11 +12,13 @@ from ..auth import roles_required
 from ..config import community_tz
 from ..extensions import db
 from ..models import Building, Gate, GateDevice, Household, Pass, Person, Scan, Vehicle
-from ..passes import qrimage
-from ..passes.categories import CATEGORIES, PERSON_CATEGORIES
-from ..passes.verdict import REASONS
+from gatepass import qrimage
+from gatepass.categories import CATEGORIES, PERSON_CATEGORIES
+from gatepass.rules import OUTSIDE_TOO_LONG
+from gatepass.verdict import REASONS
 from ..services import dashboard, issuing
 from ..services.rules import category_rules, set_rule
+from ..services.scanlog import scan_query
 
 PAGE = 50
 READERS = ("office", "health", "guard")
@@ -166,11 +168,7 @@ def pass_action(pass_id: int, action: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     p = db.get_or_404(Pass, pass_id)
-    try:
-        ACTIONS[action](p)
-    except issuing.IssuingError as err:
-        flash(str(err), "error")
-        return redirect(url_for(".pass_detail", pass_id=p.id))
+    ACTIONS[action](p)  # a refusal (IssuingError) is flashed by app.errors
     db.session.commit()
     flash(_("已完成操作"), "ok")
     return redirect(url_for(".pass_detail", pass_id=p.id))
@@ -198,52 +196,10 @@ def pass_qr_svg(pass_id: int):
 
 # -- scans -----------------------------------------------------------------
 
-def _parse_local(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
-
-
-def scan_filters(args) -> tuple:
-    """The scan-log query for request args; shared by the page and exports."""
-    stmt = (db.select(Scan).outerjoin(Pass, Scan.pass_id == Pass.id)
-            .outerjoin(Person, Pass.person_id == Person.id)
-            .outerjoin(Vehicle, Pass.vehicle_id == Vehicle.id)
-            .outerjoin(Household, Household.id == func.coalesce(Person.household_id,
-                                                                Vehicle.household_id)))
-    f = {k: (args.get(k) or "").strip() for k in
-         ("q", "gate", "direction", "verdict", "reason", "since", "until", "building")}
-    if f["q"]:
-        like = f"%{f['q']}%"
-        stmt = stmt.where(or_(Person.name.like(like), Person.phone.like(like),
-                              Vehicle.plate.like(like.upper())))
-    if f["gate"].isdigit():
-        stmt = stmt.where(Scan.gate_id == int(f["gate"]))
-    if f["building"].isdigit():
-        stmt = stmt.where(Household.building_id == int(f["building"]))
-    if f["direction"] in ("in", "out"):
-        stmt = stmt.where(Scan.direction == f["direction"])
-    if f["verdict"] == "allowed":
-        stmt = stmt.where(Scan.allowed)
-    elif f["verdict"] == "denied":
-        stmt = stmt.where(~Scan.allowed)
-    if f["reason"] in REASONS:
-        stmt = stmt.where(Scan.reason == f["reason"])
-    if since := _parse_local(f["since"]):
-        stmt = stmt.where(Scan.scanned_at >= since)
-    if until := _parse_local(f["until"]):
-        stmt = stmt.where(Scan.scanned_at < until)
-    return stmt.order_by(Scan.scanned_at.desc(), Scan.id.desc()), f
-
-
 @bp.get("/scans")
 @roles_required(*READERS)
 def scans():
-    stmt, f = scan_filters(request.args)
+    stmt, f = scan_query(request.args)
     page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
     gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
     buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
@@ -261,7 +217,7 @@ def outside():
     gates = {g.id: g.name for g in db.session.scalars(db.select(Gate))}
     now = datetime.now(timezone.utc)
     return render_template("office/outside.html", page=page, gates=gates, now=now,
-                           long_out=timedelta(hours=12))
+                           long_out=OUTSIDE_TOO_LONG)
 
 
 # -- rules and devices ---------------------------------------------------------
@@ -274,14 +230,10 @@ def rules():
         category = request.form.get("category", "")
         if category not in CATEGORIES or not form.validate_on_submit():
             abort(400)
-        try:
-            set_rule(category, form.hours.data or "", form.gates.data or "",
-                     bool(form.anti_passback.data))
-        except ValueError as err:
-            flash(str(err), "error")
-        else:
-            db.session.commit()
-            flash(_("规则已保存"), "ok")
+        set_rule(category, form.hours.data or "", form.gates.data or "",
+                 bool(form.anti_passback.data))  # a RuleError is flashed by app.errors
+        db.session.commit()
+        flash(_("规则已保存"), "ok")
         return redirect(url_for(".rules"))
     gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
     return render_template("office/rules.html", rules=category_rules(), gates=gates, form=form)

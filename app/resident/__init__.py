@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, current_app, jsonify, render_template
 
 from ..extensions import db
-from ..passes import qrimage
+from gatepass import qrimage
 from ..services import issuing
 
 bp = Blueprint("resident", __name__, url_prefix="/p")

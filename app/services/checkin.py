@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..config import community_tz
 from ..models import GateDevice, Pass, Scan
-from ..passes.verdict import GateContext, PassState, verify
+from gatepass.verdict import GateContext, PassState, verify
 from .keys import key_ring
 from .rules import category_rules
 

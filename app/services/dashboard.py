@@ -15,13 +15,14 @@ from sqlalchemy import func
 
 from ..extensions import db
 from ..models import Gate, Pass, Scan
-from ..passes.categories import CATEGORIES
+from gatepass.categories import CATEGORIES
+from gatepass.rules import OUTSIDE_TOO_LONG
 
 DIRECTIONS = ("out", "in")
 #: Out is warm, in is cool; each gate gets its own shade of the two.
 SHADES = {"out": ("#d9731f", "#f2b27a", "#9c4a12", "#f7d3b0"),
           "in": ("#1f5fa8", "#7fa9dc", "#12396a", "#bcd3ef")}
-LONG_OUT = timedelta(hours=12)
+LONG_OUT = OUTSIDE_TOO_LONG
 
 
 def parse_day(value: str | None, tz: ZoneInfo) -> date:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import defer, joinedload
 
 from ..extensions import db
 from ..models import Gate, Household, Pass, Person, Scan, Vehicle
-from ..passes.categories import label
-from ..passes.verdict import REASONS
+from gatepass.categories import label
+from gatepass.verdict import REASONS
 
 BOM = "\ufeff"
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -126,7 +126,7 @@ def _holders(pass_ids: set[int], lang: str) -> dict[int, tuple]:
 
 
 def scan_rows(stmt, tz: ZoneInfo, lang: str = "zh", local_text: bool = True) -> Iterator[list]:
-    """Rows for ``stmt`` (from ``office.views.scan_filters``), local time, full names.
+    """Rows for ``stmt`` (from ``services.scanlog.scan_query``), local time, full names.
 
     The raw text of an allowed scan is a working pass token: it is left out,
     only what a failed scan read is kept, to see what people hold up.

@@ -5,17 +5,19 @@ from datetime import datetime, timedelta, timezone
 
 from ..extensions import db
 from ..models import Person, TemperatureReport
-from ..passes.quarantine import QUARANTINE_DAYS, quarantine_end
+from .errors import ServiceError
+from gatepass.quarantine import QUARANTINE_DAYS, quarantine_end
+from gatepass.wire import TEMPERATURE_MAX, TEMPERATURE_MIN
 
 
-class HealthError(ValueError):
-    pass
+class HealthError(ServiceError):
+    """A quarantine step that cannot be done as asked."""
 
 
 def start_quarantine(person: Person, start: datetime | None = None,
                      days: int = QUARANTINE_DAYS) -> Person:
     if not 1 <= days <= 28:
-        raise HealthError("quarantine must last 1-28 days")
+        raise HealthError("BAD_DAYS", "隔离天数应为 1-28 天", "quarantine must last 1-28 days")
     person.is_returnee = True
     person.quarantine_until = quarantine_end(start or datetime.now(timezone.utc), days)
     return person
@@ -28,8 +30,9 @@ def end_quarantine(person: Person, now: datetime | None = None) -> Person:
 
 def record_temperature(person: Person, value: float, user_id: int | None = None,
                        at: datetime | None = None) -> TemperatureReport:
-    if not 34.0 <= value <= 43.0:
-        raise HealthError("temperature must be between 34 and 43 °C")
+    if not TEMPERATURE_MIN <= value <= TEMPERATURE_MAX:
+        raise HealthError("BAD_TEMPERATURE", f"体温应在 {TEMPERATURE_MIN:g}-{TEMPERATURE_MAX:g} °C 之间",
+                          f"temperature must be between {TEMPERATURE_MIN:g} and {TEMPERATURE_MAX:g} °C")
     report = TemperatureReport(person=person, value=round(value, 1), recorded_by=user_id,
                                taken_at=at or datetime.now(timezone.utc))
     db.session.add(report)

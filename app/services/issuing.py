@@ -9,13 +9,14 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db
 from ..models import Gate, GateDevice, Pass, Person, Vehicle
-from ..passes import tokens
+from gatepass import tokens
+from .errors import ServiceError
 from .keys import key_ring
 
 LINK_SALT = "gatepass.resident-link.v1"
 
 
-class IssuingError(ValueError):
+class IssuingError(ServiceError):
     """A request the office made that cannot be done (shown as a message)."""
 
 
@@ -54,9 +55,9 @@ def issue_passes_to_new_holders(holders: list[Person | Vehicle]) -> list[Pass]:
 
 def set_status(p: Pass, status: str) -> Pass:
     if status not in ("active", "suspended", "revoked"):
-        raise IssuingError(f"unknown status {status}")
+        raise IssuingError("BAD_STATUS", f"未知状态 {status}", f"unknown status {status}")
     if p.status == "revoked" and status != "revoked":
-        raise IssuingError("a revoked pass stays revoked: issue a new one")
+        raise IssuingError("REVOKED", "已作废的通行证不能恢复，请重新签发", "a revoked pass stays revoked: issue a new one")
     p.status = status
     p.updated_at = datetime.now(timezone.utc)
     return p
@@ -65,7 +66,7 @@ def set_status(p: Pass, status: str) -> Pass:
 def reissue(p: Pass) -> Pass:
     """New card for a lost one: the serial goes up, so the old QR is SUPERSEDED."""
     if p.status == "revoked":
-        raise IssuingError("a revoked pass cannot be reissued")
+        raise IssuingError("REVOKED", "已作废的通行证不能补办", "a revoked pass cannot be reissued")
     p.serial += 1
     p.updated_at = datetime.now(timezone.utc)
     return p

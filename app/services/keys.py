@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from ..passes.tokens import KeyRing
+from gatepass.tokens import KeyRing
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple, KeyRing]] = {}

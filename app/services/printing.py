@@ -30,10 +30,11 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from ..passes.categories import CATEGORIES, colour, label
-from ..passes.qrimage import QUIET_ZONE
-from ..passes.tokens import issue_static
+from gatepass.categories import CATEGORIES, colour, label
+from gatepass.qrimage import QUIET_ZONE
+from gatepass.tokens import issue_static
 from ..config import community_tz
+from .errors import ServiceError
 from .pdf_fonts import font_subset, font_name, is_registered, register_fonts
 
 Progress = Callable[[int, int], None]
@@ -88,7 +89,7 @@ class Selection:
         return not (self.all or self.building or self.category or self.since)
 
 
-class SelectionError(ValueError):
+class SelectionError(ServiceError):
     """A selection that cannot be printed (shown to the operator as is)."""
 
 
@@ -135,19 +136,21 @@ def select_passes(sel: Selection) -> list:
     from ..models import Building, Household, Pass, Person, Vehicle
 
     if sel.empty:
-        raise SelectionError("choose --all or a filter (--building, --category, --since)")
+        raise SelectionError("NO_SELECTION", "请选择“全部”或一个筛选条件（楼栋、类别、签发日期）",
+                             "choose --all or a filter (--building, --category, --since)")
     stmt = db.select(Pass).where(Pass.status == "active").options(
         selectinload(Pass.person).joinedload(Person.household).joinedload(Household.building),
         selectinload(Pass.vehicle).joinedload(Vehicle.household).joinedload(Household.building))
     if sel.category:
         if sel.category not in CATEGORIES:
-            raise SelectionError(f"unknown category {sel.category}: one of {', '.join(CATEGORIES)}")
+            raise SelectionError("BAD_CATEGORY", f"未知类别 {sel.category}",
+                                 f"unknown category {sel.category}: one of {', '.join(CATEGORIES)}")
         stmt = stmt.where(Pass.category == sel.category)
     if sel.building:
         name = building_name(sel.building)
         b = db.session.scalar(db.select(Building).where(Building.name == name))
         if b is None:
-            raise SelectionError(f"no building {name}")
+            raise SelectionError("UNKNOWN_BUILDING", f"没有楼栋 {name}", f"no building {name}")
         people = db.select(Person.id).join(Household).where(Household.building_id == b.id)
         cars = db.select(Vehicle.id).join(Household).where(Household.building_id == b.id)
         stmt = stmt.where(or_(Pass.person_id.in_(people), Pass.vehicle_id.in_(cars)))
@@ -376,7 +379,7 @@ def print_passes(selection: Selection, out: str | os.PathLike | None = None,
 
     passes = select_passes(selection)
     if not passes:
-        raise SelectionError("no active pass matches the selection")
+        raise SelectionError("NOTHING_TO_PRINT", "没有符合条件的有效通行证", "no active pass matches the selection")
     if progress:
         progress(0, len(passes))
     ring, tz = key_ring(), community_tz()

@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import Building, Household, Person, Vehicle
-from ..passes.categories import CATEGORIES, PERSON_CATEGORIES, label, mask_id_card, mask_name
+from gatepass.categories import CATEGORIES, PERSON_CATEGORIES, label, mask_id_card, mask_name
 from . import exports
 from .issuing import issue_passes_to_new_holders
 

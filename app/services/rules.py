@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from ..extensions import db
 from ..models import CategoryRuleRow
-from ..passes.categories import CATEGORIES
-from ..passes.rules import CategoryRule
+from gatepass.categories import CATEGORIES
+from gatepass.rules import CategoryRule
+from .errors import ServiceError
+
+
+class RuleError(ServiceError):
+    """A rule the office typed that cannot be read."""
 
 
 def category_rules() -> dict[str, CategoryRule]:
@@ -14,7 +19,10 @@ def category_rules() -> dict[str, CategoryRule]:
 
 
 def set_rule(category: str, hours: str = "", gates: str = "", anti_passback: bool = True) -> CategoryRuleRow:
-    CategoryRule.from_strings(category, hours, gates, anti_passback)  # validates, raises ValueError
+    try:
+        CategoryRule.from_strings(category, hours, gates, anti_passback)
+    except ValueError as err:
+        raise RuleError("BAD_HOURS", f"时段格式不正确：{err}（应为 HH:MM-HH:MM）", str(err)) from None
     row = db.session.get(CategoryRuleRow, category) or CategoryRuleRow(category=category)
     row.hours, row.gates, row.anti_passback = hours.strip(), gates.strip(), anti_passback
     db.session.add(row)

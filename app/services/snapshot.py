@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import current_app
 
+from gatepass.wire import pack_pass_row
+
 from ..extensions import db
 from ..models import GateDevice, Pass, Person
 from .keys import key_ring
@@ -20,15 +22,13 @@ def gate_snapshot(device: GateDevice) -> dict:
         Pass.id, Pass.serial, Pass.status, Pass.category, Pass.valid_from, Pass.valid_until,
         Person.quarantine_until).outerjoin(Person, Pass.person_id == Person.id)
     ).all()
-    iso = lambda dt: dt.isoformat() if dt else None  # noqa: E731
-    passes = {str(pid): [serial, status, category, iso(vf), iso(vu), iso(qu)]
-              for pid, serial, status, category, vf, vu, qu in rows}
+    passes = {str(pid): pack_pass_row(*row) for pid, *row in rows}
     rules = {c: {"hours": r.hours_text(), "gates": sorted(r.gates),
                  "anti_passback": r.anti_passback} for c, r in category_rules().items()}
     return {
         "gate": device.gate.name,
         "retired_kids": sorted(key_ring().retired_kids),
-        # id -> [serial, status, category, valid_from, valid_until, quarantine_until]
+        # id -> list in wire.SNAPSHOT_PASS_FIELDS order
         "passes": passes,
         "rules": rules,
         "dynamic_max_age": current_app.config["DYNAMIC_TOKEN_MAX_AGE"],

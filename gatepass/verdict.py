@@ -6,12 +6,14 @@ snapshot behind ``lookup``). It never raises, whatever text a camera read.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Callable, Optional
+from zoneinfo import ZoneInfo
 
 from . import rules as gate_rules
 from .tokens import KeyRing, TokenError, decode
+from .wire import DEFAULT_TIMEZONE, parse_time  # noqa: F401  (parse_time: re-exported)
 
 # code -> (Chinese, English). The guard reads Chinese; codes are stable API.
 REASONS: dict[str, tuple[str, str]] = {
@@ -67,9 +69,6 @@ class Verdict:
     holder: Optional[dict] = None
     extra: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 def verdict_for(reason: str, state: PassState | None = None, **kw) -> Verdict:
     zh, en = REASONS.get(reason, (reason, reason))
@@ -83,20 +82,13 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
-def parse_time(text: str) -> datetime:
-    """An ISO-8601 time from the wire (a gate's scanned_at, a snapshot's dates) as an aware
-    datetime; 'Z' is accepted and a time without an offset is taken as UTC.  Raises
-    ValueError on anything else."""
-    return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-
 @dataclass
 class GateContext:
     """Where and how the scan happened."""
 
     gate: str | None = None
     direction: str = "in"
-    local_tz: tzinfo = timezone(timedelta(hours=8))
+    local_tz: tzinfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     max_age: timedelta = DEFAULT_MAX_AGE
     rules: dict[str, gate_rules.CategoryRule] = field(default_factory=dict)
     check_passback: bool = True

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
+
+#: A pass out longer than this is flagged on the dashboard and the "outside now" list.
+OUTSIDE_TOO_LONG = timedelta(hours=12)
 
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 

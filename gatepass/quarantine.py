@@ -14,7 +14,9 @@ QUARANTINE_DAYS = 14
 SLOTS = (("am", time(0, 0), time(12, 0)), ("pm", time(12, 0), time(23, 59, 59, 999999)))
 #: A slot's report is overdue once this local time has passed without one.
 OVERDUE_AFTER = {"am": time(10, 0), "pm": time(18, 0)}
-FEVER = 37.3
+#: A reading at or above this is a fever, at home and at the gate.
+FEVER_THRESHOLD = 37.3
+FEVER = FEVER_THRESHOLD  # the older name
 
 
 def quarantine_end(start: datetime, days: int = QUARANTINE_DAYS) -> datetime:

@@ -1,0 +1,49 @@
+"""Helpers the tests share: CSRF tokens, logging in, "this real part must exist".
+
+Imported as ``from helpers import ...`` (pytest puts ``tests/`` on the path).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GATEPASS_SHARED") or ROOT.parent / "shared")
+IN_CI = bool(os.environ.get("CI"))
+
+
+def need(condition: bool, why: str) -> None:
+    """Skip when a real part is missing, but fail in CI, which must have it."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"CI must provide: {why}")
+        pytest.skip(why)
+
+
+def csrf_token(client, url="/login") -> str:
+    html = client.get(url).get_data(as_text=True)
+    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
+        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert m, f"no CSRF token on {url}"
+    return m.group(1)
+
+
+def login(client, make, role: str, username: str | None = None):
+    username = username or f"{role}-user"
+    password = make.user(username, role)
+    resp = client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": csrf_token(client)})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return client
+
+
+def chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
