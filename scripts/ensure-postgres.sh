@@ -3,6 +3,8 @@
 # Prints nothing (and the PostgreSQL tests skip) when there is no server we
 # may start: not root, or PostgreSQL not installed.
 set -u
+# TEST_POSTGRES_DB names the test database (default gatepass_test): parallel checkouts use their own.
+db="${TEST_POSTGRES_DB:-gatepass_test}"
 [ "$(id -u)" = 0 ] || exit 0
 command -v pg_lsclusters >/dev/null || exit 0
 ver=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
@@ -24,6 +26,6 @@ done
 runuser -u postgres -- psql -p "$port" -qAtc \
   "do \$\$ begin if not exists (select from pg_roles where rolname = 'gatepass') then
      create role gatepass login superuser password 'gatepass'; end if; end \$\$;" >/dev/null 2>&1
-runuser -u postgres -- psql -p "$port" -qAtc "select 1 from pg_database where datname = 'gatepass_test'" \
-  | grep -q 1 || runuser -u postgres -- createdb -p "$port" -O gatepass gatepass_test >/dev/null 2>&1
-echo "postgresql+psycopg://gatepass:gatepass@127.0.0.1:${port}/gatepass_test"
+runuser -u postgres -- psql -p "$port" -qAtc "select 1 from pg_database where datname = '$db'" \
+  | grep -q 1 || runuser -u postgres -- createdb -p "$port" -O gatepass "$db" >/dev/null 2>&1
+echo "postgresql+psycopg://gatepass:gatepass@127.0.0.1:${port}/$db"
