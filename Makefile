@@ -10,15 +10,20 @@ APT_PACKAGES := libzbar0 fonts-noto-cjk postgresql chromium poppler-utils libgl1
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install system-deps demo test bench translations clean
+.PHONY: install system-deps vendor demo test bench translations clean
 
-install: system-deps $(VENV)/.installed translations
+install: system-deps $(VENV)/.installed translations vendor
+
+# Browser libraries (package.json, pinned) from the npm registry into app/static/vendor.
+vendor: system-deps
+	@bash scripts/vendor-js.sh
 
 # Debian packages: only when root and something is missing (a developer
 # without root installs them by hand: see README).
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
 	  if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi; \
 	fi
@@ -49,4 +54,4 @@ bench: install
 	$(PY) scripts/bench_print.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache build *.egg-info
+	rm -rf $(VENV) instance .pytest_cache build *.egg-info app/static/vendor
