@@ -4,3 +4,4 @@ from .passes import Pass, CategoryRuleRow  # noqa: F401
 from .gates import Gate, GateDevice, Scan  # noqa: F401
 from .users import User, ROLES  # noqa: F401
 from .health import HealthAlert, TemperatureReport  # noqa: F401
+from .audit import AuditEntry  # noqa: F401
