@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from gatepass.quarantine import FEVER_THRESHOLD
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,6 +48,8 @@ def from_environment(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "SCAN_RAW_TEXT_LIMIT": 200,
         "LOG_LEVEL": env("LOG_LEVEL") or "INFO",
+        # A reading at or above this (°C) is a fever: denied at the gate, an alert at home.
+        "FEVER_THRESHOLD": float(env("FEVER_THRESHOLD") or FEVER_THRESHOLD),
     }
 
 

@@ -62,11 +62,15 @@ class CategoryRule:
     windows: tuple[Window, ...] = ()
     gates: frozenset[str] = field(default_factory=frozenset)
     anti_passback: bool = True
+    #: During an outbreak every entry needs a reading: no temperature, no entry.
+    temperature_required: bool = False
 
     @classmethod
     def from_strings(cls, category: str, hours: str | None = "", gates: str | None = "",
-                     anti_passback: bool = True) -> "CategoryRule":
-        return cls(category, parse_windows(hours), parse_gates(gates), anti_passback)
+                     anti_passback: bool = True,
+                     temperature_required: bool = False) -> "CategoryRule":
+        return cls(category, parse_windows(hours), parse_gates(gates), anti_passback,
+                   temperature_required)
 
     def hours_text(self) -> str:
         return ", ".join(str(w) for w in self.windows)
@@ -78,6 +82,17 @@ def within_hours(rule: CategoryRule, local_time: time) -> bool:
 
 def gate_allowed(rule: CategoryRule, gate: str | None) -> bool:
     return not rule.gates or (gate is not None and gate in rule.gates)
+
+
+def temperature_reason(rule: CategoryRule, temperature: float | None, direction: str,
+                       threshold: float) -> str | None:
+    """``FEVER`` for a reading at or above ``threshold`` (either direction: the doctor must
+    know), ``TEMPERATURE_REQUIRED`` for an entry without a reading where the rule asks one."""
+    if temperature is not None and temperature >= threshold:
+        return "FEVER"
+    if temperature is None and direction == "in" and rule.temperature_required:
+        return "TEMPERATURE_REQUIRED"
+    return None
 
 
 def passback_reason(rule: CategoryRule, inside: bool | None, direction: str) -> str | None:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from . import rules as gate_rules
 from .tokens import KeyRing, TokenError, decode
+from .quarantine import FEVER_THRESHOLD
 from .wire import DEFAULT_TIMEZONE, parse_time  # noqa: F401  (parse_time: re-exported)
 
 # code -> (Chinese, English). The guard reads Chinese; codes are stable API.
@@ -30,6 +31,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "SUPERSEDED": ("旧证已失效（已补办新证）", "Old card: a newer pass was issued"),
     "UNKNOWN_PASS": ("查无此通行证", "No such pass"),
     "IN_QUARANTINE": ("居家隔离期内，不得外出", "In home quarantine: may not go out"),
+    "FEVER": ("体温异常，请复测并联系社区医生", "Fever: re-measure and call the community doctor"),
+    "TEMPERATURE_REQUIRED": ("请先测量体温", "Temperature required: take a reading first"),
     "OUTSIDE_HOURS": ("不在允许通行时段", "Outside allowed hours"),
     "GATE_NOT_ALLOWED": ("不允许从此门通行", "Not allowed at this gate"),
     "ALREADY_INSIDE": ("已在小区内，请先出门登记", "Already inside: must exit first"),
@@ -92,6 +95,9 @@ class GateContext:
     max_age: timedelta = DEFAULT_MAX_AGE
     rules: dict[str, gate_rules.CategoryRule] = field(default_factory=dict)
     check_passback: bool = True
+    #: The reading the guard took with this scan (°C), if any.
+    temperature: Optional[float] = None
+    fever_threshold: float = FEVER_THRESHOLD
 
 
 Lookup = Callable[[int], Optional[PassState]]
@@ -133,6 +139,10 @@ def _verify(text, ring, lookup, now, ctx) -> Verdict:
         return deny("SUPERSEDED")
     if claims.serial > state.serial:  # signed by us, but never issued: treat as forged
         return deny("BAD_SIGNATURE")
+    rule = ctx.rules.get(state.category) or gate_rules.CategoryRule(state.category)
+    # A fever outranks what is wrong with the pass: it is what the guard must act on now.
+    if ctx.temperature is not None and ctx.temperature >= ctx.fever_threshold:
+        return deny("FEVER")
     if state.status == "revoked":
         return deny("REVOKED")
     if state.status == "suspended":
@@ -145,7 +155,10 @@ def _verify(text, ring, lookup, now, ctx) -> Verdict:
     if ctx.direction == "out" and state.quarantine_until and now < _aware(state.quarantine_until):
         return deny("IN_QUARANTINE")
 
-    rule = ctx.rules.get(state.category) or gate_rules.CategoryRule(state.category)
+    reason = gate_rules.temperature_reason(rule, ctx.temperature, ctx.direction,
+                                           ctx.fever_threshold)
+    if reason:
+        return deny(reason)
     if not gate_rules.gate_allowed(rule, ctx.gate):
         return deny("GATE_NOT_ALLOWED")
     if not gate_rules.within_hours(rule, now.astimezone(ctx.local_tz).time()):

@@ -87,7 +87,8 @@ class Snapshot:
                 out[category] = CategoryRule.from_strings(
                     category, r.get("hours") or "",
                     ",".join(gates) if isinstance(gates, list) else str(gates),
-                    bool(r.get("anti_passback", True)))
+                    bool(r.get("anti_passback", True)),
+                    bool(r.get("temperature_required", False)))
             except ValueError:
                 continue  # a rule we cannot read must not stop the gate
         return out

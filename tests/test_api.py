@@ -15,7 +15,8 @@ pytestmark = pytest.mark.parametrize(
 
 ALL_CODES = {"OK", "BAD_FORMAT", "BAD_SIGNATURE", "UNKNOWN_KEY", "KEY_RETIRED", "STALE",
              "NOT_YET_VALID", "EXPIRED", "SUSPENDED", "REVOKED", "SUPERSEDED", "OUTSIDE_HOURS",
-             "GATE_NOT_ALLOWED", "ALREADY_INSIDE", "ALREADY_OUTSIDE", "UNKNOWN_PASS"}
+             "GATE_NOT_ALLOWED", "ALREADY_INSIDE", "ALREADY_OUTSIDE", "UNKNOWN_PASS",
+             "IN_QUARANTINE", "FEVER", "TEMPERATURE_REQUIRED"}
 
 
 def scan_count(app) -> int:
@@ -31,10 +32,11 @@ def set_pass(app, pass_id, **fields):
         db.session.commit()
 
 
-def set_rule(app, category, hours="", gates="", anti_passback=True):
+def set_rule(app, category, hours="", gates="", anti_passback=True, temperature_required=False):
     with app.app_context():
         db.session.merge(CategoryRuleRow(category=category, hours=hours, gates=gates,
-                                         anti_passback=anti_passback))
+                                         anti_passback=anti_passback,
+                                         temperature_required=temperature_required))
         db.session.commit()
 
 
@@ -109,6 +111,17 @@ def test_every_reason_code_through_the_api(app, make, scan, keys_dir, device_tok
     noon = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)  # 12:00 Beijing
     with freeze_time(noon + timedelta(seconds=5)):
         expect("OUTSIDE_HOURS", scan(make.token(sweeper), "out", scanned_at=noon))
+
+    expect("FEVER", scan(make.token(p4), "out", temperature=38.5))
+    staff = make.pass_for(category="staff")
+    set_rule(app, "staff", temperature_required=True)
+    expect("TEMPERATURE_REQUIRED", scan(make.token(staff), "in"))
+    returnee = make.pass_for(category="tenant")
+    with app.app_context():
+        db.session.get(Pass, returnee).person.quarantine_until = \
+            datetime.now(timezone.utc) + timedelta(days=3)
+        db.session.commit()
+    expect("IN_QUARANTINE", scan(make.token(returnee), "out"))
 
     old_text = make.token(pid)
     KeyRing.create_key(keys_dir, "k2")
@@ -271,3 +284,10 @@ def test_snapshot_lists_state_for_offline_gates(app, make, client, device_token,
     again = client.get("/api/v1/gate/snapshot", headers={**h, "If-None-Match": r.headers["ETag"]})
     assert again.status_code == 304
     assert client.get("/api/v1/gate/snapshot").status_code == 401
+
+
+def test_fever_at_the_gate_is_denied_with_its_own_reason(make, scan):
+    pid = make.pass_for()
+    data = scan(make.token(pid), "in", temperature=38.5).get_json()
+    assert (data["allowed"], data["reason"]) == (False, "FEVER")
+    assert scan(make.token(pid), "in", temperature=36.6).get_json()["reason"] == "OK"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -84,6 +84,8 @@ class CategoryRuleRow(db.Model):
     hours: Mapped[str] = mapped_column(String(100), default="")  # "03:00-07:00,16:00-20:00"
     gates: Mapped[str] = mapped_column(String(200), default="")  # "东门,北门"
     anti_passback: Mapped[bool] = mapped_column(default=True)
+    temperature_required: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def to_rule(self) -> CategoryRule:
-        return CategoryRule.from_strings(self.category, self.hours, self.gates, self.anti_passback)
+        return CategoryRule.from_strings(self.category, self.hours, self.gates, self.anti_passback,
+                                         self.temperature_required)

@@ -34,12 +34,14 @@ class ScanRequest:
     offline_reason: str | None = None
 
 
-def gate_context(gate_name: str | None, direction: str) -> GateContext:
+def gate_context(gate_name: str | None, direction: str,
+                 temperature: float | None = None) -> GateContext:
     cfg = current_app.config
     return GateContext(gate=gate_name, direction=direction,
                        local_tz=community_tz(),
                        max_age=timedelta(seconds=cfg["DYNAMIC_TOKEN_MAX_AGE"]),
-                       rules=category_rules())
+                       rules=category_rules(), temperature=temperature,
+                       fever_threshold=cfg["FEVER_THRESHOLD"])
 
 
 def _stored_response(nonce: str) -> dict | None:
@@ -57,7 +59,7 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
     # A device clock running ahead must not make passes look valid later.
     judged_at = min(req.scanned_at, received)
     late = received - req.scanned_at > LATE_DELIVERY
-    ctx = gate_context(device.gate.name, req.direction)
+    ctx = gate_context(device.gate.name, req.direction, req.temperature)
     ctx.check_passback = not late
 
     locked: dict[int, Pass] = {}

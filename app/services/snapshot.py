@@ -24,7 +24,8 @@ def gate_snapshot(device: GateDevice) -> dict:
     ).all()
     passes = {str(pid): pack_pass_row(*row) for pid, *row in rows}
     rules = {c: {"hours": r.hours_text(), "gates": sorted(r.gates),
-                 "anti_passback": r.anti_passback} for c, r in category_rules().items()}
+                 "anti_passback": r.anti_passback,
+                 "temperature_required": r.temperature_required} for c, r in category_rules().items()}
     return {
         "gate": device.gate.name,
         "retired_kids": sorted(key_ring().retired_kids),
@@ -32,4 +33,5 @@ def gate_snapshot(device: GateDevice) -> dict:
         "passes": passes,
         "rules": rules,
         "dynamic_max_age": current_app.config["DYNAMIC_TOKEN_MAX_AGE"],
+        "fever_threshold": current_app.config["FEVER_THRESHOLD"],
     }
