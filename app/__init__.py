@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import api, auth, commands, errors, i18n, logs, office, resident, security
+from . import api, auth, commands, errors, i18n, logs, office, resident, security, templating
 from .config import PROJECT_ROOT, from_environment
 from .extensions import init_extensions
 
@@ -25,7 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     logs.init_app(app)
     init_extensions(app, locale_selector=i18n.select_locale)
-    for module in (i18n, security, auth, errors, commands):
+    for module in (templating, security, auth, errors, commands):
         module.init_app(app)
     for blueprint in (auth.bp, api.bp, office.bp, resident.bp):
         app.register_blueprint(blueprint)

@@ -33,7 +33,7 @@ def roles_required(*roles: str):
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
-            if current_user.role != "admin" and current_user.role not in roles:
+            if not current_user.may(*roles):
                 abort(403)
             return view(*args, **kwargs)
         return wrapped

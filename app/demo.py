@@ -14,18 +14,21 @@ from datetime import datetime, timedelta, timezone
 from .extensions import db
 from .config import community_tz
 from .models import Building, Household, Pass, Person, Scan, TemperatureReport, User, Vehicle
-from gatepass.categories import mask_id_card
+from gatepass.categories import HOUSEHOLD_CATEGORIES, mask_id_card
 from gatepass.quarantine import quarantine_end
+from gatepass.roles import Role
+from gatepass.status import PassStatus
+from gatepass.wire import DIRECTIONS
 from .services.issuing import create_device
 from .services.rules import set_rule
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建华文辉力军国强建国志强春梅海燕小红晓东子涵浩然欣怡梓萱宇轩雨桐思远一鸣嘉怡俊杰婷婷佳琪"
 PROVINCE_PLATES = "京京京京京冀津鲁晋豫"
-DEMO_LOGINS = [("admin", "admin", "管理员", "admin-demo"),
-               ("office", "office", "物业 王主任", "office-demo"),
-               ("health", "health", "社区医生 李大夫", "health-demo"),
-               ("guard", "guard", "门岗 赵师傅", "guard-demo")]
+DEMO_LOGINS = [("admin", Role.ADMIN, "管理员", "admin-demo"),
+               ("office", Role.OFFICE, "物业 王主任", "office-demo"),
+               ("health", Role.HEALTH, "社区医生 李大夫", "health-demo"),
+               ("guard", Role.GUARD, "门岗 赵师傅", "guard-demo")]
 
 
 def _name(rng: random.Random) -> str:
@@ -73,7 +76,7 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
                              category=cat, id_card_masked=_id_card(rng),
                              employer={"sanitation": "区环卫所", "staff": "物业公司",
                                        "courier": "顺丰速运"}.get(cat, ""),
-                             is_returnee=cat in ("resident", "tenant") and rng.random() < 0.03))
+                             is_returnee=cat in HOUSEHOLD_CATEGORIES and rng.random() < 0.03))
     db.session.add_all(people)
     _demo_quarantine(rng, [p for p in people if p.is_returnee])
     plates = set()
@@ -102,9 +105,9 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
     for p in rng.sample(passes, max(1, len(passes) // 60)):
         p.serial = 2
     for p in rng.sample(passes, max(1, len(passes) // 150)):
-        p.status = "suspended"
+        p.status = PassStatus.SUSPENDED.value
     for p in rng.sample(passes, max(1, len(passes) // 150)):
-        p.status = "revoked"
+        p.status = PassStatus.REVOKED.value
     set_rule("sanitation", "03:00-09:00,15:00-21:00", "")
     set_rule("courier", "07:00-21:00", "东门")
     set_rule("vehicle", "", "", anti_passback=False)
@@ -143,7 +146,7 @@ def _demo_scans(rng, passes, devices, now) -> int:
     """A day at the gates: out in the morning peak, back in the afternoon peak."""
     tz = community_tz()
     today = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    live = [p for p in passes if p.status == "active"]
+    live = [p for p in passes if p.status == PassStatus.ACTIVE]
     rows = []
     for p in rng.sample(live, int(len(live) * 0.55)):
         if p.category == "sanitation":
@@ -175,7 +178,7 @@ def _demo_scans(rng, passes, devices, now) -> int:
         at = now - timedelta(minutes=rng.randint(5, 23 * 60))
         device = rng.choice(list(devices.values()))
         db.session.add(Scan(nonce=uuid.uuid4().hex, device=device, gate=device.gate, pass_=None,
-                            direction=rng.choice(["in", "out"]), scanned_at=at, received_at=at,
+                            direction=rng.choice(DIRECTIONS), scanned_at=at, received_at=at,
                             allowed=False, reason=reason, raw_text=raw or "GPS.k1.??",
                             response={"allowed": False, "reason": reason}))
         count += 1

@@ -11,6 +11,8 @@ CATEGORIES: dict[str, tuple[str, str, str]] = {
     "vehicle": ("车辆", "Vehicle", "#0e7c86"),
 }
 PERSON_CATEGORIES = [c for c in CATEGORIES if c != "vehicle"]
+#: Categories that live here: they need a household (building and room).
+HOUSEHOLD_CATEGORIES = ("resident", "tenant")
 
 
 def label(category: str, lang: str = "zh") -> str:

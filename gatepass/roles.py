@@ -25,3 +25,11 @@ _LABELS = {
     Role.HEALTH: ("防疫/卫生", "Health"),
     Role.GUARD: ("门岗", "Gate guard"),
 }
+
+#: Everyone who reads the scan log and the list of who is outside.
+READERS = (Role.OFFICE, Role.HEALTH, Role.GUARD)
+
+
+def admits(role: str, *roles: str) -> bool:
+    """Whether a user with ``role`` may do what ``roles`` may do: admin may do everything."""
+    return role == Role.ADMIN or role in roles

@@ -14,6 +14,9 @@ SCANS_PATH = f"{API_PREFIX}/scans"
 SNAPSHOT_PATH = f"{API_PREFIX}/gate/snapshot"
 PING_PATH = f"{API_PREFIX}/ping"
 
+#: A scan's direction through the gate, as the gate sends it.
+DIRECTIONS = ("in", "out")
+
 #: The community's time zone unless configured otherwise (TIMEZONE).
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 

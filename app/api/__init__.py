@@ -10,7 +10,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from ..extensions import csrf, db
-from gatepass.wire import TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time
+from gatepass.wire import DIRECTIONS, TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time
 from ..services.checkin import ScanRequest, perform_scan
 from ..services.issuing import device_for_token
 from ..services.snapshot import gate_snapshot
@@ -52,7 +52,7 @@ def parse_scan(data) -> ScanRequest:
         raise BadRequest("token must be a string (the text read from the QR)")
     if len(token) > 4096:
         raise BadRequest("token longer than 4096 characters")
-    if direction not in ("in", "out"):
+    if direction not in DIRECTIONS:
         raise BadRequest('direction must be "in" or "out"')
     temperature = data.get("temperature")
     if temperature is not None:

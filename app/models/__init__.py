@@ -2,6 +2,6 @@
 from .people import Building, Household, Person, Vehicle  # noqa: F401
 from .passes import Pass, CategoryRuleRow  # noqa: F401
 from .gates import Gate, GateDevice, Scan  # noqa: F401
-from .users import User, ROLES  # noqa: F401
+from .users import User  # noqa: F401
 from .health import HealthAlert, TemperatureReport  # noqa: F401
 from .audit import AuditEntry  # noqa: F401

@@ -1,3 +1,8 @@
+"""Gates, the scanner laptops at them (devices), and every scan they report.
+
+A scan row is written once per nonce, allowed or not, with its reason code
+(``gatepass.verdict.REASONS``): the scan log is also the audit of the gates.
+"""
 from __future__ import annotations
 
 from datetime import datetime

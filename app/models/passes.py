@@ -1,3 +1,9 @@
+"""Passes and the office's per-category rules.
+
+A pass's ``status`` is one of ``gatepass.status.PassStatus``; what a status
+means at the gate is decided by ``gatepass.verdict``, which reads
+``Pass.state()``. The model stores, the domain decides.
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,11 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from gatepass.categories import label
 from gatepass.rules import CategoryRule
+from gatepass.status import PassStatus
 from gatepass.verdict import PassState
 from gatepass.wire import pass_code
 from .base import UTCDateTime, utcnow
-
-PASS_STATUSES = ("active", "suspended", "revoked")
 
 
 class Pass(db.Model):
@@ -32,7 +37,7 @@ class Pass(db.Model):
     vehicle_id: Mapped[Optional[int]] = mapped_column(ForeignKey("vehicles.id"), index=True)
     category: Mapped[str] = mapped_column(String(20), index=True)
     serial: Mapped[int] = mapped_column(default=1)
-    status: Mapped[str] = mapped_column(String(12), default="active", index=True)
+    status: Mapped[str] = mapped_column(String(12), default=PassStatus.ACTIVE.value, index=True)
     valid_from: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     valid_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,3 +1,8 @@
+"""Who lives here and what comes through the gate: buildings, households, people, vehicles.
+
+ID numbers are stored masked only (``gatepass.categories.mask_id_card``); names
+are shown masked wherever a guard or a gate screen sees them.
+"""
 from __future__ import annotations
 
 from datetime import datetime

@@ -13,12 +13,13 @@ from ..auth import roles_required
 from ..config import community_tz
 from ..extensions import db
 from ..models import Person
+from gatepass.roles import Role
 from gatepass.quarantine import FEVER, QUARANTINE_DAYS, day_number, today_reports
 from ..services import health
 
 
 @bp.get("/quarantine")
-@roles_required("health", "office")
+@roles_required(Role.HEALTH, Role.OFFICE)
 def quarantine():
     now = datetime.now(timezone.utc)
     people = health.people_in_quarantine(now)
@@ -38,7 +39,7 @@ def _person_for_post(person_id: int) -> Person:
 
 
 @bp.post("/quarantine/<int:person_id>/start")
-@roles_required("health", "office")
+@roles_required(Role.HEALTH, Role.OFFICE)
 def quarantine_start(person_id: int):
     person = _person_for_post(person_id)
     health.start_quarantine(person, days=request.form.get("days", 14, type=int) or 14)
@@ -48,7 +49,7 @@ def quarantine_start(person_id: int):
 
 
 @bp.post("/quarantine/<int:person_id>/end")
-@roles_required("health", "office")
+@roles_required(Role.HEALTH, Role.OFFICE)
 def quarantine_end(person_id: int):
     person = _person_for_post(person_id)
     health.end_quarantine(person)
@@ -58,7 +59,7 @@ def quarantine_end(person_id: int):
 
 
 @bp.post("/quarantine/<int:person_id>/report")
-@roles_required("health")
+@roles_required(Role.HEALTH)
 def quarantine_report(person_id: int):
     person = _person_for_post(person_id)
     value = request.form.get("value", type=float)

@@ -22,6 +22,8 @@ from ..extensions import db
 from ..i18n import category_label
 from ..models import Building, Pass
 from gatepass.categories import CATEGORIES
+from gatepass.roles import Role
+from gatepass.status import PassStatus
 from ..services import printing
 
 
@@ -32,7 +34,7 @@ class PrintForm(FlaskForm):
 
 
 @bp.route("/print", methods=["GET", "POST"])
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def print_passes():
     form = PrintForm()
     names = db.session.scalars(db.select(Building.name)).all()
@@ -54,5 +56,5 @@ def print_passes():
                              download_name=f"passes-{today}.pdf", max_age=0)
             resp.headers["Cache-Control"] = "no-store"
             return resp
-    active = db.session.scalar(db.select(db.func.count(Pass.id)).where(Pass.status == "active"))
+    active = db.session.scalar(db.select(db.func.count(Pass.id)).where(Pass.status == PassStatus.ACTIVE))
     return render_template("office/print.html", form=form, active=active)

@@ -18,6 +18,7 @@ from ..auth import roles_required
 from ..extensions import db
 from ..models import Building
 from ..services import exports, roster as roster_service
+from gatepass.roles import Role
 
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -32,7 +33,7 @@ class RosterForm(FlaskForm):
 
 
 @bp.route("/roster", methods=["GET", "POST"])
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def roster():
     form = RosterForm()
     result = file_error = filename = None
@@ -58,7 +59,7 @@ def _download(data: bytes, prefix: str, fmt: str):
 
 
 @bp.get("/roster/export.<fmt>")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def roster_export(fmt: str):
     if fmt not in MIMETYPES:
         abort(404)
@@ -68,7 +69,7 @@ def roster_export(fmt: str):
 
 
 @bp.get("/roster/template.<fmt>")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def roster_template(fmt: str):
     if fmt not in MIMETYPES:
         abort(404)

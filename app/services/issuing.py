@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from ..extensions import db
 from ..models import Gate, GateDevice, Pass, Person, Vehicle
 from gatepass import tokens
+from gatepass.status import PassAction, PassStatus
 from .errors import ServiceError
 from .keys import key_ring
 
@@ -34,7 +35,7 @@ def issue_pass(holder: Person | Vehicle, valid_from: datetime | None = None,
     is_person = isinstance(holder, Person)
     existing = db.session.scalar(db.select(Pass).where(
         (Pass.person_id == holder.id) if is_person else (Pass.vehicle_id == holder.id),
-        Pass.status != "revoked"))
+        Pass.status != PassStatus.REVOKED))
     if existing:
         return existing
     p = _new_pass(holder, valid_from, valid_until)
@@ -54,22 +55,33 @@ def issue_passes_to_new_holders(holders: list[Person | Vehicle]) -> list[Pass]:
 
 
 def set_status(p: Pass, status: str) -> Pass:
-    if status not in ("active", "suspended", "revoked"):
+    if status not in tuple(PassStatus):
         raise IssuingError("BAD_STATUS", f"未知状态 {status}", f"unknown status {status}")
-    if p.status == "revoked" and status != "revoked":
+    if p.status == PassStatus.REVOKED and status != PassStatus.REVOKED:
         raise IssuingError("REVOKED", "已作废的通行证不能恢复，请重新签发", "a revoked pass stays revoked: issue a new one")
-    p.status = status
+    p.status = PassStatus(status).value
     p.updated_at = datetime.now(timezone.utc)
     return p
 
 
 def reissue(p: Pass) -> Pass:
     """New card for a lost one: the serial goes up, so the old QR is SUPERSEDED."""
-    if p.status == "revoked":
+    if p.status == PassStatus.REVOKED:
         raise IssuingError("REVOKED", "已作废的通行证不能补办", "a revoked pass cannot be reissued")
     p.serial += 1
     p.updated_at = datetime.now(timezone.utc)
     return p
+
+
+def perform(p: Pass, action: PassAction) -> Pass:
+    """Do one office action to a pass (from its page or a bulk selection)."""
+    if action.leaves is not None:
+        return set_status(p, action.leaves)
+    if action is PassAction.REISSUE:
+        return reissue(p)
+    if action is PassAction.REVOKE_LINK:
+        return revoke_link(p)
+    raise IssuingError("BAD_ACTION", f"无法执行操作 {action}", f"cannot do {action} here")
 
 
 def static_token(p: Pass) -> str:

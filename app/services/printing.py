@@ -32,6 +32,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from gatepass.categories import CATEGORIES, colour, label
 from gatepass.qrimage import QUIET_ZONE
+from gatepass.status import PassStatus
 from gatepass.tokens import issue_static
 from ..config import community_tz
 from .errors import ServiceError
@@ -138,7 +139,7 @@ def select_passes(sel: Selection) -> list:
     if sel.empty:
         raise SelectionError("NO_SELECTION", "请选择“全部”或一个筛选条件（楼栋、类别、签发日期）",
                              "choose --all or a filter (--building, --category, --since)")
-    stmt = db.select(Pass).where(Pass.status == "active").options(
+    stmt = db.select(Pass).where(Pass.status == PassStatus.ACTIVE).options(
         selectinload(Pass.person).joinedload(Person.household).joinedload(Household.building),
         selectinload(Pass.vehicle).joinedload(Vehicle.household).joinedload(Household.building))
     if sel.category:

@@ -26,7 +26,9 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import Building, Household, Person, Vehicle
-from gatepass.categories import CATEGORIES, PERSON_CATEGORIES, label, mask_id_card, mask_name
+from gatepass.categories import (CATEGORIES, HOUSEHOLD_CATEGORIES, PERSON_CATEGORIES, label,
+                                 mask_id_card, mask_name)
+from gatepass.status import PassStatus
 from . import exports
 from .issuing import issue_passes_to_new_holders
 
@@ -506,7 +508,7 @@ def _match_person(c: _Checker, r: Record, phones: dict, matched: dict) -> None:
     has_home = r.address is not None or (hit is not None and hit.household_id)
     if hit is not None and r.category is None:
         return  # keeps its stored category and household
-    if category in ("resident", "tenant") and not has_home:
+    if category in HOUSEHOLD_CATEGORIES and not has_home:
         c.error(r.line, "building", "needs_address")
 
 
@@ -565,7 +567,7 @@ def apply(records: list[Record], new_buildings, issue_passes: bool = True) -> Su
             s.people_unchanged += not changes
             if p.category != old_category:
                 for ps in p.passes:
-                    if ps.status != "revoked":
+                    if ps.status != PassStatus.REVOKED:
                         ps.category = p.category
                         s.passes_recategorised += 1
         else:

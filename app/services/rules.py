@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..extensions import db
 from ..models import CategoryRuleRow
 from gatepass.categories import CATEGORIES
-from gatepass.rules import CategoryRule
+from gatepass.rules import CategoryRule, WindowError
 from .errors import ServiceError
 
 
@@ -21,8 +21,9 @@ def category_rules() -> dict[str, CategoryRule]:
 def set_rule(category: str, hours: str = "", gates: str = "", anti_passback: bool = True) -> CategoryRuleRow:
     try:
         CategoryRule.from_strings(category, hours, gates, anti_passback)
-    except ValueError as err:
-        raise RuleError("BAD_HOURS", f"时段格式不正确：{err}（应为 HH:MM-HH:MM）", str(err)) from None
+    except WindowError as err:
+        raise RuleError("BAD_HOURS", f"时段“{err.part}”格式不正确（应为 HH:MM-HH:MM）",
+                        str(err)) from None
     row = db.session.get(CategoryRuleRow, category) or CategoryRuleRow(category=category)
     row.hours, row.gates, row.anti_passback = hours.strip(), gates.strip(), anti_passback
     db.session.add(row)
