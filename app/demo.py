@@ -19,7 +19,7 @@ from gatepass.quarantine import quarantine_end
 from gatepass.roles import Role
 from gatepass.status import PassStatus
 from gatepass.wire import DIRECTIONS
-from .services.issuing import create_device
+from .services.devices import create_device
 from .services.rules import set_rule
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"

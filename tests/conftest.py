@@ -128,7 +128,7 @@ class Maker:
         return password
 
     def device(self, gate: str = "东门") -> str:
-        from app.services.issuing import create_device
+        from app.services.devices import create_device
         with self.app.app_context():
             _, token = create_device(gate)
             db.session.commit()

@@ -12,7 +12,7 @@ from werkzeug.exceptions import BadRequest
 from ..extensions import csrf, db
 from gatepass.wire import DIRECTIONS, TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time
 from ..services.checkin import ScanRequest, perform_scan
-from ..services.issuing import device_for_token
+from ..services.devices import device_for_token
 from ..services.snapshot import gate_snapshot
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -1,16 +1,16 @@
 """Issue, suspend, revoke, reinstate and reissue passes; resident links."""
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timezone
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db
-from ..models import Gate, GateDevice, Pass, Person, Vehicle
+from ..models import Pass, Person, Vehicle
 from gatepass import tokens
 from gatepass.status import PassAction, PassStatus
+from .devices import create_device, device_for_token  # noqa: F401  (moved; old imports keep working)
 from .errors import ServiceError
 from .keys import key_ring
 
@@ -117,28 +117,3 @@ def pass_for_link(link: str) -> Pass | None:
 def revoke_link(p: Pass) -> Pass:
     p.link_version += 1
     return p
-
-
-# -- gate devices ------------------------------------------------------------
-
-def create_device(gate_name: str, name: str | None = None) -> tuple[GateDevice, str]:
-    """Make a device for a gate (creating the gate); return it and its token once."""
-    gate = db.session.scalar(db.select(Gate).where(Gate.name == gate_name))
-    if gate is None:
-        gate = Gate(name=gate_name)
-        db.session.add(gate)
-        db.session.flush()
-    token = "gd_" + secrets.token_urlsafe(32)
-    device = GateDevice(gate=gate, name=name or f"{gate_name}-{len(gate.devices) + 1}",
-                        token_hash=tokens.device_token_hash(token))
-    db.session.add(device)
-    db.session.flush()
-    return device, token
-
-
-def device_for_token(token: str) -> GateDevice | None:
-    if not token:
-        return None
-    device = db.session.scalar(db.select(GateDevice).where(
-        GateDevice.token_hash == tokens.device_token_hash(token)))
-    return device if device and device.active else None
