@@ -66,7 +66,7 @@ def import_command(file, dry_run, create_buildings, issue_passes):
                                       create_buildings=create_buildings,
                                       issue_passes=issue_passes)
     except roster.RosterFileError as err:
-        raise click.ClickException(f"{err.message} ({err.message_en})")
+        raise click.ClickException(f"{err.message} ({err.code}: {err.message_en})") from None
     echo_result(result)
     if result.errors:
         raise SystemExit(1)

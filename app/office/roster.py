@@ -46,6 +46,9 @@ def roster():
                 create_buildings=bool(form.create_buildings.data),
                 issue_passes=bool(form.issue_passes.data))
         except roster_service.RosterFileError as err:
+            # Shown on this page, beside the form, rather than flashed by app.errors
+            # after a redirect: an upload cannot be sent back, and with no Referer
+            # (Referrer-Policy) the redirect would land on the home page.
             file_error = err
     has_buildings = db.session.scalar(db.select(Building.id).limit(1)) is not None
     return render_template("office/roster.html", form=form, result=result, filename=filename,
