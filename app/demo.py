@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .extensions import db
@@ -41,47 +42,98 @@ def _id_card(rng: random.Random) -> str:
                         f"{rng.randint(101, 1228):04d}{rng.randint(0, 999):03d}{rng.choice('0123456789X')}")
 
 
-def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> dict:
-    rng = random.Random(seed)
-    n_vehicles = max(1, n_passes // 9)
-    n_people = n_passes - n_vehicles
-    n_sanitation = min(50, max(1, n_people // 16))
-    n_other = n_people // 40  # staff, couriers
-    n_residents = n_people - n_sanitation - 2 * n_other
-    n_households = max(1, round(n_residents / 2.4))
-    n_buildings = max(1, min(60, round(n_households / 25)))
+@dataclass(frozen=True)
+class Sizes:
+    """How many of each a community of ``n_passes`` passes has."""
 
-    buildings = [Building(name=f"{i}号楼") for i in range(1, n_buildings + 1)]
+    passes: int
+    vehicles: int
+    people: int
+    sanitation: int
+    other: int  # staff, and as many couriers
+    residents: int
+    households: int
+    buildings: int
+
+    @classmethod
+    def for_passes(cls, n_passes: int) -> "Sizes":
+        vehicles = max(1, n_passes // 9)
+        people = n_passes - vehicles
+        sanitation = min(50, max(1, people // 16))
+        other = people // 40
+        residents = people - sanitation - 2 * other
+        households = max(1, round(residents / 2.4))
+        return cls(n_passes, vehicles, people, sanitation, other, residents, households,
+                   buildings=max(1, min(60, round(households / 25))))
+
+
+def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> dict:
+    """Add a whole community to the session; the same ``seed`` makes the same one."""
+    rng = random.Random(seed)
+    size = Sizes.for_passes(n_passes)
+    households = _households(size)
+    people = _people(rng, size, households)
+    _demo_quarantine(rng, [p for p in people if p.is_returnee])
+    vehicles = _vehicles(rng, size.vehicles, households)
+    db.session.flush()
+    now = datetime.now(timezone.utc)
+    passes = _passes(rng, people, vehicles, now)
+    set_rule("sanitation", "03:00-09:00,15:00-21:00", "")
+    set_rule("courier", "07:00-21:00", "东门")
+    set_rule("vehicle", "", "", anti_passback=False)
+    gates, tokens = {}, {}
+    for gate_name in ("东门", "北门"):
+        gates[gate_name], tokens[gate_name] = create_device(gate_name, f"{gate_name}-笔记本1")
+    n_scans = _demo_scans(rng, passes, gates, now) if scans else 0
+    db.session.flush()
+    return {"passes": len(passes), "people": size.people, "households": size.households,
+            "buildings": size.buildings, "vehicles": size.vehicles,
+            "sanitation": size.sanitation, "scans": n_scans, "tokens": tokens}
+
+
+def _households(size: Sizes) -> list[Household]:
+    """Buildings 1号楼..., three units each, two flats a floor, filled building by building."""
+    buildings = [Building(name=f"{i}号楼") for i in range(1, size.buildings + 1)]
     db.session.add_all(buildings)
     households = []
-    for i in range(n_households):
-        b = buildings[i % n_buildings]
-        k = i // n_buildings
+    for i in range(size.households):
+        k = i // size.buildings
         unit, rest = k % 3 + 1, k // 3
-        households.append(Household(building=b, unit=f"{unit}单元",
+        households.append(Household(building=buildings[i % size.buildings], unit=f"{unit}单元",
                                     room=f"{rest // 2 + 1}{rest % 2 + 1:02d}"))
     db.session.add_all(households)
+    return households
 
-    phones = rng.sample(range(10**9), n_people)
+
+EMPLOYERS = {"sanitation": "区环卫所", "staff": "物业公司", "courier": "顺丰速运"}
+
+
+def _people(rng: random.Random, size: Sizes, households: list[Household]) -> list[Person]:
+    """Residents and tenants at home; sanitation workers, staff and couriers without one."""
+    phones = rng.sample(range(10**9), size.people)
     people = []
-    for i in range(n_people):
-        if i < n_residents:
+    for i in range(size.people):
+        if i < size.residents:
             cat = "tenant" if rng.random() < 0.18 else "resident"
-            hh = households[i % n_households]
+            hh = households[i % size.households]
         else:
-            j = i - n_residents
-            cat = "sanitation" if j < n_sanitation else ("staff" if j < n_sanitation + n_other else "courier")
+            j = i - size.residents
+            cat = "sanitation" if j < size.sanitation else (
+                "staff" if j < size.sanitation + size.other else "courier")
             hh = None
         people.append(Person(household=hh, name=_name(rng), phone=f"13{phones[i]:09d}",
                              category=cat, id_card_masked=_id_card(rng),
-                             employer={"sanitation": "区环卫所", "staff": "物业公司",
-                                       "courier": "顺丰速运"}.get(cat, ""),
+                             employer=EMPLOYERS.get(cat, ""),
                              is_returnee=cat in HOUSEHOLD_CATEGORIES and rng.random() < 0.03))
     db.session.add_all(people)
-    _demo_quarantine(rng, [p for p in people if p.is_returnee])
-    plates = set()
+    return people
+
+
+def _vehicles(rng: random.Random, n: int, households: list[Household]) -> list[Vehicle]:
+    """Mostly residents' cars (85 %), the rest from outside; every plate different."""
+    plates: set[str] = set()
     vehicles = []
-    while len(vehicles) < n_vehicles:
+    while len(vehicles) < n:
         plate = f"{rng.choice(PROVINCE_PLATES)}{rng.choice('ABCEFGHJKLMNPQ')}" \
                 f"{''.join(rng.choice('0123456789ABCDEFGHJKLMNPQRSTUVWXYZ') for _ in range(5))}"
         if plate in plates:
@@ -91,9 +143,12 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
         hh = rng.choice(households) if own else None
         vehicles.append(Vehicle(plate=plate, kind="own" if own else "outside", household=hh))
     db.session.add_all(vehicles)
-    db.session.flush()
+    return vehicles
 
-    now = datetime.now(timezone.utc)
+
+def _passes(rng: random.Random, people: list[Person], vehicles: list[Vehicle],
+            now: datetime) -> list[Pass]:
+    """A pass for everyone; a few lost cards reissued, some suspended or revoked."""
     passes = [Pass(person=p, category=p.category, issued_at=now - timedelta(days=rng.randint(1, 30)),
                    valid_until=now + timedelta(days=90) if p.category in ("courier", "staff") else None)
               for p in people]
@@ -101,28 +156,13 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
                for v in vehicles]
     db.session.add_all(passes)
     db.session.flush()
-    # A few lost cards reissued, some suspended or revoked: what an office really has.
     for p in rng.sample(passes, max(1, len(passes) // 60)):
         p.serial = 2
     for p in rng.sample(passes, max(1, len(passes) // 150)):
         p.status = PassStatus.SUSPENDED.value
     for p in rng.sample(passes, max(1, len(passes) // 150)):
         p.status = PassStatus.REVOKED.value
-    set_rule("sanitation", "03:00-09:00,15:00-21:00", "")
-    set_rule("courier", "07:00-21:00", "东门")
-    set_rule("vehicle", "", "", anti_passback=False)
-
-    gates = {}
-    tokens = {}
-    for gate_name in ("东门", "北门"):
-        device, token = create_device(gate_name, f"{gate_name}-笔记本1")
-        gates[gate_name] = device
-        tokens[gate_name] = token
-    n_scans = _demo_scans(rng, passes, gates, now) if scans else 0
-    db.session.flush()
-    return {"passes": len(passes), "people": n_people, "households": n_households,
-            "buildings": n_buildings, "vehicles": n_vehicles, "sanitation": n_sanitation,
-            "scans": n_scans, "tokens": tokens}
+    return passes
 
 
 def _demo_quarantine(rng, returnees) -> None:
