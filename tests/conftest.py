@@ -26,8 +26,17 @@ def keys_dir(tmp_path) -> Path:
     return d
 
 
+def pytest_generate_tests(metafunc):
+    """``@pytest.mark.both_databases``: run the test on SQLite and again on PostgreSQL."""
+    if metafunc.definition.get_closest_marker("both_databases"):
+        metafunc.parametrize("backend", ["sqlite", pytest.param("postgres",
+                                                                marks=pytest.mark.postgres)],
+                             indirect=True)
+
+
 @pytest.fixture
 def backend(request) -> str:
+    """sqlite unless the test is marked ``both_databases``."""
     return getattr(request, "param", "sqlite")
 
 

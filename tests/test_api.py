@@ -10,8 +10,7 @@ from app.extensions import db
 from app.models import CategoryRuleRow, Pass, Scan
 from gatepass.tokens import KeyRing, issue_static
 
-pytestmark = pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+pytestmark = pytest.mark.both_databases
 
 ALL_CODES = {"OK", "BAD_FORMAT", "BAD_SIGNATURE", "UNKNOWN_KEY", "KEY_RETIRED", "STALE",
              "NOT_YET_VALID", "EXPIRED", "SUSPENDED", "REVOKED", "SUPERSEDED", "OUTSIDE_HOURS",

@@ -16,8 +16,6 @@ from app.extensions import db
 from app.models import Building, Household, Pass, Person, Vehicle
 from helpers import ROOT, csrf_token, login
 
-BOTH_DATABASES = pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 HEADER = ["类型(人员/车辆)", "楼栋", "单元", "房号", "姓名", "手机号",
           "类别(居民/租户/环卫/工作人员/快递外卖/其他)", "身份证号", "工作单位",
@@ -139,7 +137,7 @@ def test_dry_run_reports_every_bad_row_and_writes_nothing(app, runner, tmp_path,
     assert counts(app) == before
 
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_one_bad_row_and_nothing_is_written(app, runner, tmp_path):
     rows = CLEAN + [["人员", "3号楼", "2单元", "309", "郑十一", "12345", "居民", "", "", "", "", ""]]
     before = counts(app)
@@ -151,7 +149,7 @@ def test_one_bad_row_and_nothing_is_written(app, runner, tmp_path):
                                      "Pass": 0}
 
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_clean_import_creates_households_people_vehicles_and_passes(app, runner, tmp_path):
     result = run_import(runner, tmp_path, "r.csv", csv_bytes(CLEAN, "gbk"))
     assert result.exit_code == 0, result.output
@@ -176,7 +174,7 @@ def test_clean_import_creates_households_people_vehicles_and_passes(app, runner,
             {"resident", "tenant", "sanitation", "vehicle"}
 
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_reimport_updates_instead_of_duplicating(app, runner, tmp_path):
     assert run_import(runner, tmp_path, "r.xlsx", xlsx_bytes(CLEAN)).exit_code == 0
     before = counts(app)
@@ -266,7 +264,7 @@ def test_no_passes_flag(app, runner, tmp_path):
     assert counts(app)["Pass"] == 0 and counts(app)["Person"] == 4
 
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_export_import_round_trip(app, runner, tmp_path):
     assert run_import(runner, tmp_path, "r.csv", csv_bytes(CLEAN, "gbk")).exit_code == 0
     first = {}
@@ -382,7 +380,7 @@ def test_same_person_twice_in_the_file_is_reported(app, runner, tmp_path):
 
 # -- files that must be refused clearly, never with a server error ------------------
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_a_nul_byte_in_a_field_is_a_row_error(app, make, client, runner, tmp_path):
     """PostgreSQL cannot store NUL in text: the office gets the line, not a 500."""
     rows = [CLEAN[2][:4] + ["王\x00环卫"] + CLEAN[2][5:]]
