@@ -1,55 +1,37 @@
 """A pass's status and what the office may do to it, as enums the templates read too."""
 from __future__ import annotations
 
-from enum import StrEnum
+from .labels import Labelled, labelled_member
 
 
-class PassStatus(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
-
-    @property
-    def label(self) -> str:
-        return _STATUS_LABELS[self][0]
-
-    @property
-    def label_en(self) -> str:
-        return _STATUS_LABELS[self][1]
+class PassStatus(Labelled):
+    ACTIVE = "active", "有效", "Active"
+    SUSPENDED = "suspended", "已暂停", "Suspended"
+    REVOKED = "revoked", "已作废", "Revoked"
 
 
-_STATUS_LABELS = {
-    PassStatus.ACTIVE: ("有效", "Active"),
-    PassStatus.SUSPENDED: ("已暂停", "Suspended"),
-    PassStatus.REVOKED: ("已作废", "Revoked"),
-}
+class PassAction(Labelled):
+    """What the office does to a pass, one by one or in bulk.
 
+    Each has its button's label and what the message after it says it did.
+    """
 
-class PassAction(StrEnum):
-    """What the office does to a pass, one by one or in bulk."""
+    SUSPEND = "suspend", "暂停", "Suspend", "已暂停", "Suspended"
+    REINSTATE = "reinstate", "恢复", "Reinstate", "已恢复", "Reinstated"
+    REVOKE = "revoke", "作废", "Revoke", "已作废", "Revoked"
+    REISSUE = ("reissue", "补办（旧卡作废）", "Reissue (old card void)",
+               "已补办（旧证失效）", "Reissued (old card void)")
+    REPRINT = "reprint", "重新打印", "Reprint", "已重新打印", "Reprinted"
+    # the resident's phone link, not the pass
+    REVOKE_LINK = "revoke-link", "重置手机链接", "Reset phone link", "已重置手机链接", "Phone link reset"
 
-    SUSPEND = "suspend"
-    REINSTATE = "reinstate"
-    REVOKE = "revoke"
-    REISSUE = "reissue"
-    REPRINT = "reprint"
-    REVOKE_LINK = "revoke-link"  # the resident's phone link, not the pass
+    done_label: str
+    done_label_en: str
 
-    @property
-    def label(self) -> str:
-        return _ACTION_LABELS[self][0]
-
-    @property
-    def label_en(self) -> str:
-        return _ACTION_LABELS[self][1]
-
-    @property
-    def done_label(self) -> str:
-        return _ACTION_LABELS[self][2]
-
-    @property
-    def done_label_en(self) -> str:
-        return _ACTION_LABELS[self][3]
+    def __new__(cls, value: str, label: str, label_en: str, done: str, done_en: str):
+        member = labelled_member(cls, value, label, label_en)
+        member.done_label, member.done_label_en = done, done_en
+        return member
 
     @property
     def leaves(self) -> PassStatus | None:
@@ -71,17 +53,6 @@ class PassAction(StrEnum):
         return True
 
 
-# action -> (button, button in English, done, done in English)
-_ACTION_LABELS = {
-    PassAction.SUSPEND: ("暂停", "Suspend", "已暂停", "Suspended"),
-    PassAction.REINSTATE: ("恢复", "Reinstate", "已恢复", "Reinstated"),
-    PassAction.REVOKE: ("作废", "Revoke", "已作废", "Revoked"),
-    PassAction.REISSUE: ("补办（旧卡作废）", "Reissue (old card void)",
-                         "已补办（旧证失效）", "Reissued (old card void)"),
-    PassAction.REPRINT: ("重新打印", "Reprint", "已重新打印", "Reprinted"),
-    PassAction.REVOKE_LINK: ("重置手机链接", "Reset phone link", "已重置手机链接",
-                             "Phone link reset"),
-}
 _LEAVES = {PassAction.SUSPEND: PassStatus.SUSPENDED, PassAction.REINSTATE: PassStatus.ACTIVE,
            PassAction.REVOKE: PassStatus.REVOKED}
 
