@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
-
-
 def _expand(paths: list[str]) -> list[str]:
     """Files as given; a folder stands for the images in it, in name order."""
+    from .sources import IMAGE_SUFFIXES
+
     out = []
     for p in paths:
         path = Path(p)
@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gatepass.logs import configure
+
+    # One line per record on stderr (stdout carries the JSON lines); device tokens, setup
+    # codes and pass tokens are never logged.
+    configure(os.environ.get("GATEPASS_SCANNER_LOG", "INFO"))
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0

@@ -1,4 +1,4 @@
-"""``python -m scanner run``: the live gate scanner.
+"""``python -m scanner run``: the live gate scanner (registered in scanner/cli.py).
 
 One loop: take the next frame or line from the source, decode it, and for a
 pass not seen in the last few seconds, write the scan to the outbox, ask the
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import signal
@@ -30,6 +31,7 @@ from .outbox import Link, Outbox, Row, Sender, ServiceClient
 from .screen import ScreenState, Shown
 from .sources import Item, open_source
 
+log = logging.getLogger("scanner")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: After a failed attempt, scans within this many seconds do not wait for the
 #: service at all: a queue at the gate must not pay a timeout per person.
@@ -266,8 +268,7 @@ class Runner:
         self.link = Link()
         ring = KeyRing.load(args.keys)
         if not len(ring):
-            print(f"scanner: no keys in {args.keys}: passes can only be judged online",
-                  file=sys.stderr)
+            log.warning("no keys in %s: passes can only be judged online", args.keys)
         self.store = SnapshotStore(snapshot_path(self.outbox_path), args.server)
         self.judge = OfflineJudge(ring, self.store, tz=args.timezone,
                                   max_age=timedelta(seconds=args.max_age))
@@ -313,7 +314,7 @@ class Runner:
         verdict = "通过" if response.get("allowed") else "禁止"
         self.state.notice = f"补报 {who}: 服务器判定{verdict}（{response.get('message', '')}）"
         self.state.notice_at = time.monotonic()
-        print(f"scanner: late verdict for {row.nonce}: {response.get('reason')}", file=sys.stderr)
+        log.info("late verdict for %s: %s", row.nonce, response.get("reason"))
 
     def _refresh_status(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -420,18 +421,5 @@ class Runner:
             time.sleep(0.1)
         left = self.outbox.pending_count()
         if left:
-            print(f"scanner: {left} scan(s) not delivered yet; kept in {self.outbox_path} "
-                  f"for the next start", file=sys.stderr)
-
-
-def main(argv=None) -> int:
-    """Standalone entry (``python -m scanner.runner``) until the shared CLI lists ``run``."""
-    parser = argparse.ArgumentParser(prog="scanner")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_run_parser(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            log.warning("%d row(s) not delivered yet; kept in %s for the next start", left,
+                        self.outbox_path)

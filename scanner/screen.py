@@ -240,6 +240,7 @@ def _local_hm(iso: str) -> str:
 
 def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notice: str,
                 no_frame: bool) -> np.ndarray:
+    """Everything but the camera picture; each part of the screen has its own painter."""
     canvas = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     canvas[:] = PANEL[::-1]
     bg = IDLE if shown is None else (ALLOW if shown.allowed else DENY)
@@ -254,58 +255,82 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
     if no_frame:
         _text(d, (x0 + cw // 2, y0 + ch // 2), state.source_note or "无画面", 40,
               fill=MUTED, anchor="mm", max_width=cw - 40)
+    _paint_banner(d, shown)
+    if shown is not None:
+        _paint_holder(d, shown)
+    else:
+        _paint_help(d)
+    ty = _paint_direction(d, state)
+    _paint_side_list(d, state, ty)
+    _paint_status(d, state, now)
+    if notice:
+        _paint_notice(d, notice)
+    return np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
+
+
+def _paint_banner(d: ImageDraw.ImageDraw, shown: Optional[Shown]) -> None:
+    """The verdict in one word, its reason, and the amber badge when judged offline."""
     if shown is None:
         _text(d, (LEFT_W // 2, 150), "请出示通行码", 96, anchor="mm")
         _text(d, (LEFT_W // 2, 270), "Please show your pass", 40, fill=MUTED, anchor="mm")
-    else:
-        word = "通过" if shown.allowed else "禁止"
-        _text(d, (250, 150), word, 200, anchor="lm")
-        badge_w = 0
-        if shown.offline:
-            badge_w = 230
-            d.rounded_rectangle((LEFT_W - 250, BANNER_H - 90, LEFT_W - 20, BANNER_H - 20), 12,
-                                fill=OFFLINE)
-            _text(d, (LEFT_W - 135, BANNER_H - 55), "离线核验", 44, fill=(0, 0, 0), anchor="mm")
-        message = shown.message if shown.message != word else "请通行"
-        _text(d, (40, BANNER_H - 55), message, 56, anchor="lm",
-              max_width=LEFT_W - 80 - badge_w - (20 if badge_w else 0))
+        return
+    word = "通过" if shown.allowed else "禁止"
+    _text(d, (250, 150), word, 200, anchor="lm")
+    badge_w = 0
+    if shown.offline:
+        badge_w = 230
+        d.rounded_rectangle((LEFT_W - 250, BANNER_H - 90, LEFT_W - 20, BANNER_H - 20), 12,
+                            fill=OFFLINE)
+        _text(d, (LEFT_W - 135, BANNER_H - 55), "离线核验", 44, fill=(0, 0, 0), anchor="mm")
+    message = shown.message if shown.message != word else "请通行"
+    _text(d, (40, BANNER_H - 55), message, 56, anchor="lm",
+          max_width=LEFT_W - 80 - badge_w - (20 if badge_w else 0))
 
-    # Holder: who this should be, so the guard can compare with the face.
+
+def _paint_holder(d: ImageDraw.ImageDraw, shown: Shown) -> None:
+    """Who this pass should be, so the guard can compare with the face."""
     y = BANNER_H + 24
-    if shown is not None:
-        holder = shown.holder or {}
-        text_w = LEFT_W - 80
-        if shown.temperature is not None:
-            _text(d, (LEFT_W - 40, y), f"{shown.temperature:.1f}℃", 52, anchor="rt",
-                  fill=DENY if shown.temperature >= FEVER_THRESHOLD else TEXT)
-            text_w -= 190
-        name = holder.get("name") or ""
-        if name:
-            _text(d, (40, y), name, 84, anchor="lt", max_width=text_w)
-            y += 108
-        addr = holder.get("address") or ""
-        if addr:
-            _text(d, (40, y), addr, 52, anchor="lt", max_width=text_w)
-            y += 72
-        cat = holder.get("category_label") or ""
-        if cat:
-            tw = d.textlength(cat, font=font(44))
-            d.rounded_rectangle((40, y, 40 + tw + 40, y + 64), 10,
-                                fill=_hex_rgb(category_colour(holder.get("category") or "")))
-            _text(d, (60, y + 32), cat, 44, anchor="lm")
-            code = holder.get("code") or ""
-            if code:
-                _text(d, (40 + tw + 70, y + 32), code, 36, fill=MUTED, anchor="lm")
-            y += 80
-        if shown.signature_only:
-            _text(d, (40, y), "新证未同步：仅核验签名，请核对本人", 36, fill=OFFLINE, anchor="lt")
-        elif shown.allowed and shown.offline and not name:
-            _text(d, (40, y), "离线：无姓名，请核对证件", 36, fill=OFFLINE, anchor="lt")
-    else:
-        _text(d, (40, y + 10), "i 进门   o 出门   Tab 切换", 36, fill=MUTED, anchor="lt")
-        _text(d, (40, y + 70), "数字+回车 录入体温   q 退出", 36, fill=MUTED, anchor="lt")
+    holder = shown.holder or {}
+    text_w = LEFT_W - 80
+    if shown.temperature is not None:
+        _text(d, (LEFT_W - 40, y), f"{shown.temperature:.1f}℃", 52, anchor="rt",
+              fill=DENY if shown.temperature >= FEVER_THRESHOLD else TEXT)
+        text_w -= 190
+    name = holder.get("name") or ""
+    if name:
+        _text(d, (40, y), name, 84, anchor="lt", max_width=text_w)
+        y += 108
+    addr = holder.get("address") or ""
+    if addr:
+        _text(d, (40, y), addr, 52, anchor="lt", max_width=text_w)
+        y += 72
+    cat = holder.get("category_label") or ""
+    if cat:
+        tw = d.textlength(cat, font=font(44))
+        d.rounded_rectangle((40, y, 40 + tw + 40, y + 64), 10,
+                            fill=_hex_rgb(category_colour(holder.get("category") or "")))
+        _text(d, (60, y + 32), cat, 44, anchor="lm")
+        code = holder.get("code") or ""
+        if code:
+            _text(d, (40 + tw + 70, y + 32), code, 36, fill=MUTED, anchor="lm")
+        y += 80
+    if shown.signature_only:
+        _text(d, (40, y), "新证未同步：仅核验签名，请核对本人", 36, fill=OFFLINE, anchor="lt")
+    elif shown.allowed and shown.offline and not name:
+        _text(d, (40, y), "离线：无姓名，请核对证件", 36, fill=OFFLINE, anchor="lt")
 
-    # Right column under the camera: the direction, big, because the guard switches it.
+
+def _paint_help(d: ImageDraw.ImageDraw) -> None:
+    """The keys, while nobody is at the gate."""
+    y = BANNER_H + 24
+    _text(d, (40, y + 10), "i 进门   o 出门   Tab 切换", 36, fill=MUTED, anchor="lt")
+    _text(d, (40, y + 70), "数字+回车 录入体温   q 退出", 36, fill=MUTED, anchor="lt")
+
+
+def _paint_direction(d: ImageDraw.ImageDraw, state: ScreenState) -> int:
+    """The direction under the camera, big, because the guard switches it; returns the y
+    below it."""
+    x0, y0, cw, ch = CAM_BOX
     rx, rw = LEFT_W + 20, WIDTH - LEFT_W - 40
     ry = y0 + ch + 24
     into = state.direction == "in"
@@ -314,7 +339,12 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
     _text(d, (rx + 30, ry + 75), "进" if into else "出", 120, anchor="lm")
     _text(d, (rx + 190, ry + 52), "进门" if into else "出门", 48, anchor="lm")
     _text(d, (rx + 190, ry + 108), "按 i / o 切换", 30, fill=(220, 230, 240), anchor="lm")
-    ty = ry + 166
+    return ry + 166
+
+
+def _paint_side_list(d: ImageDraw.ImageDraw, state: ScreenState, ty: int) -> None:
+    """What is being typed, then the last verdicts, newest first."""
+    rx, rw = LEFT_W + 20, WIDTH - LEFT_W - 40
     if state.typed:
         buf = state.typed if len(state.typed) <= 16 else "…" + state.typed[-15:]
         _text(d, (rx, ty), f"输入: {buf}▏", 36, anchor="lt", max_width=rw)
@@ -330,7 +360,9 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
               anchor="lt", max_width=rw)
         ty += 38
 
-    # Status line.
+
+def _paint_status(d: ImageDraw.ImageDraw, state: ScreenState, now: datetime) -> None:
+    """The bottom line: link, scans waiting, gate, direction, guard, clock."""
     sy = HEIGHT - 48
     d.rectangle((0, sy, WIDTH, HEIGHT), fill=(0, 0, 0))
     if state.auth_failed:
@@ -344,16 +376,19 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
     parts = [f"待上传 {state.pending}"]
     if state.rejected:
         parts.append(f"被拒 {state.rejected}")
-    parts += [state.gate or "未知门岗", "进门" if into else "出门"]
+    parts += [state.gate or "未知门岗", "进门" if state.direction == "in" else "出门"]
     if state.guard:
         parts.append(f"值班 {state.guard}")
     lx = 50 + int(d.textlength(link, font=font(30))) + 40
     _text(d, (lx, sy + 24), "   ".join(parts), 30, anchor="lm", max_width=WIDTH - lx - 160)
     _text(d, (WIDTH - 16, sy + 24), now.strftime("%H:%M:%S"), 30, anchor="rm")
-    if notice:
-        d.rectangle((0, sy - 50, WIDTH, sy), fill=(120, 80, 0))
-        _text(d, (16, sy - 25), notice, 30, anchor="lm", max_width=WIDTH - 32)
-    return np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
+
+
+def _paint_notice(d: ImageDraw.ImageDraw, notice: str) -> None:
+    """A strip above the status line, e.g. a late correction from the service."""
+    sy = HEIGHT - 48
+    d.rectangle((0, sy - 50, WIDTH, sy), fill=(120, 80, 0))
+    _text(d, (16, sy - 25), notice, 30, anchor="lm", max_width=WIDTH - 32)
 
 
 # --------------------------------------------------------------------------- sound
