@@ -335,16 +335,16 @@ def _paint_holder(d: ImageDraw.ImageDraw, shown: Shown) -> None:
 
 
 #: The key legend on the idle screen: (key cap, a word or two). Few words, big.
-LEGEND = (("i / o", "进门 / 出门"), ("数字 ↵", "体温"),
+LEGEND = (("i / o", "进门 / 出门"), ("数字+回车", "体温"),
           ("t + 数字", "劝返"), ("c", "快递"),
           ("x + 数字", "事件"), ("g / s", "上岗 / 交班"))
 MODE_PROMPTS = {
     "turn_away": ("劝返：按数字", ["1 外来人员", "2 访客无人接", "3 外来车辆", "4 拒测体温",
                                   "5 其他"]),
     "incident": ("事件：按数字", ["1 冲卡闯卡", "2 辱骂工作人员", "3 拒绝登记", "4 其他"]),
-    "courier": ("快递：输入件数 ↵", ["例 c3 ↵ = 3件", "Esc 取消"]),
-    "sign_on": ("上岗：输入PIN ↵", ["需要联网", "Esc 取消"]),
-    "sign_off": ("交班：备注 ↵", ["扫码枪可录备注", "Esc 取消"]),
+    "courier": ("快递：件数+回车", ["例 c3 回车 = 3件", "Esc 取消"]),
+    "sign_on": ("上岗：PIN+回车", ["需要联网", "Esc 取消"]),
+    "sign_off": ("交班：备注+回车", ["扫码枪可录备注", "Esc 取消"]),
 }
 KEYCAP = (60, 72, 80)
 
@@ -371,10 +371,10 @@ def _paint_mode_prompt(d: ImageDraw.ImageDraw, state: ScreenState) -> None:
     """What the key just pressed asks for (a reason's digit, parcels, the PIN)."""
     title, choices = MODE_PROMPTS.get(state.mode or "", ("", []))
     y = BANNER_H + 16
-    d.rounded_rectangle((24, y, LEFT_W - 24, HEIGHT - 110), 16, fill=(40, 60, 90))
-    _text(d, (48, y + 16), title, 52, anchor="lt", max_width=LEFT_W - 96)
+    d.rounded_rectangle((24, y, LEFT_W - 24, HEIGHT - 60), 16, fill=(40, 60, 90))
+    _text(d, (48, y + 12), title, 52, anchor="lt", max_width=LEFT_W - 96)
     for n, line in enumerate(choices):
-        _text(d, (48 + (n % 2) * 370, y + 92 + (n // 2) * 54), line, 40, anchor="lt",
+        _text(d, (48 + (n % 2) * 370, y + 84 + (n // 2) * 52), line, 40, anchor="lt",
               max_width=350)
 
 
@@ -385,7 +385,7 @@ def _paint_temperature_prompt(d: ImageDraw.ImageDraw, state: ScreenState) -> Non
     d.rounded_rectangle((24, y, LEFT_W - 24, HEIGHT - 110), 16, fill=OFFLINE)
     _text(d, (LEFT_W // 2, y + 60), "请测体温", 76, fill=(0, 0, 0), anchor="mm")
     typed = state.typed if state.typed and state.typed[0].isdigit() else ""
-    _text(d, (LEFT_W // 2, y + 150), f"输入读数 ↵    {typed or '例 365'}", 48, fill=(0, 0, 0),
+    _text(d, (LEFT_W // 2, y + 150), f"读数+回车    {typed or '例 365'}", 48, fill=(0, 0, 0),
           anchor="mm", max_width=LEFT_W - 96)
 
 

@@ -151,6 +151,9 @@ def test_offline_events_survive_sigkill_and_arrive_exactly_once(service, stand_i
     assert [e for e in stored if e["kind"] == "turn_away"][0]["reason"] == "visitor_no_host"
     assert "guard_id" not in stored[0]  # nobody could sign on: the service decides
     assert outbox_states(outbox) == {"delivered": 4}
+    # the service learns how much the gate still had to deliver when it came back
+    waiting = [int(r["headers"][OUTBOX_WAITING_HEADER]) for r in stand_in.requests]
+    assert max(waiting) >= 3 and waiting[-1] <= 1
     on_server = [s for s in service.scans() if s["nonce"] == shown["nonce"]]
     assert len(on_server) == 1
 
