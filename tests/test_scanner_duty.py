@@ -100,7 +100,7 @@ def test_guard_signs_on_records_events_and_hands_over(service, stand_in, tmp_pat
     assert [(e["kind"], e["fields"]) for e in events] == [
         ("turn_away", {"reason": "outsider"}), ("turn_away", {"reason": "outside_vehicle"}),
         ("courier", {"parcels": 3}), ("incident", {"type": "abuse"})]
-    assert wait_for(lambda: len(stand_in.stored_events()) == 4)
+    assert wait_for(lambda: outbox_states(outbox) == {"delivered": 5})
     proc.type("s 夜里平安，一辆外来车劝返")
     off = next_of(proc, "sign_off")
     assert off["ok"] and off["handover_id"] == 2
