@@ -64,3 +64,51 @@ def unpack_pass_row(row: Any) -> dict:
     for key in ("valid_from", "valid_until", "quarantine_until"):
         out[key] = parse_time(str(out[key])) if out[key] else None
     return out
+
+
+# --------------------------------------------------------------------------- scanner contracts
+# (CONTRACTS.md: gate logbook, guard duty, enrolment, the scanner's headers and receipts)
+
+EVENTS_PATH = f"{API_PREFIX}/events"
+DUTY_SIGN_ON_PATH = f"{API_PREFIX}/duty/sign-on"
+DUTY_SIGN_OFF_PATH = f"{API_PREFIX}/duty/sign-off"
+ENROLL_PATH = f"{API_PREFIX}/enroll"
+
+#: Headers on every request from a scanner: its version and the rows it has not delivered.
+SCANNER_VERSION_HEADER = "X-Scanner-Version"
+OUTBOX_WAITING_HEADER = "X-Outbox-Waiting"
+
+#: Replies a gate treats as "the link is wrong, not the row" besides RETRY_STATUSES: a
+#: captive portal or a proxy in the way (any 3xx), a firewall (403), a wrong path or an
+#: older service (404, 405). Retried with backoff, never rejected for good.
+LINK_ERROR_STATUSES = frozenset({403, 404, 405})
+
+#: Logbook event kinds and the closed vocabularies of their fields.
+EVENT_KINDS = ("turn_away", "visitor", "courier", "vehicle", "incident")
+TURN_AWAY_REASONS = ("outsider", "visitor_no_host", "outside_vehicle", "refused_temperature",
+                     "other")
+INCIDENT_TYPES = ("forced_entry", "abuse", "refused_registration", "other")
+
+#: The setup QR of a gate laptop: ``gatepass-enroll:<code>?server=<percent-encoded URL>``.
+ENROLL_SCHEME = "gatepass-enroll:"
+ENROLL_CODE_LENGTH = 32
+
+
+def parse_enroll_text(text: str) -> tuple[str, Optional[str]]:
+    """(code, server or None) of a setup QR's text; ValueError when it is not one."""
+    from urllib.parse import parse_qs
+
+    if not isinstance(text, str) or not text.startswith(ENROLL_SCHEME):
+        raise ValueError("not a gatepass setup code")
+    code, _, query = text[len(ENROLL_SCHEME):].partition("?")
+    if len(code) != ENROLL_CODE_LENGTH or not all(c.isalnum() or c in "-_" for c in code):
+        raise ValueError("malformed setup code")
+    servers = parse_qs(query, keep_blank_values=False).get("server") or [None]
+    return code, servers[0]
+
+
+def enroll_text(code: str, server: str) -> str:
+    """The setup QR's text for ``code`` at ``server`` (what the office prints)."""
+    from urllib.parse import quote
+
+    return f"{ENROLL_SCHEME}{code}?server={quote(server, safe='')}"
