@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from gatepass.quarantine import FEVER_THRESHOLD
@@ -44,6 +45,16 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": (env("SESSION_COOKIE_SECURE") or "") == "1",
+        # A login lasts about one shift; logging out ends it on the server (auth.py).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(env("SESSION_HOURS") or 12)),
+        # Wrong passwords: per username and address, and per address (Flask-Limiter syntax).
+        "LOGIN_LIMIT_PER_USER": env("LOGIN_LIMIT_PER_USER") or "10 per 5 minutes",
+        "LOGIN_LIMIT_PER_ADDRESS": env("LOGIN_LIMIT_PER_ADDRESS") or "60 per 5 minutes",
+        # memory:// counts per process; e.g. redis://localhost:6379 counts across workers.
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none).
+        "PROXY_FIX_HOPS": int(env("PROXY_FIX_HOPS") or 0),
         "WTF_CSRF_TIME_LIMIT": None,  # a shift is long; the token dies with the session
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "SCAN_RAW_TEXT_LIMIT": 200,

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Gate, GateDevice, Pass, Person, Vehicle
@@ -124,9 +125,16 @@ def create_device(gate_name: str, name: str | None = None) -> tuple[GateDevice, 
     return device, token
 
 
+def new_device_token(device: GateDevice) -> str:
+    """Replace a device's API token (enrolment, rotation); returns the new one, once."""
+    token = "gd_" + secrets.token_urlsafe(32)
+    device.token_hash = tokens.device_token_hash(token)
+    return token
+
+
 def device_for_token(token: str) -> GateDevice | None:
-    if not token:
+    if not token or len(token) > 200:
         return None
-    device = db.session.scalar(db.select(GateDevice).where(
+    device = db.session.scalar(db.select(GateDevice).options(joinedload(GateDevice.gate)).where(
         GateDevice.token_hash == tokens.device_token_hash(token)))
     return device if device and device.active else None
