@@ -14,6 +14,15 @@ from pathlib import Path
 from gatepass.quarantine import FEVER_THRESHOLD
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: Run from a checkout (``flask --app app`` in the repo), or installed from the wheel?
+IN_CHECKOUT = (PROJECT_ROOT / "setup.cfg").exists() and (PROJECT_ROOT / "templates").is_dir()
+
+
+def resource_dir(name: str) -> Path:
+    """``templates`` or ``migrations``: at the top of a checkout, inside the package when
+    installed from the wheel (setup.py puts them there)."""
+    return PROJECT_ROOT / name if IN_CHECKOUT else PACKAGE_DIR / name
 
 
 def _instance_secret(instance_path: Path) -> str:
@@ -33,7 +42,9 @@ def from_environment(instance_path: Path) -> dict:
         "SECRET_KEY": env("SECRET_KEY") or _instance_secret(instance_path),
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL")
         or f"sqlite:///{instance_path / 'gatepass.db'}",
-        "KEYS_DIR": env("KEYS_DIR") or str(PROJECT_ROOT / "keys"),
+        # keys/ in a checkout; next to the database (instance/keys) when installed.
+        "KEYS_DIR": env("KEYS_DIR") or str(PROJECT_ROOT / "keys" if IN_CHECKOUT
+                                           else instance_path / "keys"),
         "COMMUNITY_NAME": env("COMMUNITY_NAME") or "幸福里社区",
         "TIMEZONE": env("TIMEZONE") or "Asia/Shanghai",
         # How long a phone (dynamic) code stays valid after it was drawn.

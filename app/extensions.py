@@ -44,10 +44,10 @@ def init_extensions(app, locale_selector) -> None:
     """Bind every extension to ``app``: the one place they are initialised."""
     from pathlib import Path
 
-    from .config import PROJECT_ROOT
+    from .config import resource_dir
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
