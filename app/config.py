@@ -66,6 +66,9 @@ def from_environment(instance_path: Path) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none).
         "PROXY_FIX_HOPS": int(env("PROXY_FIX_HOPS") or 0),
+        # The address gate laptops reach the service at, put into setup QRs
+        # (default: the address the admin's browser used).
+        "SERVER_URL": env("SERVER_URL") or "",
         "WTF_CSRF_TIME_LIMIT": None,  # a shift is long; the token dies with the session
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "SCAN_RAW_TEXT_LIMIT": 200,

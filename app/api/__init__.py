@@ -9,7 +9,7 @@ from functools import wraps
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from ..extensions import csrf, db
+from ..extensions import csrf, db, limiter
 from gatepass.wire import (OUTBOX_WAITING_HEADER, SCANNER_VERSION_HEADER, TEMPERATURE_MAX,
                            TEMPERATURE_MIN, parse_time, scan_time_problem)
 from ..services.checkin import ScanRequest, perform_scan
@@ -117,3 +117,25 @@ def ping():
     db.session.commit()  # the device's last seen
     return jsonify(ok=True, gate=g.device.gate.name, device=g.device.name,
                    server_time=datetime.now(timezone.utc).isoformat())
+
+
+@bp.post("/enroll")
+@limiter.limit("20 per minute")
+def enroll():
+    """A gate laptop exchanges its one-time setup code for its token and the key ring."""
+    from ..services.devices import redeem
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object with a code")
+    code = _text(data, "code", 64, least=1)
+    version = data.get("scanner_version")
+    if version is not None and not isinstance(version, str):
+        raise BadRequest("scanner_version must be a string")
+    return jsonify(redeem(code, version))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The gate API described (OpenAPI 3.1): what a scanner, or a tester, may rely on."""
+    from .openapi import SPEC
+    return jsonify(SPEC)

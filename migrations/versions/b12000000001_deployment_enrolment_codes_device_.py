@@ -38,6 +38,11 @@ def upgrade():
         batch_op.add_column(sa.Column('outbox_waiting', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('token_rotated_at', app.models.base.UTCDateTime(timezone=True), nullable=True))
 
+    with op.batch_alter_table('passes', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('printed_kid', sa.String(length=8), nullable=True))
+        batch_op.add_column(sa.Column('printed_at', app.models.base.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index(batch_op.f('ix_passes_printed_kid'), ['printed_kid'], unique=False)
+
     with op.batch_alter_table('scans', schema=None) as batch_op:
         batch_op.add_column(sa.Column('request_hash', sa.String(length=64), server_default='', nullable=False))
         batch_op.drop_constraint(batch_op.f('uq_scans_nonce'), type_='unique')
@@ -64,6 +69,11 @@ def downgrade():
         batch_op.drop_constraint('uq_scans_device_nonce', type_='unique')
         batch_op.create_unique_constraint(batch_op.f('uq_scans_nonce'), ['nonce'])
         batch_op.drop_column('request_hash')
+
+    with op.batch_alter_table('passes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_passes_printed_kid'))
+        batch_op.drop_column('printed_at')
+        batch_op.drop_column('printed_kid')
 
     with op.batch_alter_table('gate_devices', schema=None) as batch_op:
         batch_op.drop_column('token_rotated_at')
