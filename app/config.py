@@ -62,6 +62,8 @@ def from_environment(instance_path: Path) -> dict:
         "LOGIN_LIMIT_PER_USER": env("LOGIN_LIMIT_PER_USER") or "10 per 5 minutes",
         "LOGIN_LIMIT_PER_ADDRESS": env("LOGIN_LIMIT_PER_ADDRESS") or "60 per 5 minutes",
         # memory:// counts per process; e.g. redis://localhost:6379 counts across workers.
+        # Setup-code exchanges per client address (a code is 32 random characters anyway).
+        "ENROLL_LIMIT": env("ENROLL_LIMIT") or "20 per minute",
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none).

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 from functools import wraps
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from ..extensions import csrf, db, limiter
@@ -81,6 +81,11 @@ def parse_scan(data) -> ScanRequest:
                              f"{TEMPERATURE_MAX:g} °C")
         temperature = float(temperature)
     offline = data.get("offline_reason")
+    if offline is not None and not isinstance(offline, str):
+        raise BadRequest("offline_reason must be a string")
+    guard = data.get("guard_id")
+    if guard is not None and (isinstance(guard, bool) or not isinstance(guard, int)):
+        raise BadRequest("guard_id must be an integer")
     if isinstance(offline, str):
         offline = offline.replace("\x00", "").encode("utf-8", "replace").decode()
     return ScanRequest(nonce=nonce, token=token, direction=direction,
@@ -120,7 +125,7 @@ def ping():
 
 
 @bp.post("/enroll")
-@limiter.limit("20 per minute")
+@limiter.limit(lambda: current_app.config["ENROLL_LIMIT"])
 def enroll():
     """A gate laptop exchanges its one-time setup code for its token and the key ring."""
     from ..services.devices import redeem
