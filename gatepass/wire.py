@@ -6,13 +6,19 @@ version of the path or field it belongs to.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 API_PREFIX = "/api/v1"
 SCANS_PATH = f"{API_PREFIX}/scans"
 SNAPSHOT_PATH = f"{API_PREFIX}/gate/snapshot"
 PING_PATH = f"{API_PREFIX}/ping"
+OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+
+#: How far ahead of the server's clock a gate's scanned_at may be (clock drift), and how
+#: far back (a gate offline for longer than this has a broken clock, not a backlog).
+SCAN_CLOCK_AHEAD = timedelta(minutes=5)
+SCAN_MAX_AGE = timedelta(days=90)
 
 #: A scan's direction through the gate, as the gate sends it.
 DIRECTIONS = ("in", "out")
@@ -42,9 +48,24 @@ def pass_code(pass_id: int, serial: int) -> str:
 def parse_time(text: str) -> datetime:
     """An ISO-8601 time from the wire (a gate's scanned_at, a snapshot's dates) as an aware
     datetime; 'Z' is accepted and a time without an offset is taken as UTC.  Raises
-    ValueError on anything else."""
+    ValueError on anything else, also on a time with no UTC equivalent (year 1 at +14:00)."""
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    dt = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    try:
+        dt.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range") from None
+    return dt
+
+
+def scan_time_problem(scanned_at: datetime, now: datetime) -> Optional[str]:
+    """Why a gate's scanned_at cannot be believed (None if it can): a time far in the
+    future would freeze a pass's in/out state; one from long ago is a reset clock."""
+    if scanned_at > now + SCAN_CLOCK_AHEAD:
+        return "scanned_at is in the future: check the gate laptop's clock"
+    if scanned_at < now - SCAN_MAX_AGE:
+        return "scanned_at is too long ago: check the gate laptop's clock"
+    return None
 
 
 def _iso(dt: Optional[datetime]) -> Optional[str]:

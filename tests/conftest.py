@@ -175,7 +175,7 @@ class Auth:
         return login(self.client, self.make, role, username)
 
     def logout(self):
-        return self.client.post("/logout", data={"csrf_token": csrf_token(self.client, "/")})
+        return self.client.post("/logout", data={"csrf_token": csrf_token(self.client, "/office/")})
 
 
 @pytest.fixture

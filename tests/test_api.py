@@ -153,9 +153,9 @@ def test_dynamic_token_59s_ok_61s_stale(app, make, scan):
 
 def test_nonce_replay_returns_same_response_and_stores_one_row(app, make, scan):
     pid = make.pass_for()
-    nonce = uuid.uuid4().hex
-    first = scan(make.token(pid), "in", nonce=nonce).get_json()
-    again = scan(make.token(pid), "in", nonce=nonce).get_json()
+    nonce, at = uuid.uuid4().hex, datetime.now(timezone.utc)
+    first = scan(make.token(pid), "in", nonce=nonce, scanned_at=at).get_json()
+    again = scan(make.token(pid), "in", nonce=nonce, scanned_at=at).get_json()
     assert again == first and first["reason"] == "OK"
     # and a replay never turns into ALREADY_INSIDE
     assert scan_count(app) == 1

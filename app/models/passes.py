@@ -47,6 +47,10 @@ class Pass(db.Model):
     inside: Mapped[Optional[bool]] = mapped_column(default=None)
     last_scan_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     last_gate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("gates.id"))
+    # The key id the last printed card was signed with (None: never printed). After a
+    # key rotation, active passes printed with another key are the cards to reprint.
+    printed_kid: Mapped[Optional[str]] = mapped_column(String(8), index=True)
+    printed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     person: Mapped[Optional["Person"]] = relationship(back_populates="passes")  # noqa: F821
     vehicle: Mapped[Optional["Vehicle"]] = relationship(back_populates="passes")  # noqa: F821
 

@@ -5,6 +5,8 @@ admit through ``app.auth.roles_required``, templates ask ``current_user.may(...)
 """
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 from flask_login import UserMixin
@@ -22,6 +24,10 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(10), default=Role.OFFICE.value)
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of the login cookie's id: changed on logout, so every cookie issued before
+    # (a copied one too) stops working at once (Flask-Login's "alternative token").
+    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16),
+                                               server_default="")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -30,6 +36,12 @@ class User(UserMixin, db.Model):
     def may(self, *roles: str) -> bool:
         """Whether this user has one of ``roles`` (an admin may do everything)."""
         return admits(self.role, *roles)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        self.session_token = secrets.token_hex(16)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -231,10 +231,3 @@ def rules():
         return redirect(url_for(".rules"))
     gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
     return render_template("office/rules.html", rules=category_rules(), gates=gates, form=form)
-
-
-@bp.get("/devices")
-@roles_required(Role.ADMIN)
-def devices():
-    rows = db.session.scalars(db.select(GateDevice).order_by(GateDevice.id)).all()
-    return render_template("office/devices.html", devices=rows)

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import Pass, Person, Vehicle
 from gatepass import tokens
 from gatepass.status import PassAction, PassStatus
+from .audit import record_action
 from .devices import create_device, device_for_token  # noqa: F401  (moved; old imports keep working)
 from .errors import ServiceError
 from .keys import key_ring
@@ -41,7 +42,12 @@ def issue_pass(holder: Person | Vehicle, valid_from: datetime | None = None,
     p = _new_pass(holder, valid_from, valid_until)
     db.session.add(p)
     db.session.flush()
+    _audit("pass.issue", p)
     return p
+
+
+def _audit(action: str, p: Pass, detail: str = "") -> None:
+    record_action(action, f"pass:{p.id}", person_id=p.person_id, detail=detail or p.code)
 
 
 def issue_passes_to_new_holders(holders: list[Person | Vehicle]) -> list[Pass]:
@@ -59,6 +65,9 @@ def set_status(p: Pass, status: str) -> Pass:
         raise IssuingError("BAD_STATUS", f"未知状态 {status}", f"unknown status {status}")
     if p.status == PassStatus.REVOKED and status != PassStatus.REVOKED:
         raise IssuingError("REVOKED", "已作废的通行证不能恢复，请重新签发", "a revoked pass stays revoked: issue a new one")
+    if p.status != status:
+        _audit({PassStatus.ACTIVE: "pass.reinstate", PassStatus.SUSPENDED: "pass.suspend",
+                PassStatus.REVOKED: "pass.revoke"}[PassStatus(status)], p)
     p.status = PassStatus(status).value
     p.updated_at = datetime.now(timezone.utc)
     return p
@@ -70,6 +79,7 @@ def reissue(p: Pass) -> Pass:
         raise IssuingError("REVOKED", "已作废的通行证不能补办", "a revoked pass cannot be reissued")
     p.serial += 1
     p.updated_at = datetime.now(timezone.utc)
+    _audit("pass.reissue", p, detail=p.code)
     return p
 
 
@@ -116,4 +126,5 @@ def pass_for_link(link: str) -> Pass | None:
 
 def revoke_link(p: Pass) -> Pass:
     p.link_version += 1
+    _audit("pass.revoke_link", p)
     return p

@@ -19,7 +19,7 @@ import io
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime, time as dtime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
@@ -66,10 +66,13 @@ class Selection:
     building: str | None = None
     category: str | None = None
     since: date | None = None
+    #: Cards printed with a key that no longer signs new passes (after ``keys rotate``):
+    #: the list the office reprints before ``keys retire`` (see docs/deploy.md).
+    reprint: bool = False
 
     @property
     def empty(self) -> bool:
-        return not (self.all or self.building or self.category or self.since)
+        return not (self.all or self.building or self.category or self.since or self.reprint)
 
 
 class SelectionError(ServiceError):
@@ -131,6 +134,9 @@ def select_passes(sel: Selection) -> list:
         tz = community_tz()
         start = datetime.combine(sel.since, dtime(0), tz)
         stmt = stmt.where(or_(Pass.issued_at >= start, Pass.updated_at >= start))
+    if sel.reprint:
+        from .keys import key_ring
+        stmt = stmt.where(Pass.printed_kid.is_not(None), Pass.printed_kid != key_ring().current.kid)
     passes = db.session.scalars(stmt).unique().all()
 
     def key(p):
@@ -289,7 +295,18 @@ def print_passes(selection: Selection, out: str | os.PathLike | None = None,
     cards = [card_for(p, ring, tz) for p in passes]
     pdf, pages, font = render(cards, current_app.config["COMMUNITY_NAME"], out, progress,
                               datetime.now(tz).date())
+    # Which key each card carries: after a key rotation these are the cards to reprint.
+    kid, now = ring.current.kid, datetime.now(timezone.utc)
+    for p in passes:
+        p.printed_kid, p.printed_at = kid, now
+    from .audit import record_action
+    record_action("pass.print", f"cards:{len(cards)}", detail=_selection_text(selection)
+                  + " | " + " ".join(c.code for c in cards[:30]) + (" …" if len(cards) > 30 else ""))
     return PrintJob(cards=cards, pages=pages, font=font, pdf=pdf,
                     path=Path(out) if out is not None else None)
 
 
+def _selection_text(sel: Selection) -> str:
+    parts = [f"{k}={v}" for k, v in (("building", sel.building), ("category", sel.category),
+                                      ("since", sel.since)) if v]
+    return " ".join(parts + ["all"] * sel.all + ["reprint"] * sel.reprint) or "-"
