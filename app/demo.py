@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from .extensions import db
 from .config import community_tz
 from .models import Building, Household, Pass, Person, Scan, TemperatureReport, User, Vehicle
-from gatepass.categories import HOUSEHOLD_CATEGORIES, mask_id_card
+from gatepass.categories import HOUSEHOLD_CATEGORIES, VehicleKind, mask_id_card
 from gatepass.quarantine import quarantine_end
 from gatepass.roles import Role
 from gatepass.status import PassStatus
@@ -141,7 +141,7 @@ def _vehicles(rng: random.Random, n: int, households: list[Household]) -> list[V
         plates.add(plate)
         own = rng.random() < 0.85
         hh = rng.choice(households) if own else None
-        vehicles.append(Vehicle(plate=plate, kind="own" if own else "outside", household=hh))
+        vehicles.append(Vehicle(plate=plate, kind=(VehicleKind.OWN if own else VehicleKind.OUTSIDE).value, household=hh))
     db.session.add_all(vehicles)
     return vehicles
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from gatepass import categories
+from gatepass.categories import VehicleKind
 from gatepass.roles import Role
-from gatepass.status import BULK_ACTIONS, PAGE_ACTIONS, PassAction, PassStatus
+from gatepass.status import PAGE_ACTIONS, PassAction, PassStatus
 from .config import community_tz
 from .i18n import category_label, label, lang, other_language_url, reason_text
 
@@ -27,7 +28,7 @@ def init_app(app) -> None:
         reason_text=reason_text, category_label=category_label,
         category_colour=categories.colour, other_language_url=other_language_url,
         label=label, PassStatus=PassStatus, PassAction=PassAction, Role=Role,
-        PAGE_ACTIONS=PAGE_ACTIONS, BULK_ACTIONS=BULK_ACTIONS)
+        VehicleKind=VehicleKind, PAGE_ACTIONS=PAGE_ACTIONS)
     app.add_template_filter(localtime, "localtime")
 
     @app.context_processor

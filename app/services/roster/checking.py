@@ -14,7 +14,8 @@ from sqlalchemy.orm import joinedload
 
 from ...extensions import db
 from ...models import Building, Household, Person, Vehicle
-from gatepass.categories import HOUSEHOLD_CATEGORIES, PERSON_CATEGORIES, mask_id_card, mask_name
+from gatepass.categories import (HOUSEHOLD_CATEGORIES, PERSON_CATEGORIES, VehicleKind,
+                                 mask_id_card, mask_name)
 from .columns import (BY_KEY, CATEGORY_WORDS, ID_RE, KINDS, MASKED_ID_RE, MAX_LEN, PHONE_RE,
                       PLATE_RE, VEHICLE_KINDS, YES_NO)
 from .reading import Sheet, cell_text
@@ -238,7 +239,8 @@ def vehicle_kind(row: Row) -> str | None:
     found = VEHICLE_KINDS.get(row.v["vehicle_kind"].lower())
     if found is None:
         row.error("vehicle_kind", "bad_value", value=row.v["vehicle_kind"],
-                  allowed="本小区/外来 (own/outside)")
+                  allowed="/".join(k.label for k in VehicleKind)
+                  + f" ({'/'.join(VehicleKind)})")
     return found
 
 
@@ -311,7 +313,8 @@ def records(line: int, raw: dict, known: Known, errors: list[RowError]) -> list[
     out = [rec]
     if car:  # a resident's car on the resident's own line
         out.append(Record(line=line, kind="vehicle", address=rec.address, plate=car,
-                          vehicle_kind=rec.vehicle_kind or "own", owner_line=line))
+                          vehicle_kind=rec.vehicle_kind or VehicleKind.OWN.value,
+                          owner_line=line))
     return out if len(errors) == before else []
 
 

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from gatepass.categories import CATEGORIES
+from gatepass.categories import CATEGORIES, VehicleKind
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,9 @@ CATEGORY_WORDS = {**{zh: code for code, (zh, _en, _c) in CATEGORIES.items()},
                   "物业": "staff"}
 YES_NO = {"是": True, "否": False, "y": True, "n": False, "yes": True, "no": False,
           "true": True, "false": False, "1": True, "0": False, "√": True, "×": False}
-VEHICLE_KINDS = {"本小区": "own", "本小区车辆": "own", "业主": "own", "own": "own",
-                 "外来": "outside", "外来车辆": "outside", "outside": "outside",
-                 "visitor": "outside"}
+_OWN, _OUTSIDE = VehicleKind.OWN.value, VehicleKind.OUTSIDE.value
+VEHICLE_KINDS = {"本小区": _OWN, "本小区车辆": _OWN, "业主": _OWN, "own": _OWN,
+                 "外来": _OUTSIDE, "外来车辆": _OUTSIDE, "outside": _OUTSIDE, "visitor": _OUTSIDE}
 
 PHONE_RE = re.compile(r"1[3-9]\d{9}")
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"

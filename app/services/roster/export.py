@@ -5,7 +5,7 @@ from sqlalchemy.orm import joinedload
 
 from ...extensions import db
 from ...models import Building, Household, Person, Vehicle
-from gatepass.categories import CATEGORIES, PERSON_CATEGORIES, label
+from gatepass.categories import CATEGORIES, PERSON_CATEGORIES, VehicleKind, label
 from .. import exports
 from .columns import COLUMNS, HEADERS
 
@@ -31,13 +31,13 @@ def export_rows() -> list[list]:
         rows.append(["车辆", h.building.name if h else "", h.unit if h else "",
                      h.room if h else "", v.owner.name if v.owner else "",
                      (v.owner.phone or "") if v.owner else "", "", "", "", "", v.plate,
-                     "本小区" if v.kind == "own" else "外来"])
+                     VehicleKind(v.kind).label])
     return rows
 
 
 LISTS = {"kind": ["人员", "车辆"],
          "category": [CATEGORIES[c][0] for c in PERSON_CATEGORIES],
-         "returnee": ["是", "否"], "vehicle_kind": ["本小区", "外来"]}
+         "returnee": ["是", "否"], "vehicle_kind": [k.label for k in VehicleKind]}
 WIDTHS = {"kind": 14, "building": 10, "unit": 8, "room": 8, "name": 12, "phone": 15,
           "category": 22, "id_card": 22, "employer": 16, "returnee": 14, "plate": 12,
           "vehicle_kind": 18}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ...extensions import db
 from ...models import Building, Household, Person, Vehicle
+from gatepass.categories import VehicleKind
 from gatepass.status import PassStatus
 from ..issuing import issue_passes_to_new_holders
 from .checking import Record, RowError, check
@@ -133,7 +134,8 @@ def _write_vehicles(records: list[Record], people: dict[int, Person], homes: _Ho
             s.vehicles_unchanged += not changed
         else:
             v = Vehicle(plate=r.plate, household=home, owner=owner,
-                        kind=r.vehicle_kind or ("own" if home or owner else "outside"))
+                        kind=r.vehicle_kind or (VehicleKind.OWN if home or owner
+                                                  else VehicleKind.OUTSIDE).value)
             db.session.add(v)
             new_holders.append(v)
             s.vehicles_created += 1
