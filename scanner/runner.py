@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -518,6 +519,8 @@ class Runner:
         self._next_count = 0.0
         self._last_frame = None
         self.chain = None
+        #: sign-on and sign-off wait for the service; one at a time, off the screen's loop
+        self._duty = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duty")
 
     # -- reporting ---------------------------------------------------------------
 
@@ -619,6 +622,18 @@ class Runner:
             self._save_screen(f"event-{kind}-{body['nonce'][:8]}")
 
     def _sign_on(self, pin: str) -> None:
+        """Needs the service: asked on the duty thread so the screen keeps drawing."""
+        self._notice("正在上岗…", DUTY_TIMEOUT + 1)
+        self._duty.submit(self._duty_task, self._signed_on, pin)
+
+    def _duty_task(self, task, arg: str) -> None:
+        try:
+            task(arg)
+        except Exception:  # noqa: BLE001 - a bug here must not go unseen, nor stop scans
+            log.exception("duty request failed")
+            self._notice("上岗/交班失败，请重试", 20)
+
+    def _signed_on(self, pin: str) -> None:
         got = self.scanner.sign_on(pin)
         if got["ok"]:
             self.state.guard = got["guard"]["name"]
@@ -630,6 +645,10 @@ class Runner:
         self._emit({"type": "sign_on", **got})
 
     def _sign_off(self, note: str) -> None:
+        self._notice("正在交班…", DUTY_TIMEOUT + 1)
+        self._duty.submit(self._duty_task, self._signed_off, note)
+
+    def _signed_off(self, note: str) -> None:
         got = self.scanner.sign_off(note)
         if got["ok"]:
             self._notice(f"{self.state.guard} 已交班", 20)
@@ -681,6 +700,7 @@ class Runner:
             self.sender.stop()
             self.sync.stop()
             self.scanner.poster.stop()
+            self._duty.shutdown(wait=True)  # a sign-off in flight ends by its deadline
             if self.window is not None:
                 self.window.close()
             self.sender.join(timeout=2)
