@@ -143,11 +143,12 @@ class KeyInput:
 
     @property
     def mode(self) -> Optional[str]:
-        """What the line being typed is for (see MODES), for the screen's prompt."""
-        if not self.buffer or len(self.buffer) > 1 and not (
-                self.buffer[1:].isdigit() or self.buffer[1] == " " or self.buffer[0] == "s"):
+        """What the line being typed is for (see MODES), for the screen's prompt: a mode key
+        followed by digits or a space; ``cxyz…`` is a wedge typing a text, not a courier."""
+        first, rest = self.buffer[:1], self.buffer[1:]
+        if first not in MODES or (rest and not (rest.isdigit() or rest[0] == " ")):
             return None
-        return MODES.get(self.buffer[0])
+        return MODES[first]
 
     def shown(self) -> str:
         """The buffer as the screen may show it: a PIN's digits are masked."""
