@@ -272,6 +272,7 @@ def test_a_dripping_server_does_not_freeze_the_guards_screen(server, tmp_path):
                           tmp_path / "keys", "--drain-timeout", "0", "--timeout", "0.8",
                           stdin=True)
     try:
+        assert proc.scan("zz", timeout=60)["type"] == "invalid"  # started and reading
         started = time.monotonic()
         first = proc.scan(issue_static(ring, 1, 1), timeout=10)
         took = time.monotonic() - started
