@@ -39,7 +39,7 @@ def category_rules() -> dict[str, CategoryRule]:
     cache = current_app.extensions.setdefault("gatepass.rules", {})
     hit = cache.get("rules")
     now = time.monotonic()
-    if hit is None or now - hit[0] > CACHE_SECONDS:
+    if hit is None or now - hit[0] > current_app.config.get("RULES_CACHE_SECONDS", CACHE_SECONDS):
         hit = cache["rules"] = (now, _load_rules())
     return dict(hit[1])
 
