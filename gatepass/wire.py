@@ -61,3 +61,11 @@ def unpack_pass_row(row: Any) -> dict:
     for key in ("valid_from", "valid_until", "quarantine_until"):
         out[key] = parse_time(str(out[key])) if out[key] else None
     return out
+
+
+# -- gate duty (issue 11): the logbook and the guard on duty -----------------
+EVENTS_PATH = f"{API_PREFIX}/events"
+DUTY_SIGN_ON_PATH = f"{API_PREFIX}/duty/sign-on"
+DUTY_SIGN_OFF_PATH = f"{API_PREFIX}/duty/sign-off"
+#: Header a scanner sends with how many rows its outbox has not delivered yet.
+OUTBOX_WAITING_HEADER = "X-Outbox-Waiting"

@@ -13,6 +13,7 @@ from ..extensions import csrf, db
 from gatepass.wire import TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time
 from ..services.checkin import ScanRequest, perform_scan
 from ..services.issuing import device_for_token
+from ..services.duty import valid_guard_id
 from ..services.snapshot import gate_snapshot
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -63,7 +64,11 @@ def parse_scan(data) -> ScanRequest:
                              f"{TEMPERATURE_MAX:g} °C")
         temperature = float(temperature)
     offline = data.get("offline_reason")
-    return ScanRequest(nonce=nonce, token=token, direction=direction,
+    guard_id = data.get("guard_id")
+    if guard_id is not None and (isinstance(guard_id, bool) or not isinstance(guard_id, int)):
+        raise BadRequest("guard_id must be an integer")
+    return ScanRequest(guard_id=valid_guard_id(guard_id),
+                       nonce=nonce, token=token, direction=direction,
                        scanned_at=_parse_time(data.get("scanned_at")),
                        temperature=temperature,
                        offline_reason=offline[:20] if isinstance(offline, str) else None)
@@ -97,3 +102,6 @@ def snapshot():
 def ping():
     return jsonify(ok=True, gate=g.device.gate.name, device=g.device.name,
                    server_time=datetime.now(timezone.utc).isoformat())
+
+
+from . import duty  # noqa: E402,F401  (the logbook and duty routes on this blueprint)

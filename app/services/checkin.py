@@ -15,7 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..config import community_tz
 from ..models import GateDevice, Pass, Scan
+from gatepass.alerts import AlertKind, AlertSource
 from gatepass.verdict import GateContext, PassState, verify
+from .alerts import open_alert
+from .duty import guard_on_duty
 from .keys import key_ring
 from .rules import category_rules
 
@@ -32,6 +35,7 @@ class ScanRequest:
     scanned_at: datetime
     temperature: float | None = None
     offline_reason: str | None = None
+    guard_id: int | None = None  # who signed on at the scanner; else the gate's guard on duty
 
 
 def gate_context(gate_name: str | None, direction: str,
@@ -80,7 +84,8 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
                 direction=req.direction, scanned_at=req.scanned_at, received_at=received,
                 allowed=verdict.allowed, reason=verdict.reason,
                 raw_text=(req.token or "")[:raw_limit], temperature=req.temperature,
-                offline_reason=req.offline_reason)
+                offline_reason=req.offline_reason,
+                guard_id=req.guard_id or guard_on_duty(device, device.gate_id, received))
     db.session.add(scan)
     p = locked.get(verdict.pass_id)
     if verdict.allowed and p is not None and (p.last_scan_at is None or req.scanned_at >= p.last_scan_at):
@@ -96,6 +101,13 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
         if stored is None:
             raise
         return stored, False
+    if req.temperature is not None and req.temperature >= current_app.config["FEVER_THRESHOLD"]:
+        # Once per nonce: a retried delivery returned above, before this point.
+        p_fever = locked.get(verdict.pass_id)
+        open_alert(AlertKind.FEVER, AlertSource.GATE, scan_id=scan.id,
+                   pass_id=p_fever.id if p_fever else None,
+                   person_id=p_fever.person_id if p_fever else None,
+                   gate_id=device.gate_id, temperature=req.temperature, at=received)
     scan.response = {
         "allowed": verdict.allowed, "reason": verdict.reason, "message": verdict.message,
         "message_en": verdict.message_en, "scan_id": scan.id, "pass_id": verdict.pass_id,
