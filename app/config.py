@@ -49,6 +49,8 @@ def from_environment(instance_path: Path) -> dict:
         "SCAN_RAW_TEXT_LIMIT": 200,
         "LOG_LEVEL": env("LOG_LEVEL") or "INFO",
         # A reading at or above this (°C) is a fever: denied at the gate, an alert at home.
+        # The service's public address, for links made outside a request (passes links).
+        "BASE_URL": env("BASE_URL") or "",
         "FEVER_THRESHOLD": float(env("FEVER_THRESHOLD") or FEVER_THRESHOLD),
     }
 

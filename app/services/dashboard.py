@@ -189,6 +189,15 @@ class Board:
     passes: list[dict]
     active_passes: int
     peaks: dict[str, int | None]
+    #: The gate logbook's day: events per kind, and scattered compounds overdue for a check.
+    logbook: dict[str, int] = field(default_factory=dict)
+    places_overdue: int = 0
+
+
+def gate_duty(day: date, tz: ZoneInfo) -> tuple[dict[str, int], int]:
+    from . import logbook, places
+    start, end = day_bounds(day, tz)
+    return logbook.day_counts(start, end), sum(1 for s in places.schedule() if s.overdue)
 
 
 def build(day: date, tz: ZoneInfo) -> Board:
@@ -205,4 +214,5 @@ def build(day: date, tz: ZoneInfo) -> Board:
                  chart=hourly_chart(series, now.hour + now.minute / 60 if is_today else None),
                  entries=sum(per_dir["in"]), exits=sum(per_dir["out"]),
                  denials=refused, denied=sum(n for _, n in refused), outside=outside_now(),
-                 passes=passes, active_passes=sum(r["active"] for r in passes), peaks=peaks)
+                 passes=passes, active_passes=sum(r["active"] for r in passes), peaks=peaks,
+                 **dict(zip(("logbook", "places_overdue"), gate_duty(day, tz))))

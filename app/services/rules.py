@@ -18,12 +18,14 @@ def category_rules() -> dict[str, CategoryRule]:
     return {c: found.get(c, CategoryRule(c)) for c in CATEGORIES} | found
 
 
-def set_rule(category: str, hours: str = "", gates: str = "", anti_passback: bool = True) -> CategoryRuleRow:
+def set_rule(category: str, hours: str = "", gates: str = "", anti_passback: bool = True,
+             temperature_required: bool = False) -> CategoryRuleRow:
     try:
-        CategoryRule.from_strings(category, hours, gates, anti_passback)
+        CategoryRule.from_strings(category, hours, gates, anti_passback, temperature_required)
     except ValueError as err:
         raise RuleError("BAD_HOURS", f"时段格式不正确：{err}（应为 HH:MM-HH:MM）", str(err)) from None
     row = db.session.get(CategoryRuleRow, category) or CategoryRuleRow(category=category)
     row.hours, row.gates, row.anti_passback = hours.strip(), gates.strip(), anti_passback
+    row.temperature_required = bool(temperature_required)
     db.session.add(row)
     return row
