@@ -29,10 +29,14 @@
     var h = b.holder || {};
     return [h.name, h.address, h.code].filter(Boolean).join(' · ');
   }
+  function message(body) {
+    if (body.reason === undefined) { return text.visit; }
+    return document.documentElement.lang === 'en' ? body.message_en : body.message;
+  }
   function showResult(body) {
     if (body.reason === undefined) { show('ok', text.visit, body.place); return; }
-    show(body.allowed ? 'ok' : 'deny', body.allowed ? text.ok : text.deny,
-         document.documentElement.lang === 'en' ? body.message_en : body.message, holder(body));
+    var word = body.allowed ? text.ok : text.deny, msg = message(body);
+    show(body.allowed ? 'ok' : 'deny', word, msg === word ? '' : msg, holder(body));
     verdict.dataset.reason = body.reason;
   }
   function log(line) {
@@ -46,7 +50,7 @@
     var body = {nonce: window.GateOutbox.newNonce(), place_id: parseInt(place.value, 10),
                 at: new Date().toISOString(), text: qrText || ''};
     return box.send(body).then(function (res) {
-      if (res.sent) { showResult(res.body); log((res.body.reason || text.visit) + ' · ' + (res.body.place || '')); }
+      if (res.sent) { showResult(res.body); log(message(res.body) + ' · ' + (res.body.place || '')); }
       else if (res.rejected) { show('deny', text.rejected, (res.body && (res.body.message_zh || res.body.message)) || ''); }
       else { show('wait', text.queued, text.queued_msg); log(text.queued); }
     });
@@ -89,6 +93,6 @@
   });
   document.getElementById('visit').addEventListener('click', function () { check(''); });
   box.keepSending(15000, function (item, body) {
-    if (body) { log(text.sent_later + ' · ' + (body.reason || text.visit) + ' · ' + (body.place || '')); }
+    if (body) { log(text.sent_later + ' · ' + message(body) + ' · ' + (body.place || '') + (body.holder ? ' · ' + holder(body) : '')); }
   });
 })();
