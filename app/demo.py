@@ -227,7 +227,7 @@ def _demo_duty(rng, devices, buildings, now) -> dict:
                                guard_user.id if guard_user and (i, j) == (0, 0) else None)
             pins[name] = pin
             team_guards.append(g)
-    volunteers = [duty.add_guard(_name(rng) + "（楼长）", "volunteer", None, "", f"{3000 + k}")
+    volunteers = [duty.add_guard(_name(rng), "volunteer", None, "", f"{3000 + k}")
                   for k in range(4)]
     for v in volunteers:
         pins[v.name] = f"{3000 + volunteers.index(v)}"

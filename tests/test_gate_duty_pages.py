@@ -313,7 +313,22 @@ def test_notices_on_phone_pages_gate_page_and_poster(app, client, auth, make, de
     assert poster.data.startswith(b"%PDF")
     path = app.instance_path + "/poster.pdf"
     open(path, "wb").write(poster.data)
-    assert "全体核酸检测" in _pdf_text(path) and "明早8点在广场" in _pdf_text(path)
+    text = _pdf_text(path)
+    assert "全体核酸检测" in text and "明早8点在广场" in text and "公告" in text
+    qr = client.get("/office/links/poster.pdf")
+    open(path, "wb").write(qr.data)
+    assert _qr_texts(path) == ["http://localhost/p/find"]  # the poster's QR opens the page
+
+
+def _qr_texts(pdf_path) -> list[str]:
+    import subprocess
+    import zxingcpp
+    from PIL import Image
+    out = pdf_path + "-page"
+    subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", pdf_path, out], check=True)
+    import glob
+    img = Image.open(sorted(glob.glob(out + "*.png"))[0]).convert("L")
+    return [r.text for r in zxingcpp.read_barcodes(img)]
 
 
 def test_phone_links_cli_and_download(app, client, auth, make, runner):

@@ -104,7 +104,7 @@ def duty_sheet_pdf(community: str, monday: date, gates: list[dict]) -> bytes:
 def poster_pdf(community: str, title: str, body: str, footer: str = "",
                qr_text: str | None = None, qr_caption: str = "") -> bytes:
     """An A4 poster: the community, a big title, the text, optionally a QR to scan."""
-    regular, bold = _fonts([community, title, body, footer, qr_caption])
+    regular, bold = _fonts([community, "公告", title, body, footer, qr_caption])
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
                             topMargin=20 * mm, bottomMargin=18 * mm, title=title, author=community)
