@@ -11,6 +11,9 @@ from app.extensions import db
 from app.models import DutySession, GateEvent, Guard, Handover, HealthAlert, Scan
 from app.services import duty
 
+pytestmark = pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+
 
 def _auth(token):
     return {"Authorization": f"Bearer {token}"}
@@ -180,3 +183,32 @@ def test_a_fever_reading_opens_one_alert_per_nonce(app, make, scan):
         assert a.scan_id == first.get_json()["scan_id"] and a.pass_id == pid
         assert a.person.name == "高烧者" and a.gate.name == "东门"
         assert alerts[1].pass_id is None and alerts[1].person_id is None
+
+
+def test_concurrent_events_with_one_nonce_store_one_row(app, device_token, backend):
+    """The scanner's outbox and a slow link can deliver one event twice at once."""
+    import threading
+    body = {"nonce": uuid.uuid4().hex, "kind": "incident", "at": "2026-12-01T02:00:00Z",
+            "note": "冲卡", "type": "forced_entry"}
+    results, errors = [], []
+    barrier = threading.Barrier(6)
+
+    def worker():
+        client = app.test_client()
+        barrier.wait()
+        try:
+            r = client.post("/api/v1/events", json=body, headers=_auth(device_token))
+            results.append((r.status_code, r.get_json()))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(code == 200 for code, _ in results), results
+    assert len({r["event_id"] for _, r in results}) == 1
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(GateEvent.id))) == 1
