@@ -281,7 +281,8 @@ def _demo_duty(rng, devices, buildings, now) -> dict:
         else:
             fields = {"type": rng.choice(["abuse", "refused_registration", "forced_entry"]),
                       "description": "一男子拒绝扫码并辱骂值班人员，已劝离并报告社区"}
-        on = duty.guard_on_duty(device, device.gate_id, at)
+        shift = duty.current_shift(device.gate_id, at.astimezone(timezone.utc))
+        on = shift.assignments[0].guard_id if shift and shift.assignments else None
         db.session.add(GateEvent(nonce=uuid.uuid4().hex, kind=kind, gate_id=device.gate_id,
                                  device_id=device.id, guard_id=on, at=at.astimezone(timezone.utc),
                                  received_at=at.astimezone(timezone.utc), note=note, fields=fields))

@@ -64,10 +64,9 @@ def parse_scan(data) -> ScanRequest:
                              f"{TEMPERATURE_MAX:g} °C")
         temperature = float(temperature)
     offline = data.get("offline_reason")
-    guard_id = data.get("guard_id")
-    if guard_id is not None and (isinstance(guard_id, bool) or not isinstance(guard_id, int)):
-        raise BadRequest("guard_id must be an integer")
-    return ScanRequest(guard_id=valid_guard_id(guard_id),
+    # A guard id the service does not know (or not an int) is ignored, never a reason to
+    # refuse the scan: the guard on duty at the gate is recorded instead.
+    return ScanRequest(guard_id=valid_guard_id(data.get("guard_id")),
                        nonce=nonce, token=token, direction=direction,
                        scanned_at=_parse_time(data.get("scanned_at")),
                        temperature=temperature,
