@@ -383,3 +383,44 @@ def test_self_service_finds_only_the_right_person_and_is_rate_limited(app, clien
     r = client.post(url, data={"csrf_token": csrf_token(client, url), **right},
                     environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert r.status_code == 302  # another address has its own count
+
+
+def test_duty_purge_deletes_old_records_only_with_yes(app, client, runner, device_token):
+    _events(client, device_token, {"kind": "visitor", "name": "旧访客", "phone": "13000000000"},
+            {"kind": "visitor", "name": "新访客"})
+    with app.app_context():
+        old = db.session.scalar(db.select(GateEvent).where(GateEvent.fields["name"].as_string() == "旧访客"))
+        old.at = datetime.now(timezone.utc) - timedelta(days=100)
+        db.session.commit()
+    r = runner.invoke(args=["duty", "purge", "--older-than", "90"])
+    assert r.exit_code == 1 and "1 events" in r.output
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(GateEvent.id))) == 2
+    r = runner.invoke(args=["duty", "purge", "--older-than", "90", "--yes"])
+    assert r.exit_code == 0 and "deleted 1 events" in r.output
+    with app.app_context():
+        names = [e.fields["name"] for e in db.session.scalars(db.select(GateEvent))]
+        assert names == ["新访客"]
+
+
+def test_sign_on_during_a_planned_shift_names_it(app, client, make):
+    token = make.device("东门")
+    with app.app_context():
+        gate = db.session.scalar(db.select(Gate).where(Gate.name == "东门"))
+        g = duty.add_guard("排班的人", pin="7777")
+        duty.set_pattern(gate, "eight")
+        from gatepass.duty import week_start
+        from app.config import community_tz
+        now = datetime.now(community_tz())
+        shifts = duty.plan_week(gate, week_start(now.date())) + \
+            duty.plan_week(gate, week_start(now.date() + timedelta(days=1)))
+        current = next(s for s in shifts if s.starts_at <= now < s.ends_at)
+        duty.assign(current.id, g.id)
+        db.session.commit()
+        expected = {"id": current.id, "name": current.name}
+    r = client.post("/api/v1/duty/sign-on", json={"pin": "7777"},
+                    headers={"Authorization": f"Bearer {token}"})
+    shift = r.get_json()["shift"]
+    assert {"id": shift["id"], "name": shift["name"]} == expected
+    assert datetime.fromisoformat(shift["starts_at"]) <= datetime.now(timezone.utc) < \
+        datetime.fromisoformat(shift["ends_at"])

@@ -93,3 +93,23 @@ def sheet_cmd(week, out, gate_name):
     data = duty_sheet_pdf(current_app.config["COMMUNITY_NAME"], monday, duty.week(monday, ids))
     Path(out).write_bytes(data)
     click.echo(f"duty sheet for the week of {monday} written to {out} ({len(data) / 1e3:.0f} kB)")
+
+
+@duty_cli.command("purge")
+@click.option("--older-than", "days", type=click.IntRange(min=1), required=True,
+              help="delete logbook entries, spot checks and handovers older than DAYS days")
+@click.option("--yes", is_flag=True, help="really delete (without it: nothing is deleted, exit 1)")
+def purge_cmd(days, yes):
+    """Delete gate-duty records older than DAYS days (what a cron job runs, like scans purge)."""
+    from datetime import datetime, timedelta, timezone
+    cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+    counts = duty.purge(cutoff)
+    text = ", ".join(f"{n} {k}" for k, n in counts.items())
+    if not yes:
+        db.session.rollback()
+        click.echo(f"would delete {text}; nothing deleted: run again with --yes")
+        if any(counts.values()):
+            raise SystemExit(1)
+        return
+    db.session.commit()
+    click.echo(f"deleted {text}")

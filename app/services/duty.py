@@ -338,3 +338,21 @@ def week(monday: date, gate_ids: list[int] | None = None) -> list[dict]:
             days.setdefault(s.starts_at.astimezone(tz).date(), []).append(s)
         out.append({"gate": gate, "pattern": pattern_for(gate), "days": days})
     return out
+
+
+def purge(cutoff: datetime) -> dict[str, int]:
+    """Delete the logbook, spot checks, handovers and ended duty sessions from before
+    ``cutoff`` (visitors' names and phones are personal data: kept only as long as the
+    lockdown needs them), and every rate-limit count older than a day."""
+    from ..models import RateHit, SpotCheck
+    counts = {}
+    for label, model, column in (("events", GateEvent, GateEvent.at),
+                                 ("spot_checks", SpotCheck, SpotCheck.at),
+                                 ("handovers", Handover, Handover.period_end)):
+        counts[label] = db.session.execute(db.delete(model).where(column < cutoff)).rowcount
+    referenced = db.select(Handover.session_id).where(Handover.session_id.is_not(None))
+    counts["sessions"] = db.session.execute(db.delete(DutySession).where(
+        DutySession.ended_at < cutoff, DutySession.id.not_in(referenced))).rowcount
+    db.session.execute(db.delete(RateHit).where(
+        RateHit.at < datetime.now(timezone.utc) - timedelta(days=1)))
+    return counts
