@@ -47,6 +47,8 @@ def test_every_page_needs_the_right_role(client, auth, device_token):
         assert client.get(url).status_code == 403, url
 
 
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_logbook_page_filters_and_exports(app, client, auth, make):
     east, north = make.device("东门"), make.device("北门")
     _events(client, east, {"kind": "turn_away", "reason": "outsider", "note": "坚持探望朋友"},
@@ -57,6 +59,10 @@ def test_logbook_page_filters_and_exports(app, client, auth, make):
     assert "坚持探望朋友" in html and "顺丰" in html and "冲卡闯关" in html
     html = client.get("/office/logbook?kind=courier").get_data(as_text=True)
     assert "顺丰" in html and "坚持探望朋友" not in html
+    html = client.get("/office/logbook?q=顺丰").get_data(as_text=True)
+    assert "顺丰" in html and "坚持探望朋友" not in html  # a word in the fields, not the note
+    html = client.get("/office/logbook?q=探望").get_data(as_text=True)
+    assert "坚持探望朋友" in html and "顺丰" not in html
     html = client.get(f"/office/logbook?gate={_gate_id(app, '北门')}").get_data(as_text=True)
     assert "冲卡闯关" in html and "顺丰" not in html
 

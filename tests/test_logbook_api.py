@@ -217,3 +217,11 @@ def test_concurrent_events_with_one_nonce_store_one_row(app, device_token, backe
     assert len({r["event_id"] for _, r in results}) == 1
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(GateEvent.id))) == 1
+
+
+def test_sign_off_reads_waiting_scans_from_the_outbox_header(app, client, device_token):
+    gid = _guard(app)
+    client.post("/api/v1/duty/sign-on", json={"pin": "2468"}, headers=_auth(device_token))
+    r = client.post("/api/v1/duty/sign-off", json={"guard_id": gid, "note": ""},
+                    headers={**_auth(device_token), "X-Outbox-Waiting": "7"})
+    assert r.get_json()["summary"]["waiting_upload"] == 7

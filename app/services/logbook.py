@@ -6,11 +6,13 @@ per user for the page, so a retried delivery or a double tap stores one row.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import String, cast, or_
 from sqlalchemy.exc import IntegrityError
 
 from gatepass.logbook import EVENT_KINDS, EventError, clean_event, describe, kind_label
@@ -130,7 +132,12 @@ def event_query(args) -> tuple:
     if until := _local(f["until"]):
         stmt = stmt.where(GateEvent.at < until)
     if f["q"]:
-        stmt = stmt.where(GateEvent.note.like(f"%{f['q']}%"))
+        # The fields are JSON text with non-ASCII escaped (\u738b...): search both spellings.
+        escaped = json.dumps(f["q"])[1:-1].replace("\\", "\\\\")
+        fields_text = cast(GateEvent.fields, String)
+        stmt = stmt.where(or_(GateEvent.note.like(f"%{f['q']}%"),
+                              fields_text.like(f"%{f['q']}%"),
+                              fields_text.like(f"%{escaped}%", escape="\\")))
     return stmt.order_by(GateEvent.at.desc(), GateEvent.id.desc()), f
 
 
