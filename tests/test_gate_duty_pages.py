@@ -92,6 +92,7 @@ def test_dashboard_counts_the_day(app, client, auth, device_token):
     assert re.search(r'data-kind="turn_away">.*?<b class="num">2</b>', section, re.S)
     assert re.search(r'data-kind="visitor">.*?<b class="num">1</b>', section, re.S)
     assert "1 个散居楼院超时未巡查" in section
+    assert "当前值班：东门 无人" in section
 
 
 def test_gate_page_records_events_once_per_nonce(app, client, auth, device_token):
@@ -145,6 +146,7 @@ def test_gate_page_sign_on_with_login_and_pin_and_handover(app, client, auth, de
                     follow_redirects=True)
     html = r.get_data(as_text=True)
     assert "钱志愿者 已上岗" in html
+    assert "东门 钱志愿者" in client.get("/office/").get_data(as_text=True)
     assert "上一班交接" in html and "东侧栏杆松动" in html and 'class="handover card fresh"' in html
     with app.app_context():
         h = db.session.scalar(db.select(Handover))
