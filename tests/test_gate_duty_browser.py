@@ -247,3 +247,25 @@ def test_spot_check_typed_code_and_offline_queue(browser, live):
     page.wait_for_timeout(800)
     assert _count(live, SpotCheck) == before + 4
     context.close()
+
+
+def test_an_entry_made_after_the_login_expired_is_kept_and_sent_after_login(browser, live):
+    context, page = _context(browser, live)
+    gid = live.seeded["gate_id"]
+    page.goto(f"{live.url}/office/gate?gate={gid}")
+    before = _count(live, GateEvent, kind="vehicle")
+    context.clear_cookies()  # the session ended (logged out elsewhere, cookie expired)
+    page.click("[data-open=vehicle]")
+    page.fill("#panel-vehicle input[name=plate]", "冀F12345")
+    page.click("#panel-vehicle button[type=submit]")
+    page.locator("#toast.warn").wait_for()  # kept on the tablet, not dropped
+    assert _count(live, GateEvent, kind="vehicle") == before
+    log_in(page, live.url, "guard", PASSWORD)
+    page.goto(f"{live.url}/office/gate?gate={gid}")
+    page.locator("#outbox").wait_for(state="hidden")
+    assert _count(live, GateEvent, kind="vehicle") == before + 1
+    with live.app.app_context():
+        e = db.session.scalar(db.select(GateEvent).where(GateEvent.kind == "vehicle"))
+        assert e.fields["plate"] == "冀F12345"
+        db.session.remove()
+    context.close()

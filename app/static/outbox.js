@@ -27,6 +27,13 @@
   Outbox.prototype.remove = function (nonce) {
     this.save(this.items().filter(function (i) { return i.nonce !== nonce; }));
   };
+  /* A refusal the service gave on purpose (a code like BAD_FIELD or NO_PLACE): resending it will
+     never work, so it is shown and dropped. A CSRF failure (the login expired: the page's token
+     is stale) is a generic "bad_request" and is kept, to go with the next page's token. */
+  function refused(res) {
+    return [400, 404, 409, 413].indexOf(res.status) >= 0 && !!res.body &&
+      typeof res.body.error === 'string' && res.body.error !== 'bad_request';
+  }
   Outbox.prototype.post = function (body) {
     return global.fetch(this.url, {
       method: 'POST', credentials: 'same-origin', redirect: 'error',
@@ -44,7 +51,7 @@
     if (global.navigator.onLine === false) { return Promise.resolve({queued: true}); }
     return this.post(body).then(function (res) {
       if (res.status === 200 && res.body) { self.remove(body.nonce); return {sent: true, body: res.body}; }
-      if ([400, 404, 409, 413].indexOf(res.status) >= 0) { self.remove(body.nonce); return {rejected: true, body: res.body}; }
+      if (refused(res)) { self.remove(body.nonce); return {rejected: true, body: res.body}; }
       return {queued: true};  // 401/403 (logged out), 429, 5xx: keep it and try later
     }, function () { return {queued: true}; });
   };
@@ -60,7 +67,7 @@
       var item = items[0];
       return self.post(item).then(function (res) {
         if (res.status === 200 && res.body) { self.remove(item.nonce); sent++; if (onResult) { onResult(item, res.body); } return next(); }
-        if ([400, 404, 409, 413].indexOf(res.status) >= 0) { self.remove(item.nonce); if (onResult) { onResult(item, null, res.body); } return next(); }
+        if (refused(res)) { self.remove(item.nonce); if (onResult) { onResult(item, null, res.body); } return next(); }
         return sent;
       }, function () { return sent; });
     }
