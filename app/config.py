@@ -79,6 +79,8 @@ def from_environment(instance_path: Path) -> dict:
         # made through the service clears its own worker's copy at once).
         "RULES_CACHE_SECONDS": float(env("RULES_CACHE_SECONDS") or 3),
         # A reading at or above this (°C) is a fever: denied at the gate, an alert at home.
+        # The service's public address, for links made outside a request (passes links).
+        "BASE_URL": env("BASE_URL") or "",
         "FEVER_THRESHOLD": float(env("FEVER_THRESHOLD") or FEVER_THRESHOLD),
     }
 

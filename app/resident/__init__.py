@@ -7,6 +7,7 @@ from ..extensions import db
 from gatepass import qrimage
 from gatepass.status import PassStatus
 from ..services import issuing
+from ..services.notices import notices_for
 
 bp = Blueprint("resident", __name__, url_prefix="/p")
 
@@ -43,7 +44,7 @@ def pass_page(link: str):
     p = _pass_or_404(link)
     payload = _qr_payload(p)
     resp = current_app.make_response(render_template("resident/pass.html", p=p, link=link,
-                                                     qr=payload))
+                                                     qr=payload, notices=notices_for(p)))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
@@ -56,3 +57,6 @@ def pass_qr(link: str):
     resp = jsonify(_qr_payload(p))
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+from . import selfservice  # noqa: E402,F401  (the poster's self-service page, /p/find)
