@@ -1,7 +1,7 @@
 """gate duty: logbook, guards, shifts, handovers, places, spot checks, notices
 
 Revision ID: b11000000001
-Revises: a1e7c0de0003
+Revises: b12000000001
 Create Date: 2026-12-01 08:53:47.373371
 
 """
@@ -12,7 +12,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'b11000000001'
-down_revision = 'a1e7c0de0003'
+down_revision = 'b12000000001'
 branch_labels = None
 depends_on = None
 
