@@ -85,11 +85,8 @@ def parse_scan(data) -> ScanRequest:
         raise BadRequest("offline_reason must be a string")
     if isinstance(offline, str):
         offline = offline.replace("\x00", "").encode("utf-8", "replace").decode()
-    guard = data.get("guard_id")
-    if guard is not None and (isinstance(guard, bool) or not isinstance(guard, int)):
-        raise BadRequest("guard_id must be an integer")
-    # A guard id the service does not know is ignored, never a reason to refuse the
-    # scan: the guard on duty at the gate is recorded instead.
+    # A guard id the service does not know (or not an int) is ignored, never a reason to
+    # refuse the scan: the guard on duty at the gate is recorded instead.
     return ScanRequest(guard_id=valid_guard_id(data.get("guard_id")),
                        nonce=nonce, token=token, direction=direction,
                        scanned_at=_parse_time(data.get("scanned_at")),

@@ -60,7 +60,7 @@ def _waiting(data: dict) -> int | None:
 def sign_off():
     data = _json_body()
     guard_id, note = data.get("guard_id"), data.get("note", "")
-    if isinstance(guard_id, bool) or not isinstance(guard_id, int):
+    if isinstance(guard_id, bool) or not isinstance(guard_id, int) or not 0 < guard_id < 2**31:
         raise BadRequest("guard_id must be an integer")
     if note is not None and not isinstance(note, str):
         raise BadRequest("note must be a string")

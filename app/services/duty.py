@@ -119,8 +119,8 @@ def guard_on_duty(device: GateDevice | None, gate_id: int | None,
 
 def valid_guard_id(value) -> int | None:
     """A guard id from the wire, if it names a guard; else None (the service picks)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        return None  # (a 64-bit id would overflow the database's integer)
     return value if db.session.get(Guard, value) is not None else None
 
 
