@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import selectors
 import shutil
 import signal
 import socket
@@ -165,16 +166,139 @@ class LiveService:
                 self.proc.wait()
         self.proc = None
 
-    def scans(self) -> list[dict]:
-        """The service's scan log, read straight from its database file."""
+    def rows(self, sql: str, *params) -> list[dict]:
+        """Rows of the service's database file, read straight from it (read-only)."""
         con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
         con.row_factory = sqlite3.Row
         try:
-            return [dict(r) for r in con.execute(
-                "SELECT nonce, pass_id, direction, allowed, reason, raw_text, temperature,"
-                " offline_reason FROM scans ORDER BY id")]
+            return [dict(r) for r in con.execute(sql, params)]
         finally:
             con.close()
+
+    def scans(self) -> list[dict]:
+        """The service's scan log."""
+        return self.rows("SELECT nonce, pass_id, direction, allowed, reason, raw_text,"
+                         " temperature, offline_reason, device_id, guard_id FROM scans ORDER BY id")
+
+    def events(self) -> list[dict]:
+        """The service's gate logbook (``fields`` decoded)."""
+        rows = self.rows("SELECT id, nonce, kind, gate_id, device_id, guard_id, note, fields"
+                         " FROM gate_events ORDER BY id")
+        for r in rows:
+            r["fields"] = json.loads(r["fields"] or "{}")
+        return rows
+
+    def add_guard(self, name: str, pin: str) -> int:
+        """``flask --app app duty guard NAME --pin PIN``; the new guard's id."""
+        out = self.flask("duty", "guard", name, "--pin", pin)
+        return int(out.split(":", 1)[0].split()[-1])  # "guard 3: 王师傅 (guard, PIN set)"
+
+
+# --------------------------------------------------------------------------- the network
+
+class GateLink:
+    """The gate's network: a real TCP proxy from 127.0.0.1:<port> to the live service.
+
+    ``down = True`` is the uplink failing: every open connection is cut and new ones are
+    closed as soon as they arrive; ``down = False`` brings it back. The bytes pass through
+    untouched (the answers are the real service's); the link keeps a copy of each HTTP
+    request the scanner sends (method, path, headers, JSON body) in ``requests``, in the
+    order they arrived, so a test can check what the scanner said on the wire.
+    """
+
+    def __init__(self, upstream: str):
+        from urllib.parse import urlsplit
+        up = urlsplit(upstream)
+        self.upstream = (up.hostname, up.port)
+        self.down = False
+        self.requests: list[dict] = []
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def posts(self, path: str) -> list[dict]:
+        with self._lock:
+            return [r for r in self.requests if r["method"] == "POST" and r["path"] == path]
+
+    def __enter__(self) -> "GateLink":
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+        self._threads.append(t)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stopped.set()
+        for t in list(self._threads):
+            t.join(timeout=5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except (socket.timeout, OSError):
+                continue
+            if self.down:
+                client.close()
+                continue
+            t = threading.Thread(target=self._pipe, args=(client,), daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _pipe(self, client: socket.socket) -> None:
+        try:
+            server = socket.create_connection(self.upstream, timeout=5)
+        except OSError:
+            client.close()
+            return
+        peer = {client: server, server: client}
+        sel = selectors.DefaultSelector()
+        for s in peer:
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+        sent = b""  # client -> service bytes not yet parsed into a request
+        try:
+            while not self._stopped.is_set() and not self.down:
+                for key, _ in sel.select(timeout=0.1):
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        return
+                    peer[key.fileobj].setblocking(True)
+                    peer[key.fileobj].sendall(data)
+                    peer[key.fileobj].setblocking(False)
+                    if key.fileobj is client:
+                        sent = self._record(sent + data)
+        except OSError:
+            return
+        finally:
+            sel.close()
+            client.close()
+            server.close()
+
+    def _record(self, buf: bytes) -> bytes:
+        """Take every complete request off the front of ``buf``; return the rest."""
+        while (end := buf.find(b"\r\n\r\n")) >= 0:
+            head = buf[:end].decode("latin-1").split("\r\n")
+            headers = dict(line.split(": ", 1) for line in head[1:] if ": " in line)
+            length = int(headers.get("Content-Length", 0))
+            if len(buf) < end + 4 + length:
+                break
+            raw, buf = buf[end + 4:end + 4 + length], buf[end + 4 + length:]
+            method, target = head[0].split(" ")[:2]
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
+            with self._lock:
+                self.requests.append({"method": method, "path": target.split("?")[0],
+                                      "headers": headers, "body": body})
+        return buf
 
 
 # --------------------------------------------------------------------------- the scanner

@@ -1,24 +1,27 @@
 """`python -m scanner enroll` from a real PNG of the setup QR, then `run` with no other flag.
 
-The enrolment endpoint is served by tests/contract_server.py (CONTRACTS.md, built in
-another branch); it hands out the real service's device token and key files, and forwards
-the scans to the real service, so the scan that arrives proves the stored settings work.
+The office makes the setup QR with the real command (``flask --app app devices enroll
+--gate 东门 -o setup.png``) against the live service; the scanner reaches the service
+through a real TCP proxy (``GateLink``, the gate's network), so the scan that arrives on
+the service, from the enrolled device, proves the stored settings work.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
 
 import pytest
 
+import scanner
 from gatepass import qrimage
-from gatepass.wire import ENROLL_PATH, SCANS_PATH
+from gatepass.wire import ENROLL_PATH
 
-from contract_server import ContractServer
-from scanner_helpers import ROOT, LiveService, card_image
+from scanner_helpers import ROOT, GateLink, LiveService, card_image
 
 
 @pytest.fixture(scope="module")
@@ -44,19 +47,22 @@ def mode(path) -> int:
 
 def test_enrol_from_the_setup_qr_then_run_with_no_other_flag(service, tmp_path):
     home = tmp_path / "home" / "gatepass-scanner"
-    with ContractServer(upstream=service, device_token=service.device_token,
-                        keys_dir=service.keys) as office:
+    with GateLink(service.url) as link:
         setup = tmp_path / "setup.png"
-        setup.write_bytes(qrimage.png(office.setup_qr_text(), box_size=8))
+        made = service.flask("devices", "enroll", "--gate", "东门", "--server", link.url,
+                             "-o", str(setup))
+        device_id = int(re.match(r"device (\d+) ", made).group(1))
 
         not_yet = scanner_cli(home, "run", "--source", str(setup), "--headless")
         assert not_yet.returncode == 2 and "enroll" in not_yet.stderr
 
         done = scanner_cli(home, "enroll", "--image", str(setup))
         assert done.returncode == 0, done.stderr
-        assert "东门" in done.stdout and service.device_token not in done.stdout + done.stderr
-        [exchange] = office.posts(ENROLL_PATH)
+        [exchange] = link.posts(ENROLL_PATH)
         assert len(exchange["body"]["code"]) == 32 and exchange["body"]["scanner_version"]
+        [code] = service.rows("SELECT used_at FROM enrolment_codes WHERE device_id = ?",
+                              device_id)
+        assert code["used_at"]  # the service spent the code
 
         assert mode(home) == 0o700 and mode(home / "keys") == 0o700
         assert mode(home / "config.json") == 0o600
@@ -64,8 +70,14 @@ def test_enrol_from_the_setup_qr_then_run_with_no_other_flag(service, tmp_path):
         assert keys == sorted(p.name for p in service.keys.glob("*.key")) and keys
         assert all(mode(home / "keys" / k) == 0o600 for k in keys)
         settings = json.loads((home / "config.json").read_text(encoding="utf-8"))
-        assert settings == {"server": office.url, "device_token": service.device_token,
-                            "device_id": 1, "gate": "东门"}
+        token = settings["device_token"]
+        assert settings == {"server": link.url, "device_token": token,
+                            "device_id": device_id, "gate": "东门"}
+        assert "东门" in done.stdout and token not in done.stdout + done.stderr
+        [device] = service.rows("SELECT token_hash, scanner_version FROM gate_devices"
+                                " WHERE id = ?", device_id)
+        assert device["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
+        assert device["scanner_version"] == scanner.__version__
 
         # A pass held up to the camera: `--source IMAGE --headless` and nothing else.
         pass_png = tmp_path / "pass.png"
@@ -77,15 +89,14 @@ def test_enrol_from_the_setup_qr_then_run_with_no_other_flag(service, tmp_path):
         assert (verdict["allowed"], verdict["reason"], verdict["offline"]) == (True, "OK", False)
         [arrived] = [s for s in service.scans() if s["nonce"] == verdict["nonce"]]
         assert arrived["reason"] == "OK"
-        [posted] = [r for r in office.posts(SCANS_PATH) if r["body"]["nonce"] == verdict["nonce"]]
-        assert posted["headers"]["Authorization"] == f"Bearer {service.device_token}"
+        assert arrived["device_id"] == device_id  # posted with the enrolled device's token
 
         # The network drops: the enrolled key files judge the pass offline.
-        office.down = True
+        link.down = True
         offline = scanner_cli(home, "run", "--source", str(pass_png), "--headless",
                               "--outbox", str(tmp_path / "outbox2.sqlite3"),
                               "--drain-timeout", "0")
-        office.down = False
+        link.down = False
         [v] = [json.loads(line) for line in offline.stdout.splitlines()]
         assert (v["allowed"], v["offline"]) == (True, True), v
 
@@ -94,6 +105,8 @@ def test_enrol_from_the_setup_qr_then_run_with_no_other_flag(service, tmp_path):
         assert again.returncode == 1
         assert "已用过" in again.stderr and "refused" in again.stderr
         assert json.loads((home / "config.json").read_text(encoding="utf-8")) == settings
+        [still] = service.rows("SELECT token_hash FROM gate_devices WHERE id = ?", device_id)
+        assert still["token_hash"] == device["token_hash"]  # the refused code changed nothing
 
 
 def test_enrol_refuses_a_picture_without_a_setup_code(service, tmp_path):
