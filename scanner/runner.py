@@ -239,11 +239,12 @@ class GateScanner:
         guard = (reply.data or {}).get("guard") if reply.status == 200 else None
         if not isinstance(guard, dict) or not isinstance(guard.get("id"), int) \
                 or isinstance(guard.get("id"), bool) or not isinstance(guard.get("name"), str):
+            said = _service_says(reply.data)
             if reply.status == 403:
-                return {"ok": False, "error": "PIN 不对，请重输"}
-            message = (reply.data or {}).get("message")
-            why = message if isinstance(message, str) else reply.error or reply.status
-            return {"ok": False, "error": f"上岗失败：{why}"}
+                # the service's words: a wrong PIN, or too many wrong PINs (locked for a
+                # while: "retype" would only keep the guard locked out)
+                return {"ok": False, "error": said or "PIN 不对，请重输"}
+            return {"ok": False, "error": f"上岗失败：{said or reply.error or reply.status}"}
         self.guard_id = guard["id"]
         handover = (reply.data or {}).get("handover")
         return {"ok": True, "guard": {"id": guard["id"], "name": guard["name"][:40]},
@@ -259,9 +260,20 @@ class GateScanner:
         if reply.status == 0:
             return {"ok": False, "error": "交班需要联网，请稍后再试", "offline": True}
         if not isinstance(handover_id, int) or isinstance(handover_id, bool):
-            return {"ok": False, "error": f"交班失败：{reply.error or reply.status}"}
+            why = _service_says(reply.data) or reply.error or reply.status
+            return {"ok": False, "error": f"交班失败：{why}"}
         self.guard_id = None
         return {"ok": True, "handover_id": handover_id}
+
+
+def _service_says(data) -> str:
+    """Why the service refused, for the gate screen: its Chinese words (``message_zh``)
+    when it gives them, else ``message`` (the service's errors put English there)."""
+    data = data if isinstance(data, dict) else {}
+    for key in ("message_zh", "message"):
+        if isinstance(data.get(key), str) and data[key].strip():
+            return data[key].strip()[:80]
+    return ""
 
 
 def _handover_text(handover) -> str:

@@ -156,6 +156,23 @@ def test_guard_signs_on_records_events_and_hands_over(service, link, tmp_path):
     assert device["outbox_waiting"] == int(link.requests[-1]["headers"][OUTBOX_WAITING_HEADER])
 
 
+def test_a_locked_out_scanner_says_so_instead_of_asking_for_the_pin_again(service, link,
+                                                                          tmp_path):
+    # Another laptop at the gate (the PIN lock is per device; the others stay usable).
+    token = service.flask("devices", "create", "--gate", "东门").strip().splitlines()[-1]
+    proc = ScannerProcess(link.url, token, "-", tmp_path / "outbox.sqlite3",
+                          service.gate_keys, stdin=True)
+    for _ in range(5):
+        proc.type("g0000")
+        wrong = next_of(proc, "sign_on")
+        assert wrong["ok"] is False and "PIN" in wrong["error"]
+    proc.type("g1234")  # the right PIN, but the service refuses every PIN for 5 minutes
+    locked = next_of(proc, "sign_on")
+    assert proc.finish() == 0, proc.errors()
+    assert locked["ok"] is False
+    assert "5 分钟" in locked["error"] and "重输" not in locked["error"]
+
+
 def test_offline_events_survive_sigkill_and_arrive_exactly_once(service, link, tmp_path):
     before = {e["id"] for e in service.events()}
     outbox = tmp_path / "gate" / "outbox.sqlite3"
