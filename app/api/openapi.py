@@ -23,6 +23,46 @@ def _json(schema: dict, description: str) -> dict:
 ERROR = _json(_ref("Error"), "refused: `error` is a stable code, `message` says why")
 
 _ISO = {"type": "string", "format": "date-time"}
+#: A guard id from a scanner: an id the service does not know, or one that is not an
+#: integer, is ignored (never a reason to refuse a scan); the guard on duty is recorded.
+_GUARD_ID = {"description": "the guard signed on at the scanner; anything that is not a "
+                            "known guard's id is ignored and the guard on duty is recorded"}
+#: An optional free-text field of a logbook event (a number is kept as its digits).
+_TEXT = {"type": ["string", "number", "null"]}
+
+
+def _choice(*values: str) -> dict:
+    """An optional field with a closed vocabulary ("" or null: not given)."""
+    return {"anyOf": [{"type": "string", "enum": [*values, ""]}, {"type": "null"}]}
+
+
+_PARCELS = {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 10000},
+                      {"type": "string", "pattern": r"^\s*\d{1,5}\s*$"}, {"type": "null"}]}
+_YES_NO = {"anyOf": [{"type": "boolean"}, {"type": "null"},
+                     {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", ""]}]}
+_EVENT_FIELDS = {
+    "turn_away": {"reason": _choice("outsider", "visitor_no_host", "outside_vehicle",
+                                    "refused_temperature", "other"), "plate": _TEXT},
+    "visitor": {"name": _TEXT, "phone": _TEXT, "host_household": _TEXT, "purpose": _TEXT,
+                "direction": _choice("in", "out")},
+    "courier": {"company": _TEXT, "parcels": _PARCELS, "disinfected": _YES_NO,
+                "handed_to": _TEXT},
+    "vehicle": {"plate": _TEXT, "driver_phone": _TEXT, "reason": _TEXT,
+                "direction": _choice("in", "out")},
+    "incident": {"type": _choice("forced_entry", "abuse", "refused_registration", "other"),
+                 "description": _TEXT},
+}
+
+
+def _event(kind: str, fields: dict) -> dict:
+    return {"type": "object", "title": kind, "required": ["nonce", "kind", "at"],
+            "properties": {
+                "nonce": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NO_NUL},
+                "kind": {"type": "string", "const": kind},
+                "at": _ISO, "note": {"type": ["string", "null"]}, "guard_id": _GUARD_ID,
+                **fields}}
+
+
 _ISO_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _STATUS = {"type": "string", "enum": ["active", "suspended", "revoked"]}
 
@@ -48,8 +88,7 @@ SCHEMAS = {
             "offline_reason": {"type": ["string", "null"],
                                "description": "the reason the gate showed while offline "
                                               "(first 20 characters kept)"},
-            "guard_id": {"type": ["integer", "null"],
-                         "description": "the guard signed on at the scanner"},
+            "guard_id": _GUARD_ID,
         },
     },
     "Holder": {
@@ -124,26 +163,15 @@ SCHEMAS = {
                        "gate": {"type": "string"}, "device_token": {"type": "string"},
                        "keys": {"type": "array", "items": _ref("Key")}},
     },
+    # One schema per kind (kind is the discriminator); a key of another kind is ignored,
+    # as is any key the service does not know (an older service, a newer scanner).
     "EventRequest": {
-        "type": "object", "required": ["nonce", "kind", "at"],
-        "properties": {
-            "nonce": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NO_NUL},
-            "kind": {"type": "string",
-                     "enum": ["turn_away", "visitor", "courier", "vehicle", "incident"]},
-            "at": _ISO, "note": {"type": "string"}, "guard_id": {"type": "integer"},
-            "reason": {"type": "string", "enum": ["outsider", "visitor_no_host",
-                                                  "outside_vehicle", "refused_temperature",
-                                                  "other"]},
-            "plate": {"type": "string"}, "name": {"type": "string"},
-            "phone": {"type": "string"}, "host_household": {"type": "string"},
-            "purpose": {"type": "string"}, "direction": {"type": "string", "enum": ["in", "out"]},
-            "company": {"type": "string"}, "parcels": {"type": "integer"},
-            "disinfected": {"type": "boolean"}, "handed_to": {"type": "string"},
-            "driver_phone": {"type": "string"},
-            "type": {"type": "string",
-                     "enum": ["forced_entry", "abuse", "refused_registration", "other"]},
-            "description": {"type": "string"},
-        },
+        "description": "Every kind's field is optional (a guard at 4 a.m. records what they "
+                       "have): null or \"\" means not given, a number in a text field is "
+                       "taken as its digits, and the gate page's form values (\"3\", "
+                       "\"true\") are read as the number or yes/no they spell.",
+        "oneOf": [_event(kind, fields) for kind, fields in _EVENT_FIELDS.items()],
+        "discriminator": {"propertyName": "kind"},
     },
     "EventResult": {
         "type": "object", "required": ["event_id", "kind"],
