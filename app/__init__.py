@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import api, auth, commands, errors, i18n, logs, office, resident, security
+from . import api, auth, commands, errors, i18n, logs, office, public, resident, security
 from .config import PROJECT_ROOT, from_environment
 from .extensions import init_extensions
 
@@ -27,6 +27,6 @@ def create_app(config: dict | None = None) -> Flask:
     init_extensions(app, locale_selector=i18n.select_locale)
     for module in (i18n, security, auth, errors, commands):
         module.init_app(app)
-    for blueprint in (auth.bp, api.bp, office.bp, resident.bp):
+    for blueprint in (auth.bp, api.bp, office.bp, resident.bp, public.bp):
         app.register_blueprint(blueprint)
     return app

@@ -13,9 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 from .extensions import db
 from .config import community_tz
-from .models import Building, Household, Pass, Person, Scan, TemperatureReport, User, Vehicle
+from .models import Building, Household, Pass, Person, Scan, User, Vehicle
 from gatepass.categories import mask_id_card
-from gatepass.quarantine import quarantine_end
 from .services.issuing import create_device
 from .services.rules import set_rule
 
@@ -73,9 +72,8 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
                              category=cat, id_card_masked=_id_card(rng),
                              employer={"sanitation": "区环卫所", "staff": "物业公司",
                                        "courier": "顺丰速运"}.get(cat, ""),
-                             is_returnee=cat in ("resident", "tenant") and rng.random() < 0.03))
+                             is_returnee=False))
     db.session.add_all(people)
-    _demo_quarantine(rng, [p for p in people if p.is_returnee])
     plates = set()
     vehicles = []
     while len(vehicles) < n_vehicles:
@@ -117,26 +115,12 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
         tokens[gate_name] = token
     n_scans = _demo_scans(rng, passes, gates, now) if scans else 0
     db.session.flush()
+    from .demo_health import build_health
+    build_health(rng, [p for p in people if p.household is not None], now)
+    db.session.flush()
     return {"passes": len(passes), "people": n_people, "households": n_households,
             "buildings": n_buildings, "vehicles": n_vehicles, "sanitation": n_sanitation,
             "scans": n_scans, "tokens": tokens}
-
-
-def _demo_quarantine(rng, returnees) -> None:
-    """Returnees on days 1-14 of home quarantine, with their reports so far."""
-    now = datetime.now(timezone.utc)
-    tz = community_tz()
-    for person in returnees:
-        day = rng.randint(0, 13)
-        start = now - timedelta(days=day, hours=rng.randint(0, 10))
-        person.quarantine_until = quarantine_end(start)
-        first_midnight = datetime.combine(start.astimezone(tz).date(), datetime.min.time(), tz)
-        for d in range(day + 1):
-            for hour in (8, 15):  # the morning and afternoon reports, local time
-                at = first_midnight + timedelta(days=d, hours=hour, minutes=rng.randint(0, 50))
-                if start <= at < now and rng.random() < 0.9:
-                    db.session.add(TemperatureReport(person=person, taken_at=at,
-                                                     value=round(rng.gauss(36.5, 0.3), 1)))
 
 
 def _demo_scans(rng, passes, devices, now) -> int:

@@ -5,3 +5,5 @@ from .gates import Gate, GateDevice, Scan  # noqa: F401
 from .users import User, ROLES  # noqa: F401
 from .health import HealthAlert, TemperatureReport  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
+from .quarantine import (Errand, HealthCertificate, HomeCheck, QuarantineEpisode,  # noqa: F401
+                         RateHit, Registration)

@@ -42,7 +42,7 @@ def pass_page(link: str):
     p = _pass_or_404(link)
     payload = _qr_payload(p)
     resp = current_app.make_response(render_template("resident/pass.html", p=p, link=link,
-                                                     qr=payload))
+                                                     qr=payload, quarantine=health.panel(p)))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
@@ -55,3 +55,6 @@ def pass_qr(link: str):
     resp = jsonify(_qr_payload(p))
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+from . import health  # noqa: E402  (the quarantine report form on the pass page)
