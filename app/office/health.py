@@ -185,7 +185,7 @@ def homecare():
     episodes = health.open_episodes()
     record_view("health.homecare", detail=f"{len(episodes)} homes")
     db.session.commit()
-    return render_template("office/care.html", unchecked=care.not_checked(episodes, days),
+    return render_template("office/homecare.html", unchecked=care.not_checked(episodes, days),
                            days=days, errands=care.recent_errands(), form=ActionForm(),
                            methods=list(CheckMethod), results=list(CheckResult),
                            errand_kinds=list(ErrandKind), episodes=episodes)
