@@ -26,6 +26,7 @@ class Panel:
     slot: str  # the slot a report now counts for, by the clock
     today: DayReports
     form: FlaskForm
+    threshold: float
     symptoms: tuple[str, ...] = SYMPTOMS
 
 
@@ -37,7 +38,7 @@ def panel(p) -> Panel | None:
         return None
     now = datetime.now(timezone.utc)
     return Panel(ep, health.episode_day(ep, now), slot_of(now, community_tz()),
-                 health.today_of([ep], now)[ep.id], FlaskForm())
+                 health.today_of([ep], now)[ep.id], FlaskForm(), health.threshold())
 
 
 @bp.post("/<link>/report")

@@ -28,6 +28,9 @@ POSTER_STEPS = (
     "4. 审核通过后即可打开本人的通行证；居家隔离期间请每天上午、下午各报一次体温",
 )
 
+POSTER_NOTE = "无需下载应用，不收集任何费用。如有疑问请联系门岗或社区卫生服务站。"
+CERT_NOTE = "本证明仅证明隔离期间情况，涂改无效。"
+
 
 def _chars(*texts: str) -> str:
     return "".join(sorted(set("".join(texts) + "0123456789-—:/·.（）()℃ ")))
@@ -49,9 +52,8 @@ def _fit(text: str, font: str, size: float, width: float) -> float:
 def poster(community: str, gate: str, url: str) -> bytes:
     """An A4 poster for one gate: who we are, what to do, one big QR of the signed form URL."""
     title = "返乡人员扫码登记"
-    regular, bold, _desc = register_fonts(_chars(community, gate, *POSTER_STEPS, url,
-                                                 "无需下载应用不收集任何费用如有疑问请联系门岗或社区卫生服务站"),
-                                          _chars(community, gate, title, "门"))
+    regular, bold, _desc = register_fonts(_chars(community, gate, *POSTER_STEPS, url, POSTER_NOTE),
+                                          _chars(community, gate, title))
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=A4, invariant=1, pageCompression=1)
     c.setTitle(f"{community} {gate} {title}")
@@ -73,12 +75,15 @@ def poster(community: str, gate: str, url: str) -> bytes:
     _qr(c, url, (PAGE_W - POSTER_QR) / 2, qr_y, POSTER_QR)
     c.setFont(regular, 11)
     c.setFillGray(0.3)
-    c.drawCentredString(PAGE_W / 2, qr_y - 8 * mm, "无需下载应用，不收集任何费用。如有疑问请联系门岗或社区卫生服务站。")
+    c.drawCentredString(PAGE_W / 2, qr_y - 8 * mm, POSTER_NOTE)
     c.setFont(regular, 7)
     c.drawCentredString(PAGE_W / 2, 10 * mm, url if len(url) < 120 else url[:117] + "…")
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+SEAL = "（盖章）"
 
 
 @dataclass(frozen=True)
@@ -107,8 +112,8 @@ def certificate(t: CertificateText) -> bytes:
     check = "扫码核验本证明是否有效 / Scan to verify"
     values = [t.number, t.holder, t.id_card, t.address, f"{t.period}（{t.days}）", t.issued]
     regular, bold, _desc = register_fonts(
-        _chars(t.community, body, check, *values, *CERT_LABELS, t.url, "本证明仅证明隔离期间情况涂改无效"),
-        _chars(t.community, title, "Health Certificate"))
+        _chars(t.community, body, check, *values, *CERT_LABELS, t.url, CERT_NOTE, SEAL),
+        _chars(t.community, title, t.number, t.holder))
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=A4, invariant=1, pageCompression=1)
     c.setTitle(f"{t.community} {title} {t.number}")
@@ -147,10 +152,15 @@ def certificate(t: CertificateText) -> bytes:
     qr_y = 40 * mm
     _qr(c, t.url, left, qr_y, CERT_QR)
     c.setFont(regular, 10)
+    c.setFillGray(0)
     c.drawString(left + CERT_QR + 6 * mm, qr_y + CERT_QR / 2 + 2 * mm, check)
     c.setFont(regular, 8)
     c.setFillGray(0.4)
-    c.drawString(left + CERT_QR + 6 * mm, qr_y + CERT_QR / 2 - 5 * mm, "本证明仅证明隔离期间情况，涂改无效。")
+    c.drawString(left + CERT_QR + 6 * mm, qr_y + CERT_QR / 2 - 5 * mm, CERT_NOTE)
+    c.setFillGray(0)
+    c.setFont(regular, 12)
+    c.drawRightString(right, qr_y + CERT_QR + 22 * mm, t.community)
+    c.drawRightString(right, qr_y + CERT_QR + 14 * mm, SEAL)
     c.showPage()
     c.save()
     return buf.getvalue()
