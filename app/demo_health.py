@@ -8,7 +8,7 @@ its health certificate.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 
 from .config import community_tz
 from .extensions import db

@@ -13,7 +13,12 @@ from app.models import HealthCertificate, QuarantineEpisode
 from gatepass import certificates as cert_tokens
 from gatepass.tokens import HealthCertificate as CertificateSeen, KeyRing, decode, issue_static
 from gatepass.verdict import verify
+import pytest
+
 from helpers import csrf_token, login
+
+BOTH = pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 from test_registration import pdf_qr_texts
 
 
@@ -38,6 +43,7 @@ def certificate_url(runner, tmp_path, ep) -> str:
     return texts[0]
 
 
+@BOTH
 def test_certificate_qr_opens_a_page_that_says_valid_then_revoked(app, client, make, runner, tmp_path):
     ep = ended_episode(app, client, make)
     url = certificate_url(runner, tmp_path, ep)

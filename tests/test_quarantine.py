@@ -8,7 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,8 @@ from gatepass.wire import unpack_pass_row
 from helpers import csrf_token, login
 
 TZ = ZoneInfo("Asia/Shanghai")
+BOTH = pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 
 def local(*args):
@@ -112,6 +114,7 @@ def snapshot_quarantine(client, device_token, pass_id):
 
 # -- the gate ----------------------------------------------------------------------------------
 
+@BOTH
 def test_gate_denies_exits_during_an_open_episode_and_ending_frees_the_pass_at_once(
         app, client, make, scan, device_token):
     pid = make.pass_for(name="返乡人")
@@ -151,6 +154,7 @@ def test_a_community_may_suspend_passes_for_the_stay(app, client, make, scan):
 
 # -- health staff pages -------------------------------------------------------------------------------
 
+@BOTH
 def test_start_report_alert_close_and_end(app, client, make):
     person = make.person(name="钟南")
     login(client, make, "health")
@@ -249,6 +253,7 @@ def test_overdue_list_after_the_configured_hours(app, client, make):
         assert "hp-overdue\">1<" in client.get("/office/").get_data(as_text=True)
 
 
+@BOTH
 def test_home_checks_errands_and_homes_not_checked(app, client, make):
     t0 = datetime(2026, 11, 1, 2, 0, tzinfo=timezone.utc)
     with freeze_time(t0):
@@ -323,6 +328,7 @@ def test_health_pages_check_roles_and_csrf(app, client, make):
         assert db.session.get(Person, person).quarantine_until is None
 
 
+@BOTH
 def test_every_view_of_health_data_is_logged_and_admins_export_it(app, client, make):
     person = make.person(name="被查看")
     login(client, make, "health", "dr-li")
@@ -350,6 +356,7 @@ def test_every_view_of_health_data_is_logged_and_admins_export_it(app, client, m
     assert "dr-li,health.episode,被*看" in text and "被查看" not in text
 
 
+@BOTH
 def test_purge_deletes_only_episodes_ended_long_enough_ago(app, client, make, runner):
     t0 = datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc)
     with freeze_time(t0):

@@ -5,7 +5,7 @@ from a pypdfium2 rendering, as a phone would; the form is then used through
 the Flask test client without logging in.
 """
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,12 @@ import zxingcpp
 
 from app.extensions import db
 from app.models import AuditEntry, Building, Gate, HealthAlert, Household, Pass, Person, QuarantineEpisode, Registration
+import pytest
+
 from helpers import csrf_token, login
+
+BOTH = pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 TZ = ZoneInfo("Asia/Shanghai")
 ID = "110101199003071234"
@@ -75,6 +80,7 @@ def test_poster_qr_opens_the_registration_form(app, client, runner, tmp_path):
     assert r.exit_code != 0 and "西门" in r.output
 
 
+@BOTH
 def test_register_then_pending_then_approved_with_the_pass_link(app, client, make, runner, tmp_path):
     home = community(app)
     path = poster_path(app, runner, tmp_path)

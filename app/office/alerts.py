@@ -13,6 +13,7 @@ from ..models import HealthAlert
 from gatepass.alerts import AlertAction
 from ..services.alerts import close_alert, open_alerts
 from ..services.audit import record_view
+from .health import render_logged
 
 
 @bp.get("/alerts")
@@ -22,8 +23,7 @@ def alerts():
                                 .order_by(HealthAlert.closed_at.desc()).limit(50)).all()
     rows = open_alerts()
     record_view("health.alerts", detail=f"{len(rows)} open")
-    db.session.commit()
-    return render_template("office/alerts.html", alerts=rows, closed=closed,
+    return render_logged("office/alerts.html", alerts=rows, closed=closed,
                            actions=list(AlertAction), form=ActionForm())
 
 

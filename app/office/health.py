@@ -5,7 +5,7 @@ the access log (``record_view``); only health staff (and admins) are admitted.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,6 +24,14 @@ from ..services import homecare as care
 from ..services.audit import record_view
 
 HEALTH = ("health",)  # and admin: roles_required always admits admin
+
+
+def render_logged(template: str, **context) -> str:
+    """Render, then commit the access-log entry the view added: committing first would
+    expire every loaded row and make the template load them again one by one."""
+    html = render_template(template, **context)
+    db.session.commit()
+    return html
 
 
 def _checked() -> None:
@@ -54,8 +62,7 @@ def quarantine():
     alerts = {a.episode_id for a in db.session.scalars(
         db.select(HealthAlert).where(HealthAlert.closed_at.is_(None)))}
     record_view("health.quarantine_list", detail=f"{len(rows)} people")
-    db.session.commit()
-    return render_template("office/quarantine.html", groups=groups, count=len(rows),
+    return render_logged("office/quarantine.html", groups=groups, count=len(rows),
                            form=ActionForm(), alerted=alerts,
                            fever=current_app.config["FEVER_THRESHOLD"],
                            deadlines=health.overdue_after())
@@ -66,8 +73,7 @@ def quarantine():
 def quarantine_overdue():
     rows = health.overdue_rows()
     record_view("health.overdue_list", detail=f"{len(rows)} people")
-    db.session.commit()
-    return render_template("office/quarantine_overdue.html", rows=rows, form=ActionForm(),
+    return render_logged("office/quarantine_overdue.html", rows=rows, form=ActionForm(),
                            deadlines=health.overdue_after())
 
 
@@ -111,8 +117,7 @@ def episode(episode_id: int):
     alerts = db.session.scalars(db.select(HealthAlert).where(HealthAlert.episode_id == ep.id)
                                 .order_by(HealthAlert.opened_at.desc())).all()
     record_view("health.episode", person_id=ep.person_id, target=f"episode:{ep.id}")
-    db.session.commit()
-    return render_template("office/episode.html", ep=ep, reports=reports, chart=chart, alerts=alerts,
+    return render_logged("office/episode.html", ep=ep, reports=reports, chart=chart, alerts=alerts,
                            day=health.episode_day(ep), checks=care.checks_of(ep),
                            errands=care.errands_of(ep), form=ActionForm(),
                            history=health.episodes_of(ep.person),
@@ -184,8 +189,7 @@ def homecare():
     days = request.args.get("days", days, type=int) or days
     episodes = health.open_episodes()
     record_view("health.homecare", detail=f"{len(episodes)} homes")
-    db.session.commit()
-    return render_template("office/homecare.html", unchecked=care.not_checked(episodes, days),
+    return render_logged("office/homecare.html", unchecked=care.not_checked(episodes, days),
                            days=days, errands=care.recent_errands(), form=ActionForm(),
                            methods=list(CheckMethod), results=list(CheckResult),
                            errand_kinds=list(ErrandKind), episodes=episodes)
@@ -209,8 +213,7 @@ def certificate_list():
     rows = db.session.scalars(db.select(HealthCertificate).order_by(HealthCertificate.id.desc())
                               .limit(200)).all()
     record_view("health.certificates", detail=f"{len(rows)} certificates")
-    db.session.commit()
-    return render_template("office/certificates.html", certs=rows, form=ActionForm())
+    return render_logged("office/certificates.html", certs=rows, form=ActionForm())
 
 
 @bp.get("/certificates/<int:cert_id>.pdf")

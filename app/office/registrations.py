@@ -13,6 +13,7 @@ from ..models import Gate, Registration
 from gatepass import qrimage
 from ..services import registrations as regs
 from ..services.audit import record_view
+from .health import render_logged
 from ..services.health_pdf import poster
 
 
@@ -23,9 +24,8 @@ def registrations():
                                  .order_by(Registration.decided_at.desc()).limit(30)).all()
     queue = regs.pending()
     record_view("health.registrations", detail=f"{len(queue)} pending")
-    db.session.commit()
     links = {r.id: regs.pass_link(r) for r in decided}
-    return render_template("office/registrations.html", queue=queue, decided=decided, links=links,
+    return render_logged("office/registrations.html", queue=queue, decided=decided, links=links,
                            form=ActionForm(), base=regs.public_base())
 
 

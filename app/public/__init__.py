@@ -59,8 +59,9 @@ def register(token: str):
     address = request.remote_addr or ""
     if regs.rate_limited(address):
         db.session.rollback()
-        return _render(gate, token, _form_values(), {"_": ("提交次数过多，请一小时后再试或联系门岗",
-                                                          "too many submissions: try again in an hour or ask the guard")}, 429)
+        busy = ("提交次数过多，请一小时后再试或联系门岗",
+                "too many submissions: try again in an hour or ask the guard")
+        return _render(gate, token, _form_values(), {"_": busy}, 429)
     regs.count_hit(address)
     form, values = FlaskForm(), _form_values()
     errors = regs.check(values, datetime.now(community_tz()).date())

@@ -130,7 +130,12 @@ def episode_day(ep: QuarantineEpisode, now: datetime | None = None) -> int:
 
 
 def open_episodes() -> list[QuarantineEpisode]:
-    return list(db.session.scalars(db.select(QuarantineEpisode)
+    """Open episodes, oldest arrival first, with their people and homes loaded in bulk."""
+    from sqlalchemy.orm import selectinload
+    from ..models import Household
+    home = selectinload(QuarantineEpisode.person).selectinload(Person.household) \
+        .selectinload(Household.building)
+    return list(db.session.scalars(db.select(QuarantineEpisode).options(home)
                                    .where(QuarantineEpisode.ended_at.is_(None))
                                    .order_by(QuarantineEpisode.arrived_at, QuarantineEpisode.id)))
 
