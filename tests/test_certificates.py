@@ -134,3 +134,27 @@ def test_the_gate_says_a_certificate_is_not_a_pass(app, client, make, runner, tm
         cert_tokens.decode(app.config["SECRET_KEY"], issue_static(ring, 1, 1))
     assert verify("https://weixin.qq.com/r/abc", ring, lambda pid: None,
                   datetime.now(timezone.utc)).reason == "BAD_FORMAT"
+
+
+def test_the_gate_scanner_reads_a_certificate_qr_and_says_so_offline(tmp_path):
+    """The live scanner's decoder chain keeps a certificate QR (it does not skip it as foreign)
+    and its offline verdict names it, from a real rendered QR image."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from gatepass import qrimage
+    from gatepass.tokens import looks_like_ours
+    from scanner.chain import DecoderChain
+    from scanner.offline import OfflineJudge, SnapshotStore
+
+    url = "https://gate.example.cn/verify/" + cert_tokens.issue("server-secret", 7)
+    frame = np.asarray(Image.open(io.BytesIO(qrimage.png(url, 6))).convert("L"))
+    result = DecoderChain(accept=looks_like_ours)(frame)
+    assert result.text == url
+    KeyRing.create_key(tmp_path / "keys", "k1")
+    judge = OfflineJudge(KeyRing.load(tmp_path / "keys"), SnapshotStore(tmp_path / "s.json", "http://x"))
+    v = judge.judge(result.text, "in")
+    assert (v.allowed, v.reason, v.message) == (False, "HEALTH_CERTIFICATE", "这是健康证明，不是通行证")
+    assert not looks_like_ours("https://qr.alipay.com/bax03431ljhokirwl38f00a7")

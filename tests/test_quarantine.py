@@ -422,3 +422,31 @@ def test_the_migration_moves_quarantine_until_into_episodes(tmp_path):
     assert con.execute("SELECT quarantine_until FROM people WHERE id = 1").fetchone()[0].startswith("9999-01-01")
     assert con.execute("SELECT episode_id FROM temperature_reports").fetchone()[0] is not None
     con.close()
+
+
+def test_the_alert_list_shows_gate_alerts_even_without_a_person(app, client, make):
+    """Gate thermometers (issue 11) open alerts of source GATE into the same list; the person
+    may be unknown (a vehicle's pass, an unreadable code)."""
+    from app.services.alerts import open_alert
+    from app.services.issuing import create_device
+    with app.app_context():
+        device, _ = create_device("北门")
+        open_alert("fever", "gate", gate_id=device.gate_id, temperature=38.6, note="")
+        db.session.commit()
+    login(client, make, "health")
+    page = client.get("/office/alerts").get_data(as_text=True)
+    row = page[page.index('id="open-alerts"'):page.index('id="closed-alerts"')]
+    assert "卡口测温 · 北门" in row and "未知人员" in row and "38.6℃" in row
+    assert 'class="count">1<' in page
+    with app.app_context():
+        alert_id = db.session.scalar(db.select(HealthAlert.id))
+    r = client.post(f"/office/alerts/{alert_id}/close",
+                    data={"csrf_token": csrf_token(client, "/office/alerts"), "action": "remeasured"},
+                    follow_redirects=True)
+    page = r.get_data(as_text=True)
+    closed = page[page.index('id="closed-alerts"'):]
+    assert "复测正常" in closed and "health-user" in closed and "没有待处理的提醒" in page
+    r = client.post(f"/office/alerts/{alert_id}/close",
+                    data={"csrf_token": csrf_token(client, "/office/alerts"), "action": "remeasured"},
+                    follow_redirects=True)
+    assert "该提醒已处理" in r.get_data(as_text=True)
