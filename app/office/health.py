@@ -40,9 +40,9 @@ def _checked() -> None:
 
 
 def _local_datetime(day: str, clock: str = "") -> datetime | None:
-    """A local date (and optional HH:MM) from a form, as UTC; None if empty; 400 if nonsense."""
-    if not day:
-        return None
+    """A local date (and optional HH:MM) from a form, as UTC; None for "now"; refused if nonsense."""
+    if not day or (not clock and day == datetime.now(community_tz()).date().isoformat()):
+        return None  # today with no time given: from now
     try:
         d = date.fromisoformat(day)
         t = time.fromisoformat(clock) if clock else time(0)
