@@ -116,11 +116,11 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
     n_scans = _demo_scans(rng, passes, gates, now) if scans else 0
     db.session.flush()
     from .demo_health import build_health
-    build_health(rng, [p for p in people if p.household is not None], now)
+    health = build_health(rng, [p for p in people if p.household is not None], now)
     db.session.flush()
     return {"passes": len(passes), "people": n_people, "households": n_households,
             "buildings": n_buildings, "vehicles": n_vehicles, "sanitation": n_sanitation,
-            "scans": n_scans, "tokens": tokens}
+            "scans": n_scans, "tokens": tokens, "health": health}
 
 
 def _demo_scans(rng, passes, devices, now) -> int:

@@ -23,7 +23,7 @@ PENDING = [("周晓雯", "海南省三亚市", "flight", "HU7181"), ("孙立新"
            ("何静怡", "河北省石家庄市", "car", "冀A3K2L8")]
 
 
-def build_health(rng, residents: list, now: datetime) -> None:
+def build_health(rng, residents: list, now: datetime) -> dict:
     tz = community_tz()
     chosen = rng.sample(residents, min(len(residents), sum(n for _, n in COHORTS) + 1))
     it = iter(chosen)
@@ -57,6 +57,7 @@ def build_health(rng, residents: list, now: datetime) -> None:
         health.end_episode(ep, Outcome.COMPLETED, now=now - timedelta(days=7))
         certificates.issue(ep, None, now=now - timedelta(days=7))
     _pending(rng, now, tz)
+    return {"in_quarantine": len(episodes), "cohorts": len(COHORTS), "pending": len(PENDING)}
 
 
 def _reports(rng, ep, until: datetime, tz) -> None:

@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..extensions import db
+from ..models import Gate
 from ..services import certificates, health, registrations
 from ..services.errors import ServiceError
 from ..services.health_pdf import poster
@@ -22,10 +23,12 @@ health_cli = AppGroup("health", help="Home quarantine: gate posters, health cert
               help="OUT.pdf")
 def poster_command(gate, out):
     """Write the A4 self-registration poster of GATE: its QR opens the registration form."""
-    try:
-        g = registrations.gate_named(gate)
-    except ServiceError as err:
-        raise click.ClickException(str(err))
+    g = db.session.scalar(db.select(Gate).where(Gate.name == gate.strip()))
+    if g is None:  # like `devices create`: a gate is its name; a poster may come first
+        g = Gate(name=gate.strip())
+        db.session.add(g)
+        db.session.commit()
+        click.echo(f"created gate {g.name}")
     url = registrations.poster_url(g)
     Path(out).write_bytes(poster(current_app.config["COMMUNITY_NAME"], g.name, url))
     click.echo(f"wrote the {g.name} poster to {out}")

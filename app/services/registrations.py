@@ -82,14 +82,6 @@ def poster_url(gate: Gate) -> str:
     return f"{public_base()}/register/{poster_token(gate)}"
 
 
-def gate_named(name: str) -> Gate:
-    gate = db.session.scalar(db.select(Gate).where(Gate.name == name))
-    if gate is None:
-        names = "、".join(db.session.scalars(db.select(Gate.name).order_by(Gate.id))) or "—"
-        raise NotFound("NO_GATE", f"没有门岗 {name}（现有：{names}）", f"no gate {name!r} (gates: {names})")
-    return gate
-
-
 # -- rate limit --------------------------------------------------------------------------
 
 def rate_limited(address: str, now: datetime | None = None) -> bool:
