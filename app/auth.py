@@ -1,30 +1,63 @@
-"""Staff login and role checks. Residents never log in: they use a signed link."""
+"""Staff login and role checks. Residents never log in: they use a signed link.
+
+A login cookie names the user and the user's ``session_token``; logging out changes the
+token, so the cookie (and any copy of it) is dead at once, and no cookie outlives
+``PERMANENT_SESSION_LIFETIME`` (about one shift). Wrong passwords are throttled per
+user and address, and an unknown user costs the same password hash as a known one, so
+the answer's timing does not tell which usernames exist.
+"""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from .extensions import db, login_manager
+from .extensions import db, limiter, login_manager
 from .models import User
 
 bp = Blueprint("auth", __name__)
+
+#: Checked when the username is unknown, so that answer takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-password-of-anyone")
 
 
 def init_app(app) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
+    login_manager.session_protection = "basic"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def _load_user(cookie_id: str):
+    user_id, _sep, token = cookie_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    started = session.get("login_at")
+    limit = current_app.permanent_session_lifetime.total_seconds()
+    if not isinstance(started, (int, float)) or \
+            datetime.now(timezone.utc).timestamp() - started > limit:
+        return None  # a shift is over: log in again
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.session_token == token else None
+
+
+def _login_user_key() -> str:
+    """Throttle key: the username typed and the client's address."""
+    name = (request.form.get("username") or "").strip().lower()[:40]
+    return f"login:{request.remote_addr}:{name}"
+
+
+def _login_address_key() -> str:
+    return f"login:{request.remote_addr}"
 
 
 def roles_required(*roles: str):
@@ -33,7 +66,7 @@ def roles_required(*roles: str):
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
-            if current_user.role != "admin" and current_user.role not in roles:
+            if not current_user.may(*roles):
                 abort(403)
             return view(*args, **kwargs)
         return wrapped
@@ -46,11 +79,27 @@ class LoginForm(FlaskForm):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_USER"], key_func=_login_user_key,
+               methods=["POST"], deduct_when=lambda resp: resp.status_code != 302)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+               key_func=_login_address_key, methods=["POST"],
+               deduct_when=lambda resp: resp.status_code != 302)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(db.select(User).where(User.username == form.username.data.strip()))
-        if user and user.active and user.check_password(form.password.data):
+        if user is None:
+            check_password_hash(_DUMMY_HASH, form.password.data)
+        elif user.check_password(form.password.data) and user.active:
+            keep = session.get("lang")
+            session.clear()  # nothing carried over from before the login but the language
+            if keep:
+                session["lang"] = keep
+            session.permanent = True
+            session["login_at"] = datetime.now(timezone.utc).timestamp()
+            if not user.session_token:
+                user.end_sessions()
+                db.session.commit()
             login_user(user)
             target = request.args.get("next", "")
             if not target.startswith("/") or urlsplit(target).netloc or target.startswith("//"):
@@ -63,7 +112,10 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    current_user.end_sessions()  # this cookie and every copy of it stop working
+    db.session.commit()
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
 
 

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from gatepass.quarantine import FEVER_THRESHOLD
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: Run from a checkout (``flask --app app`` in the repo), or installed from the wheel?
+IN_CHECKOUT = (PROJECT_ROOT / "setup.cfg").exists() and (PROJECT_ROOT / "templates").is_dir()
+
+
+def resource_dir(name: str) -> Path:
+    """``templates`` or ``migrations``: at the top of a checkout, inside the package when
+    installed from the wheel (setup.py puts them there)."""
+    return PROJECT_ROOT / name if IN_CHECKOUT else PACKAGE_DIR / name
 
 
 def _instance_secret(instance_path: Path) -> str:
@@ -32,7 +42,9 @@ def from_environment(instance_path: Path) -> dict:
         "SECRET_KEY": env("SECRET_KEY") or _instance_secret(instance_path),
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL")
         or f"sqlite:///{instance_path / 'gatepass.db'}",
-        "KEYS_DIR": env("KEYS_DIR") or str(PROJECT_ROOT / "keys"),
+        # keys/ in a checkout; next to the database (instance/keys) when installed.
+        "KEYS_DIR": env("KEYS_DIR") or str(PROJECT_ROOT / "keys" if IN_CHECKOUT
+                                           else instance_path / "keys"),
         "COMMUNITY_NAME": env("COMMUNITY_NAME") or "幸福里社区",
         "TIMEZONE": env("TIMEZONE") or "Asia/Shanghai",
         # How long a phone (dynamic) code stays valid after it was drawn.
@@ -44,6 +56,21 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": (env("SESSION_COOKIE_SECURE") or "") == "1",
+        # A login lasts about one shift; logging out ends it on the server (auth.py).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(env("SESSION_HOURS") or 12)),
+        # Wrong passwords: per username and address, and per address (Flask-Limiter syntax).
+        "LOGIN_LIMIT_PER_USER": env("LOGIN_LIMIT_PER_USER") or "10 per 5 minutes",
+        "LOGIN_LIMIT_PER_ADDRESS": env("LOGIN_LIMIT_PER_ADDRESS") or "60 per 5 minutes",
+        # memory:// counts per process; e.g. redis://localhost:6379 counts across workers.
+        # Setup-code exchanges per client address (a code is 32 random characters anyway).
+        "ENROLL_LIMIT": env("ENROLL_LIMIT") or "20 per minute",
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none).
+        "PROXY_FIX_HOPS": int(env("PROXY_FIX_HOPS") or 0),
+        # The address gate laptops reach the service at, put into setup QRs
+        # (default: the address the admin's browser used).
+        "SERVER_URL": env("SERVER_URL") or "",
         "WTF_CSRF_TIME_LIMIT": None,  # a shift is long; the token dies with the session
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "SCAN_RAW_TEXT_LIMIT": 200,

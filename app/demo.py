@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .extensions import db
 from .config import community_tz
 from .models import Building, Household, Pass, Person, Scan, User, Vehicle
-from gatepass.categories import mask_id_card
-from .services.issuing import create_device
+from gatepass.categories import VehicleKind, mask_id_card
+from gatepass.roles import Role
+from gatepass.status import PassStatus
+from gatepass.wire import DIRECTIONS
+from .services.devices import create_device
 from .services.rules import set_rule
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建华文辉力军国强建国志强春梅海燕小红晓东子涵浩然欣怡梓萱宇轩雨桐思远一鸣嘉怡俊杰婷婷佳琪"
 PROVINCE_PLATES = "京京京京京冀津鲁晋豫"
-DEMO_LOGINS = [("admin", "admin", "管理员", "admin-demo"),
-               ("office", "office", "物业 王主任", "office-demo"),
-               ("health", "health", "社区医生 李大夫", "health-demo"),
-               ("guard", "guard", "门岗 赵师傅", "guard-demo")]
+DEMO_LOGINS = [("admin", Role.ADMIN, "管理员", "admin-demo"),
+               ("office", Role.OFFICE, "物业 王主任", "office-demo"),
+               ("health", Role.HEALTH, "社区医生 李大夫", "health-demo"),
+               ("guard", Role.GUARD, "门岗 赵师傅", "guard-demo")]
 
 
 def _name(rng: random.Random) -> str:
@@ -37,46 +41,100 @@ def _id_card(rng: random.Random) -> str:
                         f"{rng.randint(101, 1228):04d}{rng.randint(0, 999):03d}{rng.choice('0123456789X')}")
 
 
-def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> dict:
-    rng = random.Random(seed)
-    n_vehicles = max(1, n_passes // 9)
-    n_people = n_passes - n_vehicles
-    n_sanitation = min(50, max(1, n_people // 16))
-    n_other = n_people // 40  # staff, couriers
-    n_residents = n_people - n_sanitation - 2 * n_other
-    n_households = max(1, round(n_residents / 2.4))
-    n_buildings = max(1, min(60, round(n_households / 25)))
+@dataclass(frozen=True)
+class Sizes:
+    """How many of each a community of ``n_passes`` passes has."""
 
-    buildings = [Building(name=f"{i}号楼") for i in range(1, n_buildings + 1)]
+    passes: int
+    vehicles: int
+    people: int
+    sanitation: int
+    other: int  # staff, and as many couriers
+    residents: int
+    households: int
+    buildings: int
+
+    @classmethod
+    def for_passes(cls, n_passes: int) -> "Sizes":
+        vehicles = max(1, n_passes // 9)
+        people = n_passes - vehicles
+        sanitation = min(50, max(1, people // 16))
+        other = people // 40
+        residents = people - sanitation - 2 * other
+        households = max(1, round(residents / 2.4))
+        return cls(n_passes, vehicles, people, sanitation, other, residents, households,
+                   buildings=max(1, min(60, round(households / 25))))
+
+
+def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> dict:
+    """Add a whole community to the session; the same ``seed`` makes the same one."""
+    rng = random.Random(seed)
+    size = Sizes.for_passes(n_passes)
+    households = _households(size)
+    people = _people(rng, size, households)
+    vehicles = _vehicles(rng, size.vehicles, households)
+    db.session.flush()
+    now = datetime.now(timezone.utc)
+    passes = _passes(rng, people, vehicles, now)
+    set_rule("sanitation", "03:00-09:00,15:00-21:00", "")
+    set_rule("courier", "07:00-21:00", "东门")
+    set_rule("vehicle", "", "", anti_passback=False)
+    gates, tokens = {}, {}
+    for gate_name in ("东门", "北门"):
+        gates[gate_name], tokens[gate_name] = create_device(gate_name, f"{gate_name}-笔记本1")
+    n_scans = _demo_scans(rng, passes, gates, now) if scans else 0
+    db.session.flush()
+    from .demo_health import build_health  # home quarantine: docs/health.md
+    health = build_health(rng, [p for p in people if p.household is not None], now)
+    db.session.flush()
+    return {"passes": len(passes), "people": size.people, "households": size.households,
+            "buildings": size.buildings, "vehicles": size.vehicles,
+            "sanitation": size.sanitation, "scans": n_scans, "tokens": tokens, "health": health}
+
+
+def _households(size: Sizes) -> list[Household]:
+    """Buildings 1号楼..., three units each, two flats a floor, filled building by building."""
+    buildings = [Building(name=f"{i}号楼") for i in range(1, size.buildings + 1)]
     db.session.add_all(buildings)
     households = []
-    for i in range(n_households):
-        b = buildings[i % n_buildings]
-        k = i // n_buildings
+    for i in range(size.households):
+        k = i // size.buildings
         unit, rest = k % 3 + 1, k // 3
-        households.append(Household(building=b, unit=f"{unit}单元",
+        households.append(Household(building=buildings[i % size.buildings], unit=f"{unit}单元",
                                     room=f"{rest // 2 + 1}{rest % 2 + 1:02d}"))
     db.session.add_all(households)
+    return households
 
-    phones = rng.sample(range(10**9), n_people)
+
+EMPLOYERS = {"sanitation": "区环卫所", "staff": "物业公司", "courier": "顺丰速运"}
+
+
+def _people(rng: random.Random, size: Sizes, households: list[Household]) -> list[Person]:
+    """Residents and tenants at home; sanitation workers, staff and couriers without one."""
+    phones = rng.sample(range(10**9), size.people)
     people = []
-    for i in range(n_people):
-        if i < n_residents:
+    for i in range(size.people):
+        if i < size.residents:
             cat = "tenant" if rng.random() < 0.18 else "resident"
-            hh = households[i % n_households]
+            hh = households[i % size.households]
         else:
-            j = i - n_residents
-            cat = "sanitation" if j < n_sanitation else ("staff" if j < n_sanitation + n_other else "courier")
+            j = i - size.residents
+            cat = "sanitation" if j < size.sanitation else (
+                "staff" if j < size.sanitation + size.other else "courier")
             hh = None
         people.append(Person(household=hh, name=_name(rng), phone=f"13{phones[i]:09d}",
                              category=cat, id_card_masked=_id_card(rng),
-                             employer={"sanitation": "区环卫所", "staff": "物业公司",
-                                       "courier": "顺丰速运"}.get(cat, ""),
-                             is_returnee=False))
+                             employer=EMPLOYERS.get(cat, ""),
+                             is_returnee=False))  # build_health marks returnees
     db.session.add_all(people)
-    plates = set()
+    return people
+
+
+def _vehicles(rng: random.Random, n: int, households: list[Household]) -> list[Vehicle]:
+    """Mostly residents' cars (85 %), the rest from outside; every plate different."""
+    plates: set[str] = set()
     vehicles = []
-    while len(vehicles) < n_vehicles:
+    while len(vehicles) < n:
         plate = f"{rng.choice(PROVINCE_PLATES)}{rng.choice('ABCEFGHJKLMNPQ')}" \
                 f"{''.join(rng.choice('0123456789ABCDEFGHJKLMNPQRSTUVWXYZ') for _ in range(5))}"
         if plate in plates:
@@ -84,11 +142,14 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
         plates.add(plate)
         own = rng.random() < 0.85
         hh = rng.choice(households) if own else None
-        vehicles.append(Vehicle(plate=plate, kind="own" if own else "outside", household=hh))
+        vehicles.append(Vehicle(plate=plate, kind=(VehicleKind.OWN if own else VehicleKind.OUTSIDE).value, household=hh))
     db.session.add_all(vehicles)
-    db.session.flush()
+    return vehicles
 
-    now = datetime.now(timezone.utc)
+
+def _passes(rng: random.Random, people: list[Person], vehicles: list[Vehicle],
+            now: datetime) -> list[Pass]:
+    """A pass for everyone; a few lost cards reissued, some suspended or revoked."""
     passes = [Pass(person=p, category=p.category, issued_at=now - timedelta(days=rng.randint(1, 30)),
                    valid_until=now + timedelta(days=90) if p.category in ("courier", "staff") else None)
               for p in people]
@@ -96,38 +157,20 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
                for v in vehicles]
     db.session.add_all(passes)
     db.session.flush()
-    # A few lost cards reissued, some suspended or revoked: what an office really has.
     for p in rng.sample(passes, max(1, len(passes) // 60)):
         p.serial = 2
     for p in rng.sample(passes, max(1, len(passes) // 150)):
-        p.status = "suspended"
+        p.status = PassStatus.SUSPENDED.value
     for p in rng.sample(passes, max(1, len(passes) // 150)):
-        p.status = "revoked"
-    set_rule("sanitation", "03:00-09:00,15:00-21:00", "")
-    set_rule("courier", "07:00-21:00", "东门")
-    set_rule("vehicle", "", "", anti_passback=False)
-
-    gates = {}
-    tokens = {}
-    for gate_name in ("东门", "北门"):
-        device, token = create_device(gate_name, f"{gate_name}-笔记本1")
-        gates[gate_name] = device
-        tokens[gate_name] = token
-    n_scans = _demo_scans(rng, passes, gates, now) if scans else 0
-    db.session.flush()
-    from .demo_health import build_health
-    health = build_health(rng, [p for p in people if p.household is not None], now)
-    db.session.flush()
-    return {"passes": len(passes), "people": n_people, "households": n_households,
-            "buildings": n_buildings, "vehicles": n_vehicles, "sanitation": n_sanitation,
-            "scans": n_scans, "tokens": tokens, "health": health}
+        p.status = PassStatus.REVOKED.value
+    return passes
 
 
 def _demo_scans(rng, passes, devices, now) -> int:
     """A day at the gates: out in the morning peak, back in the afternoon peak."""
     tz = community_tz()
     today = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    live = [p for p in passes if p.status == "active"]
+    live = [p for p in passes if p.status == PassStatus.ACTIVE]
     rows = []
     for p in rng.sample(live, int(len(live) * 0.55)):
         if p.category == "sanitation":
@@ -159,7 +202,7 @@ def _demo_scans(rng, passes, devices, now) -> int:
         at = now - timedelta(minutes=rng.randint(5, 23 * 60))
         device = rng.choice(list(devices.values()))
         db.session.add(Scan(nonce=uuid.uuid4().hex, device=device, gate=device.gate, pass_=None,
-                            direction=rng.choice(["in", "out"]), scanned_at=at, received_at=at,
+                            direction=rng.choice(DIRECTIONS), scanned_at=at, received_at=at,
                             allowed=False, reason=reason, raw_text=raw or "GPS.k1.??",
                             response={"allowed": False, "reason": reason}))
         count += 1

@@ -38,12 +38,11 @@ def category_label(code: str) -> str:
     return categories.label(code, lang())
 
 
-def init_app(app) -> None:
-    # Globals, not a context processor: imported macros see globals only.
-    app.jinja_env.globals.update(reason_text=reason_text, category_label=category_label,
-                                 category_colour=categories.colour,
-                                 other_language_url=other_language_url)
+def label(item) -> str:
+    """The reader's-language label of anything with ``label``/``label_en`` (the domain's enums)."""
+    return item.label_en if lang() == "en" else item.label
 
-    @app.context_processor
-    def _page_values():
-        return {"lang": lang(), "community_name": app.config["COMMUNITY_NAME"]}
+
+def done_label(action) -> str:
+    """What a pass action did, in the reader's language (for the message after it)."""
+    return action.done_label_en if lang() == "en" else action.done_label

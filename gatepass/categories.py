@@ -1,4 +1,5 @@
 """Holder categories: the split the office used for its paper passes."""
+from .labels import Labelled
 
 # code -> (Chinese label, English label, card colour)
 CATEGORIES: dict[str, tuple[str, str, str]] = {
@@ -11,6 +12,15 @@ CATEGORIES: dict[str, tuple[str, str, str]] = {
     "vehicle": ("车辆", "Vehicle", "#0e7c86"),
 }
 PERSON_CATEGORIES = [c for c in CATEGORIES if c != "vehicle"]
+#: Categories that live here: they need a household (building and room).
+HOUSEHOLD_CATEGORIES = ("resident", "tenant")
+
+
+class VehicleKind(Labelled):
+    """A resident's own car, or one from outside (a visitor's, a supplier's)."""
+
+    OWN = "own", "本小区", "Resident's"
+    OUTSIDE = "outside", "外来", "From outside"
 
 
 def label(category: str, lang: str = "zh") -> str:

@@ -30,6 +30,14 @@ class Window:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
+class WindowError(ValueError):
+    """A time window that cannot be read; ``part`` is the piece as the office typed it."""
+
+    def __init__(self, part: str, expected: str = ", expected HH:MM-HH:MM"):
+        super().__init__(f"bad time window {part!r}{expected}")
+        self.part = part
+
+
 def parse_windows(spec: str | None) -> tuple[Window, ...]:
     """``"03:00-07:00, 16:00-20:00"`` -> windows; empty means "any time"."""
     if not spec or not spec.strip():
@@ -40,10 +48,10 @@ def parse_windows(spec: str | None) -> tuple[Window, ...]:
             continue
         m = _WINDOW.match(part)
         if not m:
-            raise ValueError(f"bad time window {part.strip()!r}, expected HH:MM-HH:MM")
+            raise WindowError(part.strip())
         h1, m1, h2, m2 = (int(g) for g in m.groups())
         if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
-            raise ValueError(f"bad time window {part.strip()!r}")
+            raise WindowError(part.strip(), "")
         windows.append(Window(time(h1 % 24, m1), time(h2 % 24, m2) if h2 < 24 else time(23, 59, 59)))
     return tuple(windows)
 

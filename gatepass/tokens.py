@@ -327,11 +327,6 @@ def decode(ring: KeyRing, text: object) -> Claims:
                   dynamic=dynamic, signed_at=signed_at)
 
 
-def device_token_hash(token: str) -> str:
-    """How a gate device's API token is stored: never in clear."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 __all__ = [
     "SALT", "Key", "KeyRing", "Claims", "TokenError", "BadFormat", "BadTokenSignature",
     "UnknownKey", "KeyRetired", "HealthCertificate", "is_certificate", "issue_static", "issue_dynamic", "decode", "looks_like_ours",

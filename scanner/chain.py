@@ -278,53 +278,56 @@ class DecoderChain:
              carry: bool, same: bool) -> ChainResult:
         """One frame's pass over the steps; `carry` keeps a bookmark, `same` says the frame
         is the previous one again (a still picture)."""
-        rejected: list[str] = []
-        tried = 0
-        cut: tuple[int, int] | None = None  # where the budget first stopped a step
-        resumed = carry and self._bookmark is not None
-        plan = self._plan(carry, same)
-        resumed_at = (0 if same else 1) if resumed else -1  # plan position
-        for position, (index, skip, limit) in enumerate(plan):
-            step = self.steps[index]
-            decode = DECODERS[step.decoder]
-            tried_step = False
-            pending = views.views(step.pipeline)
-            seen = 0
-            while limit is None or seen < limit:
-                # the first step always runs, and so does one view of the resumed step
-                forced = ((position == 0 and index == 0)
-                          or (position == resumed_at and not tried_step))
-                if not forced and self._over_budget(step, start):
-                    if cut is None:
-                        cut = (index, seen)
-                    self._forget(step)
-                    break
-                t0 = time.perf_counter()
-                thunk = next(pending, None)
-                if thunk is None:
-                    break
-                seen += 1
-                if seen <= skip:
-                    continue  # tried on the previous frame
-                if (id(thunk), step.decoder) in views.tried:
-                    continue  # a still picture: this decoder saw this view last frame
-                view = thunk()
-                if view is None:
-                    continue
-                tried_step = True
-                views.tried.add((id(thunk), step.decoder))
-                results = decode(view.image)
-                self._learn(step, _ms_since(t0))
-                for r in results:
-                    if _accepts(accept, r.text):
-                        self._bookmark = None
-                        return ChainResult(r.text, view.to_frame(r.points), step.name,
-                                           _ms_since(start), tried + 1, tuple(rejected))
-                    if r.text not in rejected:
-                        rejected.append(r.text)
-            tried += tried_step
-        self._bookmark = cut if carry else None
-        return ChainResult(None, None, None, _ms_since(start), tried, tuple(rejected))
+        frame = _FramePass(accept, start)
+        resumed_at = -1  # plan position of the resumed step, which always tries one view
+        if carry and self._bookmark is not None:
+            resumed_at = 0 if same else 1
+        for position, (index, skip, limit) in enumerate(self._plan(carry, same)):
+            found = self._run_step(views, frame, index, skip, limit,
+                                   first=position == 0 and index == 0,
+                                   resumed=position == resumed_at)
+            if found is not None:
+                self._bookmark = None
+                return found
+        self._bookmark = frame.cut if carry else None
+        return ChainResult(None, None, None, _ms_since(start), frame.tried, tuple(frame.rejected))
+
+    def _run_step(self, views: "_FrameViews", frame: "_FramePass", index: int, skip: int,
+                  limit: int | None, first: bool, resumed: bool) -> ChainResult | None:
+        """Step `index` over its views (stepping over the first `skip`, stopping after
+        `limit`) until the budget runs out; the accepted result, or None."""
+        step = self.steps[index]
+        decode = DECODERS[step.decoder]
+        tried_step = False
+        pending = views.views(step.pipeline)
+        seen = 0
+        while limit is None or seen < limit:
+            # the first step always runs, and so does one view of the resumed step
+            forced = first or (resumed and not tried_step)
+            if not forced and self._over_budget(step, frame.start):
+                if frame.cut is None:
+                    frame.cut = (index, seen)
+                self._forget(step)
+                break
+            t0 = time.perf_counter()
+            thunk = next(pending, None)
+            if thunk is None:
+                break
+            seen += 1
+            if seen <= skip or (id(thunk), step.decoder) in views.tried:
+                continue  # tried on the previous frame (a still picture: this very view)
+            view = thunk()
+            if view is None:
+                continue
+            tried_step = True
+            views.tried.add((id(thunk), step.decoder))
+            results = decode(view.image)
+            self._learn(step, _ms_since(t0))
+            found = frame.first_accepted(results, view, step.name)
+            if found is not None:
+                return found
+        frame.tried += tried_step
+        return None
 
     def _over_budget(self, step: Step, start: float) -> bool:
         if self.budget_ms is None:
@@ -343,6 +346,26 @@ class DecoderChain:
         cost = self._cost.get(step.name)
         if cost is not None and cost > step.cost_ms:
             self._cost[step.name] = step.cost_ms + 0.9 * (cost - step.cost_ms)
+
+
+@dataclass
+class _FramePass:
+    """What one frame's pass over the steps has gathered so far."""
+
+    accept: Callable[[str], bool]
+    start: float  # time.perf_counter() when the frame arrived
+    tried: int = 0  # steps that decoded at least one view
+    rejected: list = field(default_factory=list)  # texts `accept` turned down, in order
+    cut: tuple[int, int] | None = None  # (step, views seen) where the budget first stopped
+
+    def first_accepted(self, results, view: View, step_name: str) -> ChainResult | None:
+        for r in results:
+            if _accepts(self.accept, r.text):
+                return ChainResult(r.text, view.to_frame(r.points), step_name,
+                                   _ms_since(self.start), self.tried + 1, tuple(self.rejected))
+            if r.text not in self.rejected:
+                self.rejected.append(r.text)
+        return None
 
 
 def _frame_views(frame) -> _FrameViews | None:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
-
-
 def _expand(paths: list[str]) -> list[str]:
     """Files as given; a folder stands for the images in it, in name order."""
+    from .sources import IMAGE_SUFFIXES
+
     out = []
     for p in paths:
         path = Path(p)
@@ -103,7 +103,46 @@ def add_run(sub) -> None:
     add_run_parser(sub)
 
 
-COMMANDS = [add_decode, add_bench, add_run]
+def add_enroll(sub) -> None:
+    from .enroll import add_enroll_parser  # scanner/enroll.py
+    add_enroll_parser(sub)
+
+
+def add_outbox(sub) -> None:
+    from .runner import default_outbox
+
+    p = sub.add_parser("outbox", help="look at undelivered scans and events; requeue rejected",
+                       description="`list`: rows per kind and state. `requeue`: rejected rows "
+                                   "back to pending, delivered at the next run.")
+    p.add_argument("action", choices=("list", "requeue"))
+    p.add_argument("--outbox", type=Path, default=default_outbox(),
+                   help="the run's --outbox file (default: %(default)s)")
+    p.set_defaults(func=cmd_outbox)
+
+
+def cmd_outbox(args) -> int:
+    from .outbox import Outbox
+
+    if not Path(args.outbox).exists():
+        print(f"scanner: no outbox at {args.outbox}", file=sys.stderr)
+        return 1
+    box = Outbox(args.outbox)
+    try:
+        if args.action == "requeue":
+            print(f"requeued {box.requeue_rejected()} rejected row(s)")
+        counts = box.counts_by_kind()
+        for kind in sorted({k for k, _ in counts}):
+            parts = [f"{state} {counts.get((kind, state), 0)}"
+                     for state in ("pending", "rejected", "delivered")]
+            print(f"{kind}: " + ", ".join(parts))
+        for row in box.rows("rejected")[:20]:
+            print(f"  rejected {row.kind} {row.nonce}: {row.last_error}")
+    finally:
+        box.close()
+    return 0
+
+
+COMMANDS = [add_decode, add_bench, add_run, add_enroll, add_outbox]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gatepass.logs import configure
+
+    # One line per record on stderr (stdout carries the JSON lines); device tokens, setup
+    # codes and pass tokens are never logged.
+    configure(os.environ.get("GATEPASS_SCANNER_LOG", "INFO"))
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0

@@ -17,6 +17,7 @@ its signature, marked as such on the screen.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -29,14 +30,17 @@ from zoneinfo import ZoneInfo
 import requests
 
 from gatepass.categories import label
+from gatepass.quarantine import FEVER_THRESHOLD
 from gatepass.rules import CategoryRule
 from gatepass.tokens import KeyRing, TokenError, decode
 from gatepass.verdict import DEFAULT_MAX_AGE, GateContext, PassState, Verdict, verify
-from gatepass.wire import DEFAULT_TIMEZONE, SNAPSHOT_PATH, pass_code, unpack_pass_row
+from gatepass.wire import (DEFAULT_TIMEZONE, SNAPSHOT_PATH, TEMPERATURE_MAX, TEMPERATURE_MIN,
+                           pass_code, unpack_pass_row)
 
-from .outbox import Link, ServiceClient
+from .outbox import Deadline, Link, ServiceClient
 
 SYNC_INTERVAL = 30.0
+log = logging.getLogger("scanner.snapshot")
 
 
 @dataclass
@@ -62,6 +66,15 @@ class Snapshot:
         """The service's phone-code lifetime, so gates need no setting of their own."""
         seconds = self.data.get("dynamic_max_age")
         return timedelta(seconds=seconds) if isinstance(seconds, (int, float)) and seconds > 0 else None
+
+    @property
+    def fever_threshold(self) -> float:
+        """The service's fever threshold (°C), or the project's default."""
+        value = self.data.get("fever_threshold")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and TEMPERATURE_MIN <= value <= TEMPERATURE_MAX:
+            return float(value)
+        return FEVER_THRESHOLD
 
     @property
     def retired_kids(self) -> set[str]:
@@ -146,7 +159,7 @@ def fetch_snapshot(client: ServiceClient, store: SnapshotStore, link: Link,
     try:
         r = client.get(SNAPSHOT_PATH, timeout=timeout, headers=headers)
     except requests.RequestException as exc:
-        link.fail(type(exc).__name__)
+        link.fail(str(exc) if isinstance(exc, Deadline) else type(exc).__name__)
         return False
     if r.status_code == 304:
         store.touch()
@@ -155,8 +168,10 @@ def fetch_snapshot(client: ServiceClient, store: SnapshotStore, link: Link,
     if r.status_code == 200:
         try:
             data = r.json()
-        except ValueError:
-            link.fail("snapshot is not JSON")
+        except Exception:  # noqa: BLE001 - not JSON, or nested too deep to parse
+            data = None
+        if not isinstance(data, dict):
+            link.fail("snapshot is not a JSON object")
             return False
         store.replace(data, (r.headers.get("ETag") or "").strip('"'))
         link.ok()
@@ -167,9 +182,9 @@ def fetch_snapshot(client: ServiceClient, store: SnapshotStore, link: Link,
 
 class SnapshotSync(threading.Thread):
     def __init__(self, store: SnapshotStore, server: str, device_token: str, link: Link,
-                 interval: float = SYNC_INTERVAL):
+                 interval: float = SYNC_INTERVAL, waiting=None):
         super().__init__(name="snapshot", daemon=True)
-        self.store, self.link, self.interval = store, link, interval
+        self.store, self.link, self.interval, self.waiting = store, link, interval, waiting
         self.server, self.device_token = server, device_token
         self._halt = threading.Event()
         self.synced = threading.Event()  # set after the first successful poll
@@ -178,10 +193,13 @@ class SnapshotSync(threading.Thread):
         self._halt.set()
 
     def run(self):
-        client = ServiceClient(self.server, self.device_token)
+        client = ServiceClient(self.server, self.device_token, self.waiting)
         while not self._halt.is_set():
-            if fetch_snapshot(client, self.store, self.link):
-                self.synced.set()
+            try:
+                if fetch_snapshot(client, self.store, self.link):
+                    self.synced.set()
+            except Exception:  # noqa: BLE001 - a bad snapshot must not end the polling
+                log.exception("snapshot poll failed")
             self._halt.wait(self.interval)
 
 
@@ -200,7 +218,9 @@ class OfflineJudge:
         extra = set(self.base_retired) | (snap.retired_kids if snap else set())
         return KeyRing(self.keys, retired_kids=extra)
 
-    def judge(self, text: str, direction: str, now: datetime | None = None) -> Verdict:
+    def judge(self, text: str, direction: str, now: datetime | None = None,
+              temperature: float | None = None) -> Verdict:
+        """The offline verdict; ``temperature`` is the guard's reading for this scan (°C)."""
         now = now or datetime.now(timezone.utc)
         ring = self.ring()
         snap = self.store.current
@@ -224,7 +244,9 @@ class OfflineJudge:
         ctx = GateContext(gate=(snap.gate if snap else None) or self.gate, direction=direction,
                           local_tz=self.tz,
                           max_age=(snap.dynamic_max_age if snap else None) or self.max_age,
-                          rules=snap.rules() if snap else {}, check_passback=False)
+                          rules=snap.rules() if snap else {}, check_passback=False,
+                          temperature=temperature,
+                          fever_threshold=snap.fever_threshold if snap else FEVER_THRESHOLD)
         verdict = verify(text, ring, lookup, now, ctx)
         verdict.extra["offline"] = True
         if signature_only and verdict.allowed:

@@ -1,14 +1,24 @@
-"""The scans a gate has not yet delivered, on disk, and the thread that delivers them.
+"""What a gate has not yet delivered (scans and logbook events), on disk, and the thread
+that delivers it.
 
-A scan is committed to SQLite (WAL, ``synchronous=FULL``) before the guard
+A row is committed to SQLite (WAL, ``synchronous=FULL``) before the guard
 sees its verdict, so pulling the plug, SIGKILL or a dead network loses
 nothing: the next start sends what is left. Delivery is at-least-once; the
 service's unique nonce turns it into exactly once.
+
+A row counts as delivered only on a *receipt*: a 200 whose JSON has the
+fields the contract promises (a scan: integer ``scan_id`` and string
+``reason``; an event: integer ``event_id``). Anything else the network hands
+back (a captive portal's page, ``{}``, a redirect) is a link error and the row
+is retried; only a 4xx that names the row as bad puts it aside as rejected,
+and ``python -m scanner outbox requeue`` puts it back.
 """
 from __future__ import annotations
 
 import json
+import logging
 import random
+import socket
 import sqlite3
 import threading
 import time
@@ -18,8 +28,15 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from gatepass.wire import RETRY_STATUSES, SCANS_PATH
+from gatepass.wire import (EVENTS_PATH, LINK_ERROR_STATUSES, OUTBOX_WAITING_HEADER,
+                           RETRY_STATUSES, SCANNER_VERSION_HEADER, SCANS_PATH)
+
+from . import __version__
+
+log = logging.getLogger("scanner.outbox")
 
 #: Backoff after failed deliveries: 1 s, 2 s, 4 s ... capped, with jitter so a
 #: dozen gates coming back after an outage do not all knock at once.
@@ -66,38 +83,210 @@ class Link:
 
 @dataclass
 class Reply:
-    status: int  # 0: no answer (network down, timeout)
+    status: int  # 0: no answer (network down, timeout, deadline)
     data: Optional[dict] = None
     error: str = ""
 
 
+#: Where each kind of outbox row is posted.
+PATHS = {"scan": SCANS_PATH, "event": EVENTS_PATH}
+
+
+# --- a wall-clock deadline for a whole request ------------------------------------------
+# requests' timeout bounds each socket read, so a server dripping one byte a second never
+# trips it. Each request registers the connections it uses; a timer shuts their sockets
+# down when the deadline passes, which ends any blocked read at once.
+
+_in_flight = threading.local()
+
+
+class _Deadline:
+    def __init__(self, seconds: float):
+        self.connections: list = []
+        self.expired = False
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._timer = threading.Thread(target=self._watch, args=(seconds,), daemon=True,
+                                       name="deadline")
+
+    def __enter__(self):
+        _in_flight.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        _in_flight.deadline = None
+        self._done.set()
+        return False
+
+    def add(self, conn) -> None:
+        with self._lock:
+            self.connections.append(conn)
+
+    def _watch(self, seconds: float) -> None:
+        if self._done.wait(seconds):
+            return
+        self.expired = True
+        while not self._done.is_set():  # again and again: a connect may finish late
+            with self._lock:
+                for conn in self.connections:
+                    sock = getattr(conn, "sock", None)
+                    if sock is not None:
+                        try:
+                            sock.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+            self._done.wait(0.05)
+
+
+class _WatchedPool(HTTPConnectionPool):
+    def _make_request(self, conn, *args, **kwargs):
+        deadline = getattr(_in_flight, "deadline", None)
+        if deadline is not None:
+            deadline.add(conn)
+        return super()._make_request(conn, *args, **kwargs)
+
+
+class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
+    pass
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """An HTTPAdapter whose connection pools tell the current request's deadline which
+    connection it is using. No retries: the outbox is the retry."""
+
+    def __init__(self):
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool,
+                                                   "https": _WatchedHTTPSPool}
+
+
+def _json_object(r: requests.Response) -> Optional[dict]:
+    """The reply's JSON if it is an object; None for anything else, never an exception
+    (a 50,000-deep nesting raises RecursionError, not ValueError)."""
+    try:
+        data = r.json()
+    except Exception:  # noqa: BLE001 - whatever a server or a portal sends
+        return None
+    return data if isinstance(data, dict) else None
+
+
 class ServiceClient:
-    """The gate API. One per thread: a requests.Session is not thread-safe."""
+    """The gate API. One per thread: a requests.Session is not thread-safe.
 
-    def __init__(self, server: str, device_token: str):
+    Every request carries the scanner's version and how many rows wait in its outbox
+    (``waiting``), never follows a redirect, and ends by a wall-clock deadline.
+    """
+
+    def __init__(self, server: str, device_token: str | None,
+                 waiting: Callable[[], int] | None = None):
         self.server = server.rstrip("/")
+        self.waiting = waiting
         self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {device_token}"
-        self.session.headers["User-Agent"] = "gatepass-scanner"
+        adapter = _DeadlineAdapter()
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        if device_token:
+            self.session.headers["Authorization"] = f"Bearer {device_token}"
+        self.session.headers["User-Agent"] = f"gatepass-scanner/{__version__}"
+        self.session.headers[SCANNER_VERSION_HEADER] = __version__
 
-    def post_scan(self, body: dict, timeout: float) -> Reply:
+    def _headers(self, extra: dict | None = None) -> dict:
+        headers = dict(extra or {})
         try:
-            r = self.session.post(f"{self.server}{SCANS_PATH}", json=body,
-                                  timeout=(min(timeout, 3.05), timeout))
+            count = self.waiting() if self.waiting else 0
+        except Exception:  # noqa: BLE001 - a closed outbox must not stop a request
+            count = 0
+        headers[OUTBOX_WAITING_HEADER] = str(int(count))
+        return headers
+
+    def request(self, method: str, path: str, deadline: float, json_body=None,
+                headers: dict | None = None) -> requests.Response:
+        """One request, over by ``deadline`` seconds of wall-clock time whatever the server
+        does; raises requests.RequestException (``Deadline`` when cut off)."""
+        with _Deadline(deadline) as watch:
+            try:
+                r = self.session.request(method, f"{self.server}{path}", json=json_body,
+                                         headers=self._headers(headers), allow_redirects=False,
+                                         timeout=(min(deadline, 3.05), deadline))
+                r.content  # read the whole body under the deadline
+            except requests.RequestException:
+                if watch.expired:
+                    raise Deadline(f"no complete reply within {deadline:g} s") from None
+                raise
+            except Exception as exc:  # noqa: BLE001 - a socket shut mid-read, a bad header
+                raise Deadline(f"{type(exc).__name__} within {deadline:g} s") from None
+        if watch.expired:
+            raise Deadline(f"no complete reply within {deadline:g} s")
+        return r
+
+    def post(self, path: str, body: dict, timeout: float) -> Reply:
+        """POST ``body``; Reply(0, ...) when there was no complete answer in time."""
+        try:
+            r = self.request("POST", path, timeout, json_body=body)
         except requests.RequestException as exc:
-            return Reply(0, error=type(exc).__name__)
-        try:
-            data = r.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            data = None
-        msg = "" if r.status_code == 200 else \
-            f"HTTP {r.status_code}: {(data or {}).get('message') or r.text[:200]}"
+            return Reply(0, error=str(exc) if isinstance(exc, Deadline) else type(exc).__name__)
+        data = _json_object(r)
+        msg = ""
+        if r.status_code != 200:
+            message = (data or {}).get("message")
+            text = message if isinstance(message, str) else r.text[:200]
+            msg = f"HTTP {r.status_code}: {text}"
         return Reply(r.status_code, data, msg)
 
+    def post_scan(self, body: dict, timeout: float) -> Reply:
+        return self.post(SCANS_PATH, body, timeout)
+
     def get(self, path: str, timeout: float, headers: dict | None = None):
-        return self.session.get(f"{self.server}{path}", timeout=timeout, headers=headers or {})
+        return self.request("GET", path, timeout, headers=headers)
+
+
+class Deadline(requests.exceptions.Timeout):
+    """The wall-clock deadline of a request passed."""
+
+
+# --------------------------------------------------------------------------- receipts
+
+def _holder(value) -> Optional[dict]:
+    """The holder as the screen shows it: an object of short strings, or None."""
+    if not isinstance(value, dict):
+        return None
+    return {str(k)[:40]: v[:200] for k, v in value.items()
+            if isinstance(v, str)} or None
+
+
+def receipt(kind: str, data: Optional[dict]) -> Optional[dict]:
+    """The reply as a receipt for a row of ``kind``, cleaned to the contract's types; None
+    when it is not one (so the row stays pending)."""
+    if not isinstance(data, dict):
+        return None
+    if kind == "event":
+        event_id = data.get("event_id")
+        if not isinstance(event_id, int) or isinstance(event_id, bool):
+            return None
+        return {"event_id": event_id, "kind": str(data.get("kind") or "")[:40]}
+    scan_id, reason = data.get("scan_id"), data.get("reason")
+    if not isinstance(scan_id, int) or isinstance(scan_id, bool) or not isinstance(reason, str):
+        return None
+    out = {"scan_id": scan_id, "reason": reason[:64], "allowed": data.get("allowed") is True,
+           "holder": _holder(data.get("holder"))}
+    for key in ("message", "message_en", "gate", "direction"):
+        value = data.get(key)
+        out[key] = value[:300] if isinstance(value, str) else ""
+    return out
+
+
+def outcome(status: int) -> str:
+    """What a reply without a receipt means for the row: 'auth' (a token problem, retried
+    slowly), 'rejected' (the service named the row as bad) or 'link' (retry with backoff)."""
+    if status == 401:
+        return "auth"
+    if 400 <= status < 500 and status not in RETRY_STATUSES | LINK_ERROR_STATUSES:
+        return "rejected"
+    return "link"  # no answer, 3xx, 403/404/405, 408/429, 5xx, a 200 without a receipt
 
 
 # --------------------------------------------------------------------------- the outbox
@@ -105,6 +294,7 @@ class ServiceClient:
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scans (
     id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL DEFAULT 'scan',       -- scan | event (PATHS says where it goes)
     nonce TEXT NOT NULL UNIQUE,
     body TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending',   -- pending | delivered | rejected
@@ -117,6 +307,9 @@ CREATE TABLE IF NOT EXISTS scans (
 );
 CREATE INDEX IF NOT EXISTS scans_pending ON scans(state, next_try);
 """
+#: Outbox files written before events existed have no kind column: every row was a scan.
+ADD_KIND = "ALTER TABLE scans ADD COLUMN kind TEXT NOT NULL DEFAULT 'scan'"
+COLUMNS = "nonce, body, state, attempts, next_try, last_error, response, kind"
 
 
 @dataclass
@@ -128,10 +321,11 @@ class Row:
     next_try: float
     last_error: Optional[str]
     response: Optional[dict]
+    kind: str = "scan"
 
 
 class Outbox:
-    """An SQLite file of scans; safe to share between the loop and the sender thread.
+    """An SQLite file of scans and events; safe to share between the loop and the sender.
 
     ``next_try`` is wall-clock (``time.time()``) so it survives a restart.
     """
@@ -145,6 +339,9 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(scans)")}
+        if "kind" not in columns:
+            self._db.execute(ADD_KIND)
         self.changed = threading.Event()  # wakes the sender when a scan is added
 
     def close(self):
@@ -155,13 +352,17 @@ class Outbox:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
-    def add(self, body: dict, hold: float = 0.0) -> str:
-        """Commit one scan; ``hold`` keeps the sender off it while the loop posts it itself."""
+    def add(self, body: dict, hold: float = 0.0, kind: str = "scan") -> str:
+        """Commit one row (``kind`` 'scan' or 'event'); ``hold`` keeps the sender off it while
+        the loop posts it itself."""
+        if kind not in PATHS:
+            raise ValueError(f"unknown outbox kind {kind!r}")
         body = dict(body)
         body.setdefault("nonce", uuid.uuid4().hex)
         now = time.time()
-        self._exec("INSERT INTO scans(nonce, body, created_at, next_try) VALUES (?, ?, ?, ?)",
-                   (body["nonce"], json.dumps(body, ensure_ascii=False), now, now + hold))
+        self._exec("INSERT INTO scans(kind, nonce, body, created_at, next_try)"
+                   " VALUES (?, ?, ?, ?, ?)",
+                   (kind, body["nonce"], json.dumps(body, ensure_ascii=False), now, now + hold))
         self.changed.set()
         return body["nonce"]
 
@@ -206,7 +407,7 @@ class Outbox:
                              (attempts, time.time() + wait, error, nonce))
 
     def due(self, limit: int = 20) -> list[Row]:
-        rows = self._exec("SELECT nonce, body, state, attempts, next_try, last_error, response"
+        rows = self._exec(f"SELECT {COLUMNS}"
                           " FROM scans WHERE state='pending' AND next_try<=? ORDER BY id LIMIT ?",
                           (time.time(), limit))
         return [self._row(r) for r in rows]
@@ -215,14 +416,33 @@ class Outbox:
         got = self._exec("SELECT MIN(next_try) FROM scans WHERE state='pending'")
         return got[0][0] if got and got[0][0] is not None else None
 
+    def state_of(self, nonce: str) -> Optional[str]:
+        got = self._exec("SELECT state FROM scans WHERE nonce=?", (nonce,))
+        return got[0][0] if got else None
+
     def pending_count(self) -> int:
         return self._exec("SELECT COUNT(*) FROM scans WHERE state='pending'")[0][0]
 
     def counts(self) -> dict[str, int]:
         return dict(self._exec("SELECT state, COUNT(*) FROM scans GROUP BY state"))
 
+    def counts_by_kind(self) -> dict[tuple[str, str], int]:
+        """{(kind, state): rows}, for ``outbox list``."""
+        return {(k, st): n for k, st, n in
+                self._exec("SELECT kind, state, COUNT(*) FROM scans GROUP BY kind, state")}
+
+    def requeue_rejected(self) -> int:
+        """Rejected rows back to pending, due now (after the service or the scanner was
+        fixed); the service's nonce check keeps a row that did arrive from counting twice."""
+        with self._lock:
+            cur = self._db.execute("UPDATE scans SET state='pending', next_try=?, attempts=0"
+                                   " WHERE state='rejected'", (time.time(),))
+            count = cur.rowcount
+        self.changed.set()
+        return count
+
     def rows(self, state: str | None = None) -> list[Row]:
-        sql = "SELECT nonce, body, state, attempts, next_try, last_error, response FROM scans"
+        sql = f"SELECT {COLUMNS} FROM scans"
         args: tuple = ()
         if state:
             sql, args = sql + " WHERE state=?", (state,)
@@ -238,43 +458,51 @@ class Outbox:
     @staticmethod
     def _row(r) -> Row:
         return Row(nonce=r[0], body=json.loads(r[1]), state=r[2], attempts=r[3], next_try=r[4],
-                   last_error=r[5], response=json.loads(r[6]) if r[6] else None)
+                   last_error=r[5], response=json.loads(r[6]) if r[6] else None, kind=r[7])
 
 
 # --------------------------------------------------------------------------- delivery
 
 def deliver(outbox: Outbox, client: ServiceClient, link: Link, row: Row,
-            timeout: float) -> Reply:
-    """Post one scan and record the outcome in the outbox; returns the reply.
+            timeout: float) -> tuple[Reply, Optional[dict]]:
+    """Post one row and record the outcome in the outbox; returns (reply, receipt).
 
-    200: delivered, the service's verdict stored. 401: kept, retried slowly
-    (a token problem the guard must see). 408/429/5xx/no answer: kept, retried
-    with backoff. Any other 4xx can never succeed: kept aside as rejected,
-    with the service's message, never retried and never silently dropped.
+    A receipt: delivered, the service's answer stored. 401: kept, retried slowly (a token
+    problem the guard must see). A link error (no answer, a redirect, 403/404/405,
+    408/429, 5xx, a 200 that is no receipt): kept, retried with backoff. Any other 4xx
+    can never succeed as it is: kept aside as rejected with the service's message, never
+    silently dropped (``python -m scanner outbox requeue`` retries it).
     """
-    reply = client.post_scan(row.body, timeout)
-    if reply.status == 200 and reply.data is not None:
-        outbox.delivered(row.nonce, reply.data)
+    reply = client.post(PATHS.get(row.kind, SCANS_PATH), row.body, timeout)
+    got = receipt(row.kind, reply.data) if reply.status == 200 else None
+    if got is not None:
+        outbox.delivered(row.nonce, got)
         link.ok()
-    elif reply.status == 401:
+        return reply, got
+    what = outcome(reply.status)
+    if what == "auth":
         link.fail(reply.error, auth=True)
         outbox.retry_later(row.nonce, reply.error, AUTH_RETRY)
-    elif 400 <= reply.status < 500 and reply.status not in RETRY_STATUSES:
-        link.ok()  # the service answered: the link is fine, this scan is not
+    elif what == "rejected":
+        link.ok()  # the service answered: the link is fine, this row is not
         outbox.rejected(row.nonce, reply.error, reply.data)
     else:
-        if reply.status == 0:
-            link.fail(reply.error or "no answer")
-        outbox.retry_later(row.nonce, reply.error or f"HTTP {reply.status}")
-    return reply
+        error = reply.error or f"HTTP {reply.status}" + (": no receipt" if reply.status == 200
+                                                         else "")
+        if reply.status == 0 or (reply.status < 500 and reply.status not in RETRY_STATUSES):
+            link.fail(error)  # no answer, or not our service answering (portal, proxy)
+        outbox.retry_later(row.nonce, error)
+    return reply, None
 
 
 class Sender(threading.Thread):
     """Delivers due scans oldest first, backing off while the service is unreachable.
 
-    A scan the service chokes on (5xx) waits on its own backoff so it cannot
+    A row the service chokes on (5xx) waits on its own backoff so it cannot
     hold up the queue behind it; an unreachable service pauses the whole
-    queue. When the link comes back every waiting scan is due at once.
+    queue. When the link comes back every waiting row is due at once. Nothing a
+    reply or a callback does ends the thread: a failure is logged and the loop
+    goes on, so the gate never stops uploading until a restart.
     """
 
     def __init__(self, outbox: Outbox, server: str, device_token: str, link: Link,
@@ -307,35 +535,49 @@ class Sender(threading.Thread):
         self.nudge()
 
     def run(self):
-        client = ServiceClient(self.server, self.device_token)
+        client = ServiceClient(self.server, self.device_token, self.outbox.pending_count)
         while not self._halt.is_set():
-            self.outbox.changed.clear()
-            self._wake.clear()
             try:
-                rows = self.outbox.due()
+                self._round(client)
+            except Exception:  # noqa: BLE001 - the sender must outlive any bug or reply
+                log.exception("sender: a round failed; going on")
+                self._wake.wait(1.0)
+
+    def _round(self, client: ServiceClient) -> None:
+        self.outbox.changed.clear()
+        self._wake.clear()
+        try:
+            rows = self.outbox.due()
+        except sqlite3.Error:
+            rows = []
+        pause = None
+        for row in rows:
+            if self._halt.is_set():
+                return
+            try:
+                reply, got = deliver(self.outbox, client, self.link, row, self.timeout)
             except sqlite3.Error:
-                rows = []
-            pause = None
-            for row in rows:
-                if self._halt.is_set():
-                    return
-                reply = deliver(self.outbox, client, self.link, row, self.timeout)
-                if reply.status == 200:
-                    self.streak = 0
-                    if self.on_delivered and reply.data is not None:
-                        self.on_delivered(row, reply.data)
-                elif reply.status == 401:
-                    pause = AUTH_RETRY
-                    break
-                elif reply.status in (0, 408, 429):
-                    self.streak += 1
-                    pause = backoff(self.streak)
-                    break
-            if pause is not None:
-                self._wake.wait(min(pause, self.max_wait))
+                log.exception("sender: outbox write failed for %s", row.nonce)
                 continue
-            nxt = self.outbox.next_due()
-            wait = 5.0 if nxt is None else min(5.0, max(0.0, nxt - time.time()))
-            if rows and wait == 0.0:
-                continue
-            self.outbox.changed.wait(min(wait, self.max_wait))
+            if got is not None:
+                self.streak = 0
+                if self.on_delivered:
+                    try:
+                        self.on_delivered(row, got)
+                    except Exception:  # noqa: BLE001 - the screen's trouble, not the queue's
+                        log.exception("sender: on_delivered failed for %s", row.nonce)
+            elif reply.status == 401:
+                pause = AUTH_RETRY
+                break
+            elif outcome(reply.status) == "link" and reply.status < 500:
+                self.streak += 1  # the link is down or wrong: pause the whole queue
+                pause = backoff(self.streak)
+                break
+        if pause is not None:
+            self._wake.wait(min(pause, self.max_wait))
+            return
+        nxt = self.outbox.next_due()
+        wait = 5.0 if nxt is None else min(5.0, max(0.0, nxt - time.time()))
+        if rows and wait == 0.0:
+            return
+        self.outbox.changed.wait(min(wait, self.max_wait))

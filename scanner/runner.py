@@ -1,4 +1,4 @@
-"""``python -m scanner run``: the live gate scanner.
+"""``python -m scanner run``: the live gate scanner (registered in scanner/cli.py).
 
 One loop: take the next frame or line from the source, decode it, and for a
 pass not seen in the last few seconds, write the scan to the outbox, ask the
@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import queue
 import re
 import signal
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,13 +26,17 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from gatepass.tokens import KeyRing, looks_like_ours
-from gatepass.wire import DEFAULT_TIMEZONE, TEMPERATURE_MAX, TEMPERATURE_MIN
+from gatepass.wire import (DEFAULT_TIMEZONE, DUTY_SIGN_OFF_PATH, DUTY_SIGN_ON_PATH,
+                           TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time)
 
+from . import config
+from .logbook import INCIDENT_KEYS, TURN_AWAY_KEYS, describe, event_body
 from .offline import OfflineJudge, SnapshotStore, SnapshotSync
-from .outbox import Link, Outbox, Row, Sender, ServiceClient
+from .outbox import Link, Outbox, Row, Sender, ServiceClient, deliver
 from .screen import ScreenState, Shown
 from .sources import Item, open_source
 
+log = logging.getLogger("scanner")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: After a failed attempt, scans within this many seconds do not wait for the
 #: service at all: a queue at the gate must not pay a timeout per person.
@@ -64,46 +71,116 @@ class Cooldown:
         return last is None or t - last > self.seconds or t < last
 
 
+#: Whole lines the guard (or a hand scanner, or a test on stdin) can type; anything else
+#: of 4+ characters that is not only digits is a scanned text.
+LINE_COMMANDS = (
+    ("direction", re.compile(r"([io])")),
+    ("temperature", re.compile(r"(\d{2,3}(?:\.\d)?)")),
+    ("turn_away", re.compile(r"t([1-5])(?:\s+(.*))?", re.S)),
+    ("incident", re.compile(r"x([1-4])(?:\s+(.*))?", re.S)),
+    ("courier", re.compile(r"c(\d{0,3})(?:\s+(.*))?", re.S)),
+    ("sign_on", re.compile(r"g(\d{4,8})")),
+    ("sign_off", re.compile(r"s(?:\s+(.*))?", re.S)),
+)
+#: Key modes: the first key, what the screen prompts for while the line is being typed.
+MODES = {"t": "turn_away", "x": "incident", "c": "courier", "g": "sign_on", "s": "sign_off"}
+
+
+def parse_temperature(text: str) -> Optional[float]:
+    """``365`` or ``36.5`` -> 36.5, ``37`` -> 37.0; None outside what a thermometer reads
+    (gatepass.wire.TEMPERATURE_MIN/MAX), so a slip of the finger is never sent."""
+    if not re.fullmatch(r"\d{2,3}(\.\d)?", text):
+        return None
+    value = float(text) if "." in text or len(text) == 2 else int(text) / 10
+    return value if TEMPERATURE_MIN <= value <= TEMPERATURE_MAX else None
+
+
+def parse_line(text: str) -> Optional[tuple]:
+    """One finished line (Enter) -> an action tuple, or None for a blank line."""
+    text = text.strip()
+    if not text:
+        return None
+    for name, pattern in LINE_COMMANDS:
+        m = pattern.fullmatch(text)
+        if not m:
+            continue
+        if name == "direction":
+            return ("direction", "in" if m.group(1) == "i" else "out")
+        if name == "temperature":
+            value = parse_temperature(text)
+            return ("temperature", value) if value is not None else ("invalid", text)
+        if name == "turn_away":
+            return ("event", "turn_away", {"reason": TURN_AWAY_KEYS[m.group(1)]},
+                    m.group(2) or "")
+        if name == "incident":
+            return ("event", "incident", {"type": INCIDENT_KEYS[m.group(1)]}, m.group(2) or "")
+        if name == "courier":
+            fields = {"parcels": int(m.group(1))} if m.group(1) else {}
+            return ("event", "courier", fields, m.group(2) or "")
+        if name == "sign_on":
+            return ("sign_on", m.group(1))
+        if name == "sign_off":
+            return ("sign_off", (m.group(1) or "").strip())
+    if text.isdigit() or len(text) < 4:
+        return ("invalid", text)
+    return ("text", text)
+
+
 class KeyInput:
     """The guard's keys, and a keyboard-wedge scanner typing into the window.
 
-    With nothing typed yet, i/o/Tab switch direction and q/Esc quit; other
-    printable keys start a line that Enter finishes: digits are a
-    temperature for the next scan (``365`` or ``36.5``), anything longer is a
-    scanned text (a wedge types ``GPS.…`` then Enter).
+    With nothing typed yet, i/o/Tab switch direction and q/Esc quit; ``t`` or ``x`` then
+    a digit records a turn-away or an incident at once; other keys start a line that
+    Enter finishes and ``parse_line`` reads: digits are a temperature (``365``), ``c3`` a
+    courier with 3 parcels, ``g1234`` a guard's PIN, ``s note`` the sign-off, anything
+    longer a scanned text (a wedge types ``GPS.…`` then Enter; its capitals never clash
+    with the lower-case keys).
     """
 
     def __init__(self):
         self.buffer = ""
 
-    def feed(self, key: int) -> Optional[tuple]:
-        if key is None or key < 0:
+    @property
+    def mode(self) -> Optional[str]:
+        """What the line being typed is for (see MODES), for the screen's prompt."""
+        if not self.buffer or len(self.buffer) > 1 and not (
+                self.buffer[1:].isdigit() or self.buffer[1] == " " or self.buffer[0] == "s"):
             return None
-        key &= 0xFFFF
-        if key in (13, 10):
-            text, self.buffer = self.buffer.strip(), ""
-            if not text:
+        return MODES.get(self.buffer[0])
+
+    def shown(self) -> str:
+        """The buffer as the screen may show it: a PIN's digits are masked."""
+        if self.mode == "sign_on":
+            return "g " + "●" * (len(self.buffer) - 1)
+        return self.buffer
+
+    def feed(self, key) -> Optional[tuple]:
+        """A key code from OpenCV (int) or a character (str)."""
+        if key is None:
+            return None
+        if isinstance(key, int):
+            if key < 0:
                 return None
-            if re.fullmatch(r"\d{2,3}(\.\d)?", text):
-                value = float(text) if "." in text or len(text) == 2 else int(text) / 10
-                if TEMPERATURE_MIN <= value <= TEMPERATURE_MAX:
-                    return ("temperature", value)
-                return ("invalid", text)
-            if len(text) >= 4:
-                return ("text", text)
-            return ("invalid", text)
-        if key == 27:
+            key &= 0xFFFF
+            ch = chr(key) if key in (8, 9, 10, 13, 27, 127) or 32 <= key < 256 else ""
+        else:
+            ch = key
+        if not ch:
+            return None
+        if ch in "\r\n":
+            text, self.buffer = self.buffer, ""
+            return parse_line(text)
+        if ch == "\x1b":
             if self.buffer:
                 self.buffer = ""
                 return None
             return ("quit",)
-        if key in (8, 127):
+        if ch in "\x08\x7f":
             self.buffer = self.buffer[:-1]
             return None
-        if key == 9 and not self.buffer:
-            return ("toggle",)
-        ch = chr(key & 0xFF) if (key & 0xFF) >= 32 and key < 256 else ""
-        if not ch:
+        if ch == "\t":
+            return None if self.buffer else ("toggle",)
+        if not ch.isprintable():
             return None
         if not self.buffer:
             if ch in "iI":
@@ -114,6 +191,11 @@ class KeyInput:
                 return ("quit",)
         if len(self.buffer) < MAX_TOKEN:
             self.buffer += ch
+        if len(self.buffer) == 2 and self.buffer[0] in "tx" and self.buffer[1].isdigit():
+            action = parse_line(self.buffer)  # one key picks the reason: no Enter needed
+            if action and action[0] == "event":
+                self.buffer = ""
+                return action
         return None
 
 
@@ -125,15 +207,97 @@ class Settings:
     cooldown: float = 3.0
 
 
+#: How long past the guard's wait the posting thread may still finish a scan (its own
+#: wall-clock deadline); the sender keeps off the row until then.
+POST_GRACE = 2.0
+#: How long a TEMPERATURE_REQUIRED deny waits for the guard to type the reading.
+TEMPERATURE_PROMPT_SECONDS = 60.0
+#: Sign-on and sign-off wait this long for the service (they need it; scans do not).
+DUTY_TIMEOUT = 3.0
+
+
+class _Job:
+    def __init__(self, row: Row):
+        self.row, self.done, self.got, self.gave_up = row, threading.Event(), None, False
+        self.offline_reason: Optional[str] = None
+
+
+class Poster(threading.Thread):
+    """Posts the scan the guard is waiting for, off the loop that draws the screen.
+
+    The loop waits ``timeout`` at most (a wall clock, whatever the server does) and shows
+    the offline verdict when no receipt came; the post goes on here until its own
+    deadline and, if the receipt arrives late, ``on_late`` hears of it.
+    """
+
+    def __init__(self, outbox: Outbox, server: str, device_token: str, link: Link,
+                 timeout: float, on_late: Callable[[Row, dict], None] | None = None):
+        super().__init__(name="poster", daemon=True)
+        self.outbox, self.link, self.timeout, self.on_late = outbox, link, timeout, on_late
+        self.server, self.device_token = server, device_token
+        self._jobs: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+
+    def ask(self, row: Row) -> tuple[bool, Optional[dict]]:
+        """(answered in time, receipt or None) within ``timeout`` s; when not answered the
+        post continues in the background."""
+        job = _Job(row)
+        self._jobs.put(job)
+        answered = job.done.wait(self.timeout)
+        with self._lock:
+            if job.got is None:
+                job.gave_up = True
+            return answered or job.got is not None, job.got
+
+    def give_up(self, row: Row, offline_reason: str) -> None:
+        """Record the offline verdict the guard saw, for a late receipt's comparison."""
+        row.body["offline_reason"] = offline_reason
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def run(self) -> None:
+        client = ServiceClient(self.server, self.device_token, self.outbox.pending_count)
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                if self.outbox.state_of(job.row.nonce) != "pending":
+                    job.done.set()
+                    continue  # the sender got there first
+                _, got = deliver(self.outbox, client, self.link, job.row,
+                                 self.timeout + POST_GRACE)
+            except Exception:  # noqa: BLE001 - the poster must outlive any reply
+                log.exception("poster: %s failed", job.row.nonce)
+                got = None
+            with self._lock:
+                job.got = got
+                late = job.gave_up and got is not None
+            job.done.set()
+            if late and self.on_late:
+                try:
+                    self.on_late(job.row, got)
+                except Exception:  # noqa: BLE001
+                    log.exception("poster: late-verdict callback failed")
+
+
 class GateScanner:
-    """Turns a read text into a stored scan and a verdict shown to the guard."""
+    """Turns a read text into a stored scan and a verdict shown to the guard; records the
+    guard's logbook events and duty."""
 
     def __init__(self, settings: Settings, outbox: Outbox, link: Link, judge: OfflineJudge,
-                 state: ScreenState, on_shown: Callable[[Shown], None]):
+                 state: ScreenState, on_shown: Callable[[Shown], None],
+                 on_late: Callable[[Row, dict], None] | None = None):
         self.settings, self.outbox, self.link, self.judge = settings, outbox, link, judge
         self.state, self.on_shown = state, on_shown
         self.cooldown = Cooldown(settings.cooldown)
-        self.client = ServiceClient(settings.server, settings.device_token)
+        self.poster = Poster(outbox, settings.server, settings.device_token, link,
+                             settings.timeout, on_late)
+        self.poster.start()
+        self.client = ServiceClient(settings.server, settings.device_token,
+                                    outbox.pending_count)  # duty requests, on the loop
+        self.guard_id: Optional[int] = None
 
     def offer(self, text: str, t: float, index: int, points=None) -> Optional[Shown]:
         """A decoded text: scanned unless it is the pass that is still in view."""
@@ -141,51 +305,108 @@ class GateScanner:
             return None
         return self.scan(text, index, points)
 
-    def scan(self, text: str, index: int, points=None) -> Shown:
+    def scan(self, text: str, index: int, points=None,
+             temperature: Optional[float] = None) -> Shown:
         now = datetime.now(timezone.utc)
         direction = self.state.direction
-        offline = self.judge.judge(text, direction, now)
+        if temperature is None:
+            temperature, self.state.temperature = self.state.temperature, None
         body = {"nonce": uuid.uuid4().hex, "token": text[:MAX_TOKEN], "direction": direction,
                 "scanned_at": now.isoformat(timespec="milliseconds")}
-        temperature, self.state.temperature = self.state.temperature, None
         if temperature is not None:
             body["temperature"] = temperature
-        nonce = self.outbox.add(body, hold=self.settings.timeout + 5)  # committed: never lost
+        if self.guard_id is not None:
+            body["guard_id"] = self.guard_id
+        # committed before anything else: never lost
+        nonce = self.outbox.add(body, hold=self.settings.timeout + POST_GRACE + 1)
+        row = Row(nonce, dict(body), "pending", 0, 0.0, None, None, "scan")
 
-        reply = None
+        data, asked = None, False
         if not self.link.recently_down(SKIP_SYNC_AFTER_FAILURE):
-            reply = self.client.post_scan(body, self.settings.timeout)
-        if reply is not None and reply.status == 200 and reply.data is not None:
-            self.outbox.delivered(nonce, reply.data)
-            self.link.ok()
-            data = reply.data
+            asked = True
+            answered, data = self.poster.ask(row)
+            if not answered:  # still posting: the queue at the gate does not wait for it
+                self.link.fail("no verdict within %g s" % self.settings.timeout)
+        common = dict(nonce=nonce, text=text, direction=direction, scanned_at=body["scanned_at"],
+                      source_index=index, temperature=temperature, points=points)
+        if data is not None:
             if data.get("gate"):
                 self.state.gate = data["gate"]
-            shown = Shown(nonce=nonce, text=text, allowed=bool(data.get("allowed")),
-                          reason=str(data.get("reason") or ""),
-                          message=str(data.get("message") or ""),
-                          holder=data.get("holder"), offline=False, direction=direction,
-                          scanned_at=body["scanned_at"], source_index=index,
-                          temperature=temperature, points=points)
+            shown = Shown(allowed=data["allowed"], reason=data["reason"],
+                          message=data["message"], holder=data["holder"], offline=False,
+                          **common)
         else:
-            if reply is not None:
-                if reply.status == 0:
-                    self.link.fail(reply.error or "timeout")
-                elif reply.status == 401:
-                    self.link.fail(reply.error, auth=True)
-                elif 400 <= reply.status < 500 and reply.status not in (408, 429):
-                    self.outbox.rejected(nonce, reply.error, reply.data)
-            # The service decides later; record what the guard was shown, then let it go.
+            offline = self.judge.judge(text, direction, now, temperature)
+            # The service decides later; record what the guard was shown.
+            self.poster.give_up(row, offline.reason)
             self.outbox.update_body(nonce, offline_reason=offline.reason)
-            self.outbox.release(nonce)
-            shown = Shown(nonce=nonce, text=text, allowed=offline.allowed, reason=offline.reason,
+            if not asked:
+                self.outbox.release(nonce)  # the sender's now; a post in flight keeps its hold
+            shown = Shown(allowed=offline.allowed, reason=offline.reason,
                           message=offline.message, holder=offline.holder, offline=True,
-                          direction=direction, scanned_at=body["scanned_at"], source_index=index,
-                          temperature=temperature, points=points,
-                          signature_only=bool(offline.extra.get("signature_only")))
+                          signature_only=bool(offline.extra.get("signature_only")), **common)
         self.state.show(shown)
         self.on_shown(shown)
         return shown
+
+    # -- the logbook -------------------------------------------------------------
+
+    def record_event(self, kind: str, fields: dict, note: str = "") -> dict:
+        """Queue one logbook event; the sender delivers it (at once when online)."""
+        body = event_body(kind, fields, note, self.guard_id)
+        self.outbox.add(body, kind="event")
+        return body
+
+    # -- duty --------------------------------------------------------------------
+
+    def sign_on(self, pin: str) -> dict:
+        """POST the PIN; {"ok": True, "guard", "handover"} or {"ok": False, "error"}."""
+        reply = self.client.post(DUTY_SIGN_ON_PATH, {"pin": pin}, DUTY_TIMEOUT)
+        if reply.status == 0:
+            return {"ok": False, "error": "上岗需要联网，请稍后再试（扫码照常）",
+                    "offline": True}
+        guard = (reply.data or {}).get("guard") if reply.status == 200 else None
+        if not isinstance(guard, dict) or not isinstance(guard.get("id"), int) \
+                or isinstance(guard.get("id"), bool) or not isinstance(guard.get("name"), str):
+            if reply.status == 403:
+                return {"ok": False, "error": "PIN 不对，请重输"}
+            message = (reply.data or {}).get("message")
+            return {"ok": False, "error": f"上岗失败：{message if isinstance(message, str) else reply.error or reply.status}"}
+        self.guard_id = guard["id"]
+        handover = (reply.data or {}).get("handover")
+        return {"ok": True, "guard": {"id": guard["id"], "name": guard["name"][:40]},
+                "handover": _handover_text(handover)}
+
+    def sign_off(self, note: str) -> dict:
+        if self.guard_id is None:
+            return {"ok": False, "error": "还没有人上岗（按 g 上岗）"}
+        body = {"guard_id": self.guard_id, "note": note[:500],
+                "outbox_waiting": self.outbox.pending_count()}
+        reply = self.client.post(DUTY_SIGN_OFF_PATH, body, DUTY_TIMEOUT)
+        handover_id = (reply.data or {}).get("handover_id") if reply.status == 200 else None
+        if reply.status == 0:
+            return {"ok": False, "error": "交班需要联网，请稍后再试", "offline": True}
+        if not isinstance(handover_id, int) or isinstance(handover_id, bool):
+            return {"ok": False, "error": f"交班失败：{reply.error or reply.status}"}
+        self.guard_id = None
+        return {"ok": True, "handover_id": handover_id}
+
+
+def _handover_text(handover) -> str:
+    """The previous shift's note in one line: 上一班 王师傅 22:00：东侧栏杆松了."""
+    if not isinstance(handover, dict):
+        return ""
+    who = handover.get("from") if isinstance(handover.get("from"), str) else ""
+    note = handover.get("note") if isinstance(handover.get("note"), str) else ""
+    at = _local_hm(handover.get("at")) if isinstance(handover.get("at"), str) else ""
+    return f"上一班 {who} {at} 交班：{note or '无备注'}".replace("  ", " ")
+
+
+def _local_hm(iso: str) -> str:
+    try:
+        return parse_time(iso).astimezone().strftime("%H:%M")
+    except (TypeError, ValueError):
+        return ""
 
 
 def texts_in(frame, chain) -> list[tuple[str, object]]:
@@ -206,16 +427,19 @@ def _make_chain():
 # --------------------------------------------------------------------------- CLI
 
 def add_run_parser(subparsers) -> argparse.ArgumentParser:
+    enrolled = config.load()  # what `python -m scanner enroll` stored; flags override it
     p = subparsers.add_parser(
         "run", help="scan passes at a gate (camera, video, images or a hand scanner)",
-        description="Read QR passes, show the guard a verdict, post every scan to the service.")
-    p.add_argument("--server", default=os.environ.get("GATEPASS_SERVER"),
-                   required=not os.environ.get("GATEPASS_SERVER"),
-                   help="service URL, e.g. http://10.0.0.2:5000 (env GATEPASS_SERVER)")
-    p.add_argument("--device-token", default=os.environ.get("GATEPASS_DEVICE_TOKEN"),
-                   required=not os.environ.get("GATEPASS_DEVICE_TOKEN"),
-                   help="this gate's token from `flask --app app devices create` "
-                        "(env GATEPASS_DEVICE_TOKEN keeps it out of `ps`)")
+        description="Read QR passes, show the guard a verdict, post every scan to the service. "
+                    "After `python -m scanner enroll`, server, token and keys come from "
+                    f"{config.config_dir()}.")
+    p.add_argument("--server", default=os.environ.get("GATEPASS_SERVER") or enrolled.get("server"),
+                   help="service URL, e.g. http://10.0.0.2:5000 (env GATEPASS_SERVER; "
+                        "default: the enrolled one)")
+    p.add_argument("--device-token",
+                   default=os.environ.get("GATEPASS_DEVICE_TOKEN") or enrolled.get("device_token"),
+                   help="this gate's token (env GATEPASS_DEVICE_TOKEN keeps it out of `ps`; "
+                        "default: the enrolled one)")
     p.add_argument("--source", default="0",
                    help="camera index (0), a video file, an image or folder, or - for "
                         "lines on stdin (USB hand scanner)")
@@ -223,18 +447,21 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true",
                    help="no window: one JSON line per verdict on stdout")
     p.add_argument("--outbox", type=Path, default=default_outbox(),
-                   help="SQLite file of undelivered scans; the snapshot cache sits next to it "
-                        "(default: %(default)s)")
-    p.add_argument("--keys", type=Path,
-                   default=Path(os.environ.get("KEYS_DIR") or PROJECT_ROOT / "keys"),
+                   help="SQLite file of undelivered scans and events; the snapshot cache "
+                        "sits next to it (default: %(default)s)")
+    default_keys = os.environ.get("KEYS_DIR") or (
+        config.keys_dir() if enrolled.get("device_token") and config.keys_dir().is_dir()
+        else PROJECT_ROOT / "keys")
+    p.add_argument("--keys", type=Path, default=Path(default_keys),
                    help="folder of pass-signing keys (default: %(default)s)")
-    p.add_argument("--guard", default="", help="duty guard's name for the status line")
+    p.add_argument("--guard", default="", help="duty guard's name for the status line "
+                   "(or sign on at the scanner: g, the PIN, Enter)")
     p.add_argument("--cooldown", type=float, default=3.0,
                    help="seconds a pass must be out of view before it is scanned again")
     p.add_argument("--timeout", type=float, default=0.8,
                    help="seconds to wait for the service's verdict before showing the offline one")
     p.add_argument("--drain-timeout", type=float, default=10.0,
-                   help="after a finite source ends, seconds to wait for undelivered scans")
+                   help="after a finite source ends, seconds to wait for undelivered rows")
     p.add_argument("--hold", type=float, default=4.0, help="seconds a verdict stays on screen")
     p.add_argument("--max-age", type=int, default=60,
                    help="seconds a phone code is valid offline until the service's "
@@ -250,6 +477,10 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_command(args) -> int:
+    if not args.server or not args.device_token:
+        print("scanner: not enrolled: run `python -m scanner enroll` with the office's setup "
+              "QR, or give --server and --device-token", file=sys.stderr)
+        return 2
     try:
         return Runner(args).run()
     except (FileNotFoundError, OSError) as err:
@@ -262,12 +493,11 @@ class Runner:
         self.args = args
         self.outbox_path = Path(args.outbox)
         self.outbox = Outbox(self.outbox_path)
-        self.outbox.forget_delivered()  # a week of delivered scans is plenty to answer questions
+        self.outbox.forget_delivered()  # a week of delivered rows is plenty to answer questions
         self.link = Link()
         ring = KeyRing.load(args.keys)
         if not len(ring):
-            print(f"scanner: no keys in {args.keys}: passes can only be judged online",
-                  file=sys.stderr)
+            log.warning("no keys in %s: passes can only be judged online", args.keys)
         self.store = SnapshotStore(snapshot_path(self.outbox_path), args.server)
         self.judge = OfflineJudge(ring, self.store, tz=args.timezone,
                                   max_age=timedelta(seconds=args.max_age))
@@ -279,41 +509,53 @@ class Runner:
         self.window = None
         self.scanner = GateScanner(Settings(args.server, args.device_token, args.timeout,
                                             args.cooldown),
-                                   self.outbox, self.link, self.judge, self.state, self._shown)
+                                   self.outbox, self.link, self.judge, self.state, self._shown,
+                                   on_late=self._delivered)
         self.sender = Sender(self.outbox, args.server, args.device_token, self.link,
                              on_delivered=self._delivered)
         self.sync = SnapshotSync(self.store, args.server, args.device_token, self.link,
-                                 interval=args.sync_interval)
+                                 interval=args.sync_interval, waiting=self.outbox.pending_count)
         self._next_count = 0.0
         self._last_frame = None
         self.chain = None
 
     # -- reporting ---------------------------------------------------------------
 
-    def _shown(self, shown: Shown) -> None:
+    def _emit(self, record: dict) -> None:
         if self.args.headless:
-            print(json.dumps(shown.json(), ensure_ascii=False), flush=True)
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+
+    def _shown(self, shown: Shown) -> None:
+        self._emit({"type": "scan", **shown.json()})
+        self.state.awaiting_temperature = shown.reason == "TEMPERATURE_REQUIRED"
         if self.args.save_screens:
-            from .screen import render, save_png
-            self._refresh_status(force=True)
-            folder = Path(self.args.save_screens)
-            folder.mkdir(parents=True, exist_ok=True)
-            save_png(render(self._last_frame, self.state),
-                     folder / f"{shown.source_index:05d}-{shown.reason}-{shown.nonce[:8]}.png")
+            self._save_screen(f"{shown.source_index:05d}-{shown.reason}-{shown.nonce[:8]}")
         if self.sound:
             self.sound.play(shown.allowed)
 
+    def _save_screen(self, name: str) -> None:
+        from .screen import render, save_png
+        self._refresh_status(force=True)
+        folder = Path(self.args.save_screens)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_png(render(self._last_frame, self.state), folder / f"{name}.png")
+
+    def _notice(self, text: str, seconds: float = 30.0) -> None:
+        self.state.notice, self.state.notice_at = text, time.monotonic()
+        self.state.notice_secs = seconds
+
     def _delivered(self, row: Row, response: dict) -> None:
-        """A scan shown offline reached the service: tell the guard if it disagrees."""
+        """A row shown offline reached the service: tell the guard if it disagrees."""
+        if row.kind != "scan":
+            return
         shown_reason = row.body.get("offline_reason")
         if not shown_reason or bool(response.get("allowed")) == (shown_reason == "OK"):
             return
         holder = response.get("holder") or {}
-        who = holder.get("name") or holder.get("code") or row.body.get("token", "")[:12]
+        who = holder.get("name") or holder.get("code") or "该证"
         verdict = "通过" if response.get("allowed") else "禁止"
-        self.state.notice = f"补报 {who}: 服务器判定{verdict}（{response.get('message', '')}）"
-        self.state.notice_at = time.monotonic()
-        print(f"scanner: late verdict for {row.nonce}: {response.get('reason')}", file=sys.stderr)
+        self._notice(f"补报 {who}: 服务器判定{verdict}（{response.get('message', '')}）")
+        log.info("late verdict for %s: %s", row.nonce, response.get("reason"))
 
     def _refresh_status(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -326,6 +568,75 @@ class Runner:
         self.state.online, self.state.auth_failed = self.link.online, self.link.auth_failed
         if self.store.current and self.store.current.gate:
             self.state.gate = self.store.current.gate
+
+    # -- the guard's actions -----------------------------------------------------
+
+    def act(self, action: Optional[tuple], index: int = -1) -> bool:
+        """One key action or typed line; False when the guard quits."""
+        if action is None:
+            return True
+        kind = action[0]
+        if kind == "quit":
+            return False
+        if kind == "direction":
+            self.state.direction = action[1]
+        elif kind == "toggle":
+            self.state.direction = "out" if self.state.direction == "in" else "in"
+        elif kind == "temperature":
+            self._temperature(action[1], index)
+        elif kind == "text":
+            self.scanner.offer(action[1], time.monotonic(), index)
+        elif kind == "event":
+            self._event(action[1], action[2], action[3])
+        elif kind == "sign_on":
+            self._sign_on(action[1])
+        elif kind == "sign_off":
+            self._sign_off(action[1])
+        elif kind == "invalid":
+            self._notice(f"无法识别的输入: {action[1]}", 10)
+            self._emit({"type": "invalid", "text": action[1]})
+        return True
+
+    def _temperature(self, value: float, index: int) -> None:
+        """A reading: it re-judges the pass that was denied for want of one, or goes with
+        the next scan."""
+        last = self.state.last
+        if self.state.awaiting_temperature and last is not None \
+                and time.monotonic() - self.state.shown_at < TEMPERATURE_PROMPT_SECONDS:
+            self.state.awaiting_temperature = False
+            self.scanner.scan(last.text, index, temperature=value)
+        else:
+            self.state.temperature = value
+
+    def _event(self, kind: str, fields: dict, note: str) -> None:
+        body = self.scanner.record_event(kind, fields, note)
+        self._notice(f"已记录：{describe(body)}" + ("" if self.link.online else "（离线，待上传）"),
+                     15)
+        self.state.last_event = describe(body)
+        self._emit({"type": "event", "nonce": body["nonce"], "kind": kind,
+                    "fields": fields, "note": note, "guard_id": body.get("guard_id")})
+        if self.args.save_screens:
+            self._save_screen(f"event-{kind}-{body['nonce'][:8]}")
+
+    def _sign_on(self, pin: str) -> None:
+        got = self.scanner.sign_on(pin)
+        if got["ok"]:
+            self.state.guard = got["guard"]["name"]
+            self.state.handover = got["handover"]
+            self._notice(f"{got['guard']['name']} 已上岗" +
+                         (f"    {got['handover']}" if got["handover"] else ""), 120)
+        else:
+            self._notice(got["error"], 20)
+        self._emit({"type": "sign_on", **got})
+
+    def _sign_off(self, note: str) -> None:
+        got = self.scanner.sign_off(note)
+        if got["ok"]:
+            self._notice(f"{self.state.guard} 已交班", 20)
+            self.state.guard, self.state.handover = "", ""
+        else:
+            self._notice(got["error"], 20)
+        self._emit({"type": "sign_off", **got})
 
     # -- the loop ----------------------------------------------------------------
 
@@ -350,7 +661,12 @@ class Runner:
             for item in source:
                 if stop["now"]:
                     break
-                frame = self._handle(item) if item is not None else None
+                if item is not None and item.text is not None:
+                    if not self.act(parse_line(item.text), item.index):
+                        break
+                    frame = None
+                else:
+                    frame = self._handle(item) if item is not None else None
                 if self.window is not None and not self._ui(frame, keys, item):
                     break
             else:
@@ -364,6 +680,7 @@ class Runner:
             source.close()
             self.sender.stop()
             self.sync.stop()
+            self.scanner.poster.stop()
             if self.window is not None:
                 self.window.close()
             self.sender.join(timeout=2)
@@ -373,9 +690,6 @@ class Runner:
     def _handle(self, item: Item):
         if item.frame is not None:
             self._last_frame = item.frame
-        if item.text is not None:
-            self.scanner.offer(item.text, item.t, item.index)
-            return None
         if self.chain is None:
             self.chain = _make_chain()  # only frame sources pay for the decoders
         found = texts_in(item.frame, self.chain)
@@ -388,31 +702,15 @@ class Runner:
         """Draw and read one key; False when the guard quits."""
         from .screen import render
         self._refresh_status()
-        self.state.typed = keys.buffer
+        self.state.typed, self.state.mode = keys.shown(), keys.mode
         image = render(self._last_frame, self.state)
         key = self.window.show(image, 1)
         if self.window.closed():
             return False
-        action = keys.feed(key)
-        if action is None:
-            return True
-        kind = action[0]
-        if kind == "quit":
-            return False
-        if kind == "direction":
-            self.state.direction = action[1]
-        elif kind == "toggle":
-            self.state.direction = "out" if self.state.direction == "in" else "in"
-        elif kind == "temperature":
-            self.state.temperature = action[1]
-        elif kind == "text":
-            self.scanner.offer(action[1], time.monotonic(), -1)
-        elif kind == "invalid":
-            self.state.notice, self.state.notice_at = f"无法识别的输入: {action[1]}", time.monotonic()
-        return True
+        return self.act(keys.feed(key))
 
     def _drain(self) -> None:
-        """A finite source ended: give undelivered scans a chance, bounded."""
+        """A finite source ended: give undelivered rows a chance, bounded."""
         deadline = time.monotonic() + max(0.0, self.args.drain_timeout)
         self.sender.max_wait = 1.0
         self.sender.flush()
@@ -420,18 +718,5 @@ class Runner:
             time.sleep(0.1)
         left = self.outbox.pending_count()
         if left:
-            print(f"scanner: {left} scan(s) not delivered yet; kept in {self.outbox_path} "
-                  f"for the next start", file=sys.stderr)
-
-
-def main(argv=None) -> int:
-    """Standalone entry (``python -m scanner.runner``) until the shared CLI lists ``run``."""
-    parser = argparse.ArgumentParser(prog="scanner")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_run_parser(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            log.warning("%d row(s) not delivered yet; kept in %s for the next start", left,
+                        self.outbox_path)

@@ -28,6 +28,8 @@ from gatepass.categories import colour as category_colour
 from gatepass.quarantine import FEVER_THRESHOLD
 
 WIDTH, HEIGHT = 1280, 720
+#: A deny for want of a reading stays up while the guard measures (runner's prompt time).
+TEMPERATURE_PROMPT_HOLD = 60.0
 WINDOW_NAME = "gatepass"
 
 # Colours (RGB, for Pillow). Green and red are deep enough for white text
@@ -127,8 +129,13 @@ class ScreenState:
     hold: float = 4.0  # seconds a verdict stays up
     typed: str = ""  # digits being typed (temperature) or a wedge's text
     temperature: Optional[float] = None  # attached to the next scan
-    notice: str = ""  # e.g. a late correction from the service
+    notice: str = ""  # e.g. a late correction from the service, an event recorded
     notice_at: float = 0.0
+    notice_secs: float = 30.0  # how long the notice stays
+    mode: Optional[str] = None  # a key line being typed: turn_away, courier, sign_on... (MODES)
+    awaiting_temperature: bool = False  # the last verdict was TEMPERATURE_REQUIRED
+    handover: str = ""  # the previous shift's note, after signing on
+    last_event: str = ""
     points: Optional[np.ndarray] = None  # outline of the code in view
     source_note: str = ""  # e.g. "扫码枪模式", "摄像头断开"
     now: Optional[datetime] = None  # clock shown; None: the local time
@@ -141,7 +148,8 @@ class ScreenState:
 
     def showing(self, at: float | None = None) -> Optional[Shown]:
         at = time.monotonic() if at is None else at
-        return self.last if self.last and at - self.shown_at < self.hold else None
+        hold = TEMPERATURE_PROMPT_HOLD if self.awaiting_temperature else self.hold
+        return self.last if self.last and at - self.shown_at < hold else None
 
 
 # --------------------------------------------------------------------------- drawing
@@ -211,10 +219,11 @@ def render(frame: Optional[np.ndarray], state: ScreenState, at: float | None = N
     at = time.monotonic() if at is None else at
     shown = state.showing(at)
     now = state.now or datetime.now()
-    notice = state.notice if state.notice and at - state.notice_at < 30 else ""
+    notice = state.notice if state.notice and at - state.notice_at < state.notice_secs else ""
     key = (None if shown is None else shown.json() | {"sig": shown.signature_only},
            state.direction, state.gate, state.guard, state.online, state.auth_failed,
            state.pending, state.rejected, state.typed, state.temperature, notice,
+           state.mode, state.awaiting_temperature,
            state.source_note if frame is None else "", now.strftime("%H:%M:%S"),
            tuple((h.allowed, h.message, (h.holder or {}).get("name"), h.scanned_at, h.offline)
                  for h in state.history))
@@ -240,6 +249,7 @@ def _local_hm(iso: str) -> str:
 
 def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notice: str,
                 no_frame: bool) -> np.ndarray:
+    """Everything but the camera picture; each part of the screen has its own painter."""
     canvas = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     canvas[:] = PANEL[::-1]
     bg = IDLE if shown is None else (ALLOW if shown.allowed else DENY)
@@ -254,58 +264,135 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
     if no_frame:
         _text(d, (x0 + cw // 2, y0 + ch // 2), state.source_note or "无画面", 40,
               fill=MUTED, anchor="mm", max_width=cw - 40)
+    _paint_banner(d, shown)
+    if state.mode:
+        _paint_mode_prompt(d, state)
+    elif shown is not None and state.awaiting_temperature \
+            and shown.reason == "TEMPERATURE_REQUIRED":
+        _paint_temperature_prompt(d, state)
+    elif shown is not None:
+        _paint_holder(d, shown)
+    else:
+        _paint_legend(d)
+    ty = _paint_direction(d, state)
+    _paint_side_list(d, state, ty)
+    _paint_status(d, state, now)
+    if notice:
+        _paint_notice(d, notice)
+    return np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
+
+
+def _paint_banner(d: ImageDraw.ImageDraw, shown: Optional[Shown]) -> None:
+    """The verdict in one word, its reason, and the amber badge when judged offline."""
     if shown is None:
         _text(d, (LEFT_W // 2, 150), "请出示通行码", 96, anchor="mm")
         _text(d, (LEFT_W // 2, 270), "Please show your pass", 40, fill=MUTED, anchor="mm")
-    else:
-        word = "通过" if shown.allowed else "禁止"
-        _text(d, (250, 150), word, 200, anchor="lm")
-        badge_w = 0
-        if shown.offline:
-            badge_w = 230
-            d.rounded_rectangle((LEFT_W - 250, BANNER_H - 90, LEFT_W - 20, BANNER_H - 20), 12,
-                                fill=OFFLINE)
-            _text(d, (LEFT_W - 135, BANNER_H - 55), "离线核验", 44, fill=(0, 0, 0), anchor="mm")
-        message = shown.message if shown.message != word else "请通行"
-        _text(d, (40, BANNER_H - 55), message, 56, anchor="lm",
-              max_width=LEFT_W - 80 - badge_w - (20 if badge_w else 0))
+        return
+    word = "通过" if shown.allowed else "禁止"
+    _text(d, (250, 150), word, 200, anchor="lm")
+    badge_w = 0
+    if shown.offline:
+        badge_w = 230
+        d.rounded_rectangle((LEFT_W - 250, BANNER_H - 90, LEFT_W - 20, BANNER_H - 20), 12,
+                            fill=OFFLINE)
+        _text(d, (LEFT_W - 135, BANNER_H - 55), "离线核验", 44, fill=(0, 0, 0), anchor="mm")
+    message = shown.message if shown.message != word else "请通行"
+    _text(d, (40, BANNER_H - 55), message, 56, anchor="lm",
+          max_width=LEFT_W - 80 - badge_w - (20 if badge_w else 0))
 
-    # Holder: who this should be, so the guard can compare with the face.
+
+def _paint_holder(d: ImageDraw.ImageDraw, shown: Shown) -> None:
+    """Who this pass should be, so the guard can compare with the face."""
     y = BANNER_H + 24
-    if shown is not None:
-        holder = shown.holder or {}
-        text_w = LEFT_W - 80
-        if shown.temperature is not None:
-            _text(d, (LEFT_W - 40, y), f"{shown.temperature:.1f}℃", 52, anchor="rt",
-                  fill=DENY if shown.temperature >= FEVER_THRESHOLD else TEXT)
-            text_w -= 190
-        name = holder.get("name") or ""
-        if name:
-            _text(d, (40, y), name, 84, anchor="lt", max_width=text_w)
-            y += 108
-        addr = holder.get("address") or ""
-        if addr:
-            _text(d, (40, y), addr, 52, anchor="lt", max_width=text_w)
-            y += 72
-        cat = holder.get("category_label") or ""
-        if cat:
-            tw = d.textlength(cat, font=font(44))
-            d.rounded_rectangle((40, y, 40 + tw + 40, y + 64), 10,
-                                fill=_hex_rgb(category_colour(holder.get("category") or "")))
-            _text(d, (60, y + 32), cat, 44, anchor="lm")
-            code = holder.get("code") or ""
-            if code:
-                _text(d, (40 + tw + 70, y + 32), code, 36, fill=MUTED, anchor="lm")
-            y += 80
-        if shown.signature_only:
-            _text(d, (40, y), "新证未同步：仅核验签名，请核对本人", 36, fill=OFFLINE, anchor="lt")
-        elif shown.allowed and shown.offline and not name:
-            _text(d, (40, y), "离线：无姓名，请核对证件", 36, fill=OFFLINE, anchor="lt")
-    else:
-        _text(d, (40, y + 10), "i 进门   o 出门   Tab 切换", 36, fill=MUTED, anchor="lt")
-        _text(d, (40, y + 70), "数字+回车 录入体温   q 退出", 36, fill=MUTED, anchor="lt")
+    holder = shown.holder or {}
+    text_w = LEFT_W - 80
+    if shown.temperature is not None:
+        _text(d, (LEFT_W - 40, y), f"{shown.temperature:.1f}℃", 52, anchor="rt",
+              fill=DENY if shown.temperature >= FEVER_THRESHOLD else TEXT)
+        text_w -= 190
+    name = holder.get("name") or ""
+    if name:
+        _text(d, (40, y), name, 84, anchor="lt", max_width=text_w)
+        y += 108
+    addr = holder.get("address") or ""
+    if addr:
+        _text(d, (40, y), addr, 52, anchor="lt", max_width=text_w)
+        y += 72
+    cat = holder.get("category_label") or ""
+    if cat:
+        tw = d.textlength(cat, font=font(44))
+        d.rounded_rectangle((40, y, 40 + tw + 40, y + 64), 10,
+                            fill=_hex_rgb(category_colour(holder.get("category") or "")))
+        _text(d, (60, y + 32), cat, 44, anchor="lm")
+        code = holder.get("code") or ""
+        if code:
+            _text(d, (40 + tw + 70, y + 32), code, 36, fill=MUTED, anchor="lm")
+        y += 80
+    if shown.signature_only:
+        _text(d, (40, y), "新证未同步：仅核验签名，请核对本人", 36, fill=OFFLINE, anchor="lt")
+    elif shown.allowed and shown.offline and not name:
+        _text(d, (40, y), "离线：无姓名，请核对证件", 36, fill=OFFLINE, anchor="lt")
 
-    # Right column under the camera: the direction, big, because the guard switches it.
+
+#: The key legend on the idle screen: (key cap, a word or two). Few words, big.
+LEGEND = (("i / o", "进门 / 出门"), ("数字+回车", "体温"),
+          ("t + 数字", "劝返"), ("c", "快递"),
+          ("x + 数字", "事件"), ("g / s", "上岗 / 交班"))
+MODE_PROMPTS = {
+    "turn_away": ("劝返：按数字", ["1 外来人员", "2 访客无人接", "3 外来车辆", "4 拒测体温",
+                                  "5 其他"]),
+    "incident": ("事件：按数字", ["1 冲卡闯卡", "2 辱骂工作人员", "3 拒绝登记", "4 其他"]),
+    "courier": ("快递：件数+回车", ["例 c3 回车 = 3件", "Esc 取消"]),
+    "sign_on": ("上岗：PIN+回车", ["需要联网", "Esc 取消"]),
+    "sign_off": ("交班：备注+回车", ["扫码枪可录备注", "Esc 取消"]),
+}
+KEYCAP = (60, 72, 80)
+
+
+def _keycap(d: ImageDraw.ImageDraw, x: int, y: int, label: str, size: int = 34) -> int:
+    """A key drawn as a rounded box with its label; returns its right edge."""
+    w = int(d.textlength(label, font=font(size))) + 28
+    d.rounded_rectangle((x, y, x + w, y + size + 22), 10, fill=KEYCAP, outline=MUTED, width=2)
+    _text(d, (x + w // 2, y + (size + 22) // 2), label, size, anchor="mm")
+    return x + w
+
+
+def _paint_legend(d: ImageDraw.ImageDraw) -> None:
+    """The keys, while nobody is at the gate: two columns of key caps and a word."""
+    y0 = BANNER_H + 22
+    for n, (cap, words) in enumerate(LEGEND):
+        x = 40 + (n % 2) * 390
+        y = y0 + (n // 2) * 76
+        right = _keycap(d, x, y, cap)
+        _text(d, (right + 16, y + 28), words, 38, anchor="lm", max_width=x + 380 - right - 16)
+
+
+def _paint_mode_prompt(d: ImageDraw.ImageDraw, state: ScreenState) -> None:
+    """What the key just pressed asks for (a reason's digit, parcels, the PIN)."""
+    title, choices = MODE_PROMPTS.get(state.mode or "", ("", []))
+    y = BANNER_H + 16
+    d.rounded_rectangle((24, y, LEFT_W - 24, HEIGHT - 60), 16, fill=(40, 60, 90))
+    _text(d, (48, y + 12), title, 52, anchor="lt", max_width=LEFT_W - 96)
+    for n, line in enumerate(choices):
+        _text(d, (48 + (n % 2) * 370, y + 84 + (n // 2) * 52), line, 40, anchor="lt",
+              max_width=350)
+
+
+def _paint_temperature_prompt(d: ImageDraw.ImageDraw, state: ScreenState) -> None:
+    """TEMPERATURE_REQUIRED: measure, type the reading, Enter: the same pass is judged
+    again with it."""
+    y = BANNER_H + 16
+    d.rounded_rectangle((24, y, LEFT_W - 24, HEIGHT - 110), 16, fill=OFFLINE)
+    _text(d, (LEFT_W // 2, y + 60), "请测体温", 76, fill=(0, 0, 0), anchor="mm")
+    typed = state.typed if state.typed and state.typed[0].isdigit() else ""
+    _text(d, (LEFT_W // 2, y + 150), f"读数+回车    {typed or '例 365'}", 48, fill=(0, 0, 0),
+          anchor="mm", max_width=LEFT_W - 96)
+
+
+def _paint_direction(d: ImageDraw.ImageDraw, state: ScreenState) -> int:
+    """The direction under the camera, big, because the guard switches it; returns the y
+    below it."""
+    x0, y0, cw, ch = CAM_BOX
     rx, rw = LEFT_W + 20, WIDTH - LEFT_W - 40
     ry = y0 + ch + 24
     into = state.direction == "in"
@@ -314,7 +401,12 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
     _text(d, (rx + 30, ry + 75), "进" if into else "出", 120, anchor="lm")
     _text(d, (rx + 190, ry + 52), "进门" if into else "出门", 48, anchor="lm")
     _text(d, (rx + 190, ry + 108), "按 i / o 切换", 30, fill=(220, 230, 240), anchor="lm")
-    ty = ry + 166
+    return ry + 166
+
+
+def _paint_side_list(d: ImageDraw.ImageDraw, state: ScreenState, ty: int) -> None:
+    """What is being typed, then the last verdicts, newest first."""
+    rx, rw = LEFT_W + 20, WIDTH - LEFT_W - 40
     if state.typed:
         buf = state.typed if len(state.typed) <= 16 else "…" + state.typed[-15:]
         _text(d, (rx, ty), f"输入: {buf}▏", 36, anchor="lt", max_width=rw)
@@ -330,7 +422,9 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
               anchor="lt", max_width=rw)
         ty += 38
 
-    # Status line.
+
+def _paint_status(d: ImageDraw.ImageDraw, state: ScreenState, now: datetime) -> None:
+    """The bottom line: link, scans waiting, gate, direction, guard, clock."""
     sy = HEIGHT - 48
     d.rectangle((0, sy, WIDTH, HEIGHT), fill=(0, 0, 0))
     if state.auth_failed:
@@ -344,16 +438,19 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
     parts = [f"待上传 {state.pending}"]
     if state.rejected:
         parts.append(f"被拒 {state.rejected}")
-    parts += [state.gate or "未知门岗", "进门" if into else "出门"]
+    parts += [state.gate or "未知门岗", "进门" if state.direction == "in" else "出门"]
     if state.guard:
         parts.append(f"值班 {state.guard}")
     lx = 50 + int(d.textlength(link, font=font(30))) + 40
     _text(d, (lx, sy + 24), "   ".join(parts), 30, anchor="lm", max_width=WIDTH - lx - 160)
     _text(d, (WIDTH - 16, sy + 24), now.strftime("%H:%M:%S"), 30, anchor="rm")
-    if notice:
-        d.rectangle((0, sy - 50, WIDTH, sy), fill=(120, 80, 0))
-        _text(d, (16, sy - 25), notice, 30, anchor="lm", max_width=WIDTH - 32)
-    return np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
+
+
+def _paint_notice(d: ImageDraw.ImageDraw, notice: str) -> None:
+    """A strip above the status line, e.g. a late correction from the service."""
+    sy = HEIGHT - 48
+    d.rectangle((0, sy - 50, WIDTH, sy), fill=(120, 80, 0))
+    _text(d, (16, sy - 25), notice, 30, anchor="lm", max_width=WIDTH - 32)
 
 
 # --------------------------------------------------------------------------- sound

@@ -18,7 +18,8 @@ from typing import IO, Iterator, Optional
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+#: What a folder of pictures may hold, for `run --source DIR`, `decode DIR` and `bench`.
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 #: How long a live source waits for something new before yielding ``None``.
 IDLE_TICK = 0.05
 

@@ -27,7 +27,7 @@ def main() -> None:
     from app.extensions import db
     from app.models import Building, Household, Person, TemperatureReport, User
     from app.services import certificates, health, registrations
-    from app.services.issuing import create_device
+    from app.services.devices import create_device
     from app.services.health_pdf import poster
     from gatepass.tokens import KeyRing
 

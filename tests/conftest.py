@@ -26,8 +26,17 @@ def keys_dir(tmp_path) -> Path:
     return d
 
 
+def pytest_generate_tests(metafunc):
+    """``@pytest.mark.both_databases``: run the test on SQLite and again on PostgreSQL."""
+    if metafunc.definition.get_closest_marker("both_databases"):
+        metafunc.parametrize("backend", ["sqlite", pytest.param("postgres",
+                                                                marks=pytest.mark.postgres)],
+                             indirect=True)
+
+
 @pytest.fixture
 def backend(request) -> str:
+    """sqlite unless the test is marked ``both_databases``."""
     return getattr(request, "param", "sqlite")
 
 
@@ -128,7 +137,7 @@ class Maker:
         return password
 
     def device(self, gate: str = "东门") -> str:
-        from app.services.issuing import create_device
+        from app.services.devices import create_device
         with self.app.app_context():
             _, token = create_device(gate)
             db.session.commit()
@@ -166,7 +175,7 @@ class Auth:
         return login(self.client, self.make, role, username)
 
     def logout(self):
-        return self.client.post("/logout", data={"csrf_token": csrf_token(self.client, "/")})
+        return self.client.post("/logout", data={"csrf_token": csrf_token(self.client, "/office/")})
 
 
 @pytest.fixture

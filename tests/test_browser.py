@@ -6,12 +6,14 @@ gets a fresh browser context, so nobody is logged in at the start.
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from collections import Counter
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import GateDevice, Pass, Person, Scan, User
@@ -216,7 +218,9 @@ def test_resident_phone_page_shows_a_live_code_that_verifies(page, browser, live
         assert (verdict.reason, verdict.dynamic, verdict.pass_id) == ("OK", True, pass_id)
 
         # DYNAMIC_TOKEN_REFRESH is 2 s here: the page fetches a new code by itself.
-        phone.wait_for_function("document.getElementById('qr').dataset.drawnAt", timeout=10_000)
+        # (a locator expectation: the page's CSP forbids the eval behind wait_for_function)
+        expect(phone.locator("#qr")).to_have_attribute("data-drawn-at", re.compile(r".+"),
+                                                       timeout=10_000)
         phone.wait_for_timeout(300)
         second = _phone_qr(phone)
         assert second != first and second.startswith("GPD.")

@@ -27,7 +27,7 @@ def _bars(html):
         r'data-count="(\d+)"', html)]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+@pytest.mark.both_databases
 def test_scans_are_bucketed_by_local_hour_gate_and_direction(client, make, scan, device_token):
     assert device_token  # the 东门 device the `scan` fixture posts with
     north = make.device("北门")

@@ -18,8 +18,9 @@ import qrcode
 
 from scanner import chain as chain_mod
 from scanner.chain import DEFAULT_BUDGET_MS, DEFAULT_STEPS, DecoderChain, Step, decode_frame
+from scanner.deblur import estimate_blur, focus_sigma
 from scanner.decoders import (DECODERS, PREPROCESSORS, SINGLE_DECODERS, DecodeResult, View,
-                              bytes_to_text, clean_text, estimate_blur, focus_sigma)
+                              bytes_to_text, clean_text)
 
 TOKEN = "GP1.eyJwIjo0MiwiZyI6Im5vcnRoIn0.q8Zx-1vT_kLmN2pR7sYw3Aa"
 LONG = "GP1." + "x7Qa-9_kLmN2pR7sYw3AaBcD" * 5  # ~125 chars: a dense code, like a dynamic pass

@@ -13,8 +13,6 @@ from app.extensions import db
 from app.models import Pass, Scan
 from helpers import csrf_token, login
 
-BOTH_DATABASES = pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -48,7 +46,7 @@ def a_week_of_scans(make, scan) -> dict:
     return ids
 
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_scans_export_cli_filters_by_since_and_opens_in_excel(app, make, scan, runner, tmp_path):
     a_week_of_scans(make, scan)
     since = (NOW - timedelta(days=5)).astimezone(TZ).date().isoformat()
@@ -141,7 +139,7 @@ def bulk(client, token, action, ids):
                                                     "next": "/office/passes?status=active"})
 
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_bulk_actions_change_statuses_and_serials(app, make, client, scan):
     a, b, c, gone = (make.pass_for(name=n) for n in ("甲一", "乙二", "丙三", "丁四"))
     with app.app_context():
@@ -192,7 +190,7 @@ def test_bulk_actions_need_csrf_and_the_office_role(app, make, client):
 
 # -- purge -------------------------------------------------------------------------
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_purge_refuses_without_yes_then_deletes_only_old_scans(app, make, scan, runner):
     a_week_of_scans(make, scan)
     assert scan_count(app) == 5

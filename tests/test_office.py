@@ -193,6 +193,11 @@ def test_rules_page_saves_and_validates(app, client, make):
     assert "03:00-07:00" in client.get("/office/rules").get_data(as_text=True)
     r = client.post("/office/rules", data={"csrf_token": token, "category": "sanitation",
                                            "hours": "3 to 7"}, follow_redirects=True)
+    page = r.get_data(as_text=True)  # the Chinese UI says it in Chinese, naming what was typed
+    assert "时段“3 to 7”格式不正确" in page and "bad time window" not in page
+    client.get("/office/rules?lang=en")
+    r = client.post("/office/rules", data={"csrf_token": token, "category": "sanitation",
+                                           "hours": "3 to 7"}, follow_redirects=True)
     assert "bad time window" in r.get_data(as_text=True)
     assert client.post("/office/rules", data={"csrf_token": token, "category": "pirates"}).status_code == 400
 

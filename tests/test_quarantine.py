@@ -96,6 +96,11 @@ def test_cohorts_by_arrival_day_and_people_per_day():
 
 # -- helpers ------------------------------------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def long_sessions(app):
+    """Tests jump days ahead with freezegun; a 12-hour shift's session would end on the way."""
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=120)
+
 def start(client, person_id, token, **form):
     data = {"csrf_token": token, "days": 14, **form}
     return client.post(f"/office/quarantine/{person_id}/start", data=data)
@@ -428,7 +433,7 @@ def test_the_alert_list_shows_gate_alerts_even_without_a_person(app, client, mak
     """Gate thermometers (issue 11) open alerts of source GATE into the same list; the person
     may be unknown (a vehicle's pass, an unreadable code)."""
     from app.services.alerts import open_alert
-    from app.services.issuing import create_device
+    from app.services.devices import create_device
     with app.app_context():
         device, _ = create_device("北门")
         open_alert("fever", "gate", gate_id=device.gate_id, temperature=38.6, note="")

@@ -37,7 +37,7 @@ def pdf_qr_texts(path) -> list[str]:
 
 def community(app) -> int:
     """A gate and a building with a few homes; returns a household id."""
-    from app.services.issuing import create_device
+    from app.services.devices import create_device
     with app.app_context():
         create_device("东门")
         b = Building(name="3号楼")

@@ -2,18 +2,20 @@
 through the CLI and the office page, checked against the database."""
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import subprocess
+import sys
+import zipfile
 
 import openpyxl
 import pytest
 
 from app.extensions import db
 from app.models import Building, Household, Pass, Person, Vehicle
-from helpers import csrf_token, login
+from helpers import ROOT, csrf_token, login
 
-BOTH_DATABASES = pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 HEADER = ["类型(人员/车辆)", "楼栋", "单元", "房号", "姓名", "手机号",
           "类别(居民/租户/环卫/工作人员/快递外卖/其他)", "身份证号", "工作单位",
@@ -135,7 +137,7 @@ def test_dry_run_reports_every_bad_row_and_writes_nothing(app, runner, tmp_path,
     assert counts(app) == before
 
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_one_bad_row_and_nothing_is_written(app, runner, tmp_path):
     rows = CLEAN + [["人员", "3号楼", "2单元", "309", "郑十一", "12345", "居民", "", "", "", "", ""]]
     before = counts(app)
@@ -147,7 +149,7 @@ def test_one_bad_row_and_nothing_is_written(app, runner, tmp_path):
                                      "Pass": 0}
 
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_clean_import_creates_households_people_vehicles_and_passes(app, runner, tmp_path):
     result = run_import(runner, tmp_path, "r.csv", csv_bytes(CLEAN, "gbk"))
     assert result.exit_code == 0, result.output
@@ -172,7 +174,7 @@ def test_clean_import_creates_households_people_vehicles_and_passes(app, runner,
             {"resident", "tenant", "sanitation", "vehicle"}
 
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_reimport_updates_instead_of_duplicating(app, runner, tmp_path):
     assert run_import(runner, tmp_path, "r.xlsx", xlsx_bytes(CLEAN)).exit_code == 0
     before = counts(app)
@@ -262,7 +264,7 @@ def test_no_passes_flag(app, runner, tmp_path):
     assert counts(app)["Pass"] == 0 and counts(app)["Person"] == 4
 
 
-@BOTH_DATABASES
+@pytest.mark.both_databases
 def test_export_import_round_trip(app, runner, tmp_path):
     assert run_import(runner, tmp_path, "r.csv", csv_bytes(CLEAN, "gbk")).exit_code == 0
     first = {}
@@ -374,3 +376,158 @@ def test_same_person_twice_in_the_file_is_reported(app, runner, tmp_path):
                         "--dry-run")
     assert result.exit_code != 0
     assert f"第{len(CLEAN) + 2}行: 与第5行是同一人 (DUPLICATE_PERSON" in result.output
+
+
+# -- files that must be refused clearly, never with a server error ------------------
+
+@pytest.mark.both_databases
+def test_a_nul_byte_in_a_field_is_a_row_error(app, make, client, runner, tmp_path):
+    """PostgreSQL cannot store NUL in text: the office gets the line, not a 500."""
+    rows = [CLEAN[2][:4] + ["王\x00环卫"] + CLEAN[2][5:]]
+    result = run_import(runner, tmp_path, "r.csv", csv_bytes(rows, "utf-8"))
+    assert result.exit_code == 1, result.output
+    assert "第2行 姓名: " in result.output and "BAD_CHARACTER" in result.output
+    assert counts(app)["Person"] == 0
+
+    login(client, make, "office")
+    rows = [CLEAN[2][:8] + ["区环卫所\x00"] + CLEAN[2][9:]]  # (XML, so .xlsx, cannot hold NUL)
+    resp = post_roster(client, csv_bytes(rows, "gbk"), "r.csv", "submit",
+                       csrf_token(client, "/office/roster"))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "<td>2</td><td>工作单位</td>" in html
+    assert counts(app)["Person"] == 0
+
+
+def _utf16(text: str) -> bytes:
+    return codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+
+
+UNREADABLE = {
+    # a field over csv's 128 KB limit
+    "huge-field": (",".join(HEADER[:6]) + "\r\n人员,3号楼,2单元,301,\"" + "长" * 140_000 + "\",\r\n")
+    .encode("utf-8"),
+    # Excel's "Unicode text" cut short: an odd number of bytes
+    "odd-utf16": _utf16("\t".join(HEADER[:6]) + "\r\n人员\t3号楼\t2单元\t301\t张三\t") + b"1",
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNREADABLE))
+def test_unreadable_csv_is_a_clear_file_error(app, make, client, runner, tmp_path, case):
+    result = run_import(runner, tmp_path, "r.csv", UNREADABLE[case])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "Error: " in result.output and ("UTF-16" in result.output or "128 KB" in result.output)
+
+    login(client, make, "office")
+    resp = post_roster(client, UNREADABLE[case], "r.csv", "preview",
+                       csrf_token(client, "/office/roster"))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'class="flash error"' in html
+    assert "UTF-16" in html or "128 KB" in html
+    assert counts(app)["Person"] == 0
+
+
+def test_a_lone_surrogate_is_a_row_error(app, make, client, runner, tmp_path):
+    """UTF-16 with half a surrogate pair (a cut emoji): the office is told which cell."""
+    data = (_utf16("\t".join(HEADER[:6]) + "\r\n人员\t\t\t\t王") + "\ud83d".encode("utf-16-le", "surrogatepass")
+            + "环卫\t13700001111\r\n".encode("utf-16-le"))
+    result = run_import(runner, tmp_path, "r.txt", data)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "第2行 姓名: " in result.output and "BAD_CHARACTER" in result.output
+
+    login(client, make, "office")
+    resp = post_roster(client, data, "r.csv", "submit", csrf_token(client, "/office/roster"))
+    assert resp.status_code == 200 and "<td>2</td><td>姓名</td>" in resp.get_data(as_text=True)
+    assert counts(app)["Person"] == 0
+
+
+def _xlsx_with_sheet(sheet_xml_chunks) -> bytes:
+    """A minimal .xlsx whose one sheet is written from chunks (so a test can inflate it)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                   '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                   '<Default Extension="xml" ContentType="application/xml"/>'
+                   '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+                   '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                   '</Types>')
+        z.writestr("_rels/.rels",
+                   '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+                   '</Relationships>')
+        z.writestr("xl/workbook.xml",
+                   '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                   'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+                   '<sheets><sheet name="名册" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels",
+                   '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+                   '</Relationships>')
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+            for chunk in sheet_xml_chunks:
+                f.write(chunk)
+    return out.getvalue()
+
+
+def _inline_row(values) -> str:
+    return "<row>" + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in values) + "</row>"
+
+
+def _sheet(rows: int, row_xml: str):
+    yield b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    yield _inline_row(HEADER).encode()
+    block = (row_xml * 1000).encode()
+    for _ in range(rows // 1000):
+        yield block
+    yield b"</sheetData></worksheet>"
+
+
+BOMB_CHECK = r"""
+import sys, tracemalloc
+sys.path.insert(0, "tests")
+from pathlib import Path
+from app import create_app
+from app.services import roster
+from gatepass.tokens import KeyRing
+tmp = Path(sys.argv[2])
+KeyRing.create_key(tmp / "keys", "k1")
+app = create_app({"TESTING": True, "SECRET_KEY": "x", "KEYS_DIR": str(tmp / "keys"),
+                  "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bomb.db'}"})
+data = Path(sys.argv[1]).read_bytes()
+with app.app_context():
+    from app.extensions import db
+    db.create_all()
+    tracemalloc.start()
+    try:
+        roster.import_roster(data, "bomb.xlsx", dry_run=True)
+        print("IMPORTED")
+    except roster.RosterFileError as err:
+        print(err.code)
+    print("PEAK", tracemalloc.get_traced_memory()[1])
+"""
+
+
+def test_an_xlsx_that_inflates_to_20_mb_is_refused_in_little_memory(tmp_path):
+    """79 KB on the wire, 20 MB of sheet: stop at the row limit instead of loading it all."""
+    row = _inline_row(["人员", "3号楼", "2单元", "301", "张三", "13912345678"])
+    data = _xlsx_with_sheet(_sheet(20_000_000 // len(row), row))
+    assert len(data) < 400_000
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert z.getinfo("xl/worksheets/sheet1.xml").file_size > 19_000_000
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(data)
+    out = subprocess.run([sys.executable, "-c", BOMB_CHECK, str(path), str(tmp_path)],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    code, peak = out.stdout.split()[-3], int(out.stdout.split()[-1])
+    assert code == "TOO_MANY_ROWS"
+    assert peak < 60_000_000, f"peak {peak / 1e6:.0f} MB"  # loading it whole took ~470 MB
+
+
+def test_an_xlsx_whose_sheet_inflates_past_the_limit_is_refused_before_reading(app, runner,
+                                                                                 tmp_path):
+    row = _inline_row(["人员"] * 40)
+    data = _xlsx_with_sheet(_sheet(40_000_000 // len(row), row))
+    result = run_import(runner, tmp_path, "bomb.xlsx", data)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "MB" in result.output and "Error: " in result.output

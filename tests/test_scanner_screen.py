@@ -173,3 +173,82 @@ def test_camera_source_hands_out_the_newest_frame_and_stops_promptly(tmp_path):
     source.close()
     assert len(got) == 5 and got == sorted(set(got))  # never the same frame twice
     assert time.monotonic() - started < 5
+
+
+# --------------------------------------------------------------------------- gate duty keys
+
+def amber_share(image, box) -> float:
+    x0, y0, x1, y1 = box
+    part = image[y0:y1, x0:x1]
+    return float(((part[:, :, 2] > 200) & (part[:, :, 1] > 150) & (part[:, :, 0] < 60)).mean())
+
+
+def test_fever_and_temperature_required_screens(tmp_path):
+    state = ScreenState(gate="东门", guard="王师傅", online=True)
+    state.show(Shown(nonce="n", text="GPS.x", allowed=False, reason="FEVER",
+                     message="体温异常，请复测并联系社区医生", holder=HOLDER, offline=False,
+                     direction="in", scanned_at="2026-03-01T04:00:00+08:00", source_index=0,
+                     temperature=38.5))
+    fever = render(camera_frame(), state)
+    b, g, r = banner_colour(fever)
+    assert r > 150 and r > 2 * g
+    reading = fever[400:460, 560:780]  # 38.5℃ in red beside the name
+    assert ((reading[:, :, 2] > 150) & (reading[:, :, 1] < 80)).sum() > 200
+    save_png(fever, tmp_path / "fever.png")
+
+    state.awaiting_temperature = True
+    state.show(Shown(nonce="m", text="GPS.y", allowed=False, reason="TEMPERATURE_REQUIRED",
+                     message="请先测量体温", holder=HOLDER, offline=False, direction="in",
+                     scanned_at="2026-03-01T04:01:00+08:00", source_index=1))
+    prompt = render(camera_frame(), state)
+    assert amber_share(prompt, (40, 400, 760, 600)) > 0.5  # the big 请测体温 box
+    # it stays up while the guard measures, well past the usual hold
+    assert state.showing(at=state.shown_at + state.hold + 10) is state.last
+    state.awaiting_temperature = False
+    assert amber_share(render(camera_frame(), state), (40, 400, 760, 600)) < 0.05
+
+
+def test_idle_screen_has_the_key_legend_and_modes_prompt(tmp_path):
+    state = ScreenState(gate="东门", guard="王师傅", online=True)
+    idle = render(camera_frame(), state)
+    caps = idle[400:620, 40:760]
+    keycap = (np.abs(caps.astype(int) - (80, 72, 60)).sum(axis=2) < 10).mean()  # BGR KEYCAP
+    assert keycap > 0.05  # six key caps
+    state.mode, state.typed = "turn_away", "t"
+    prompt = render(camera_frame(), state)
+    box = prompt[420:640, 40:760]
+    assert (np.abs(box.astype(int) - (90, 60, 40)).sum(axis=2) < 10).mean() > 0.4
+    save_png(prompt, tmp_path / "turn-away.png")
+
+
+def test_keys_for_the_logbook_duty_and_wedge_capitals():
+    keys = KeyInput()
+
+    def typed(text: str):
+        return [a for a in (keys.feed(c) for c in text) if a is not None]
+
+    assert typed("t1") == [("event", "turn_away", {"reason": "outsider"}, "")]  # no Enter
+    assert typed("x3") == [("event", "incident", {"type": "refused_registration"}, "")]
+    assert typed("c") == [] and keys.mode == "courier"
+    assert typed("12\r") == [("event", "courier", {"parcels": 12}, "")]
+    assert typed("g12") == [] and keys.mode == "sign_on" and keys.shown() == "g ●●"
+    assert typed("34\r") == [("sign_on", "1234")]
+    assert typed("s 一切正常\r") == [("sign_off", "一切正常")]
+    assert typed("GPS.k1.1.1.tx1c\r") == [("text", "GPS.k1.1.1.tx1c")]  # a wedge's capitals
+    assert typed("1234\r") == [("invalid", "1234")]  # digits only: not a pass, not sent
+    assert typed("440\r") == [("invalid", "440")]  # 44.0 ℃ is above TEMPERATURE_MAX
+    assert typed("335\r") == [("invalid", "335")]  # 33.5 ℃ is below TEMPERATURE_MIN
+    assert keys.feed(ord("t")) is None and keys.feed(27) is None and keys.buffer == ""
+
+
+def test_typed_lines_from_a_hand_scanner_or_stdin():
+    from scanner.runner import parse_line
+    assert parse_line("t4 拒绝测温") == ("event", "turn_away",
+                                      {"reason": "refused_temperature"}, "拒绝测温")
+    assert parse_line("c") == ("event", "courier", {}, "")
+    assert parse_line("o") == ("direction", "out")
+    assert parse_line("36.6") == ("temperature", 36.6)
+    assert parse_line("g12") == ("invalid", "g12")  # a PIN has 4-8 digits
+    assert parse_line("https://qr.alipay.com/x") == ("text", "https://qr.alipay.com/x")
+    assert parse_line("t1abc") == ("text", "t1abc")  # a foreign code, not a turn-away
+    assert parse_line("   ") is None

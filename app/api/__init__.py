@@ -6,13 +6,14 @@ import json
 from datetime import datetime, timezone
 from functools import wraps
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from ..extensions import csrf, db
-from gatepass.wire import TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time
+from ..extensions import csrf, db, limiter
+from gatepass.wire import (DIRECTIONS, OUTBOX_WAITING_HEADER, SCANNER_VERSION_HEADER,
+                           TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time, scan_time_problem)
 from ..services.checkin import ScanRequest, perform_scan
-from ..services.issuing import device_for_token
+from ..services.devices import device_for_token, touch_device
 from ..services.snapshot import gate_snapshot
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -29,30 +30,46 @@ def device_required(view):
             return jsonify(error="unauthorized",
                            message="missing or invalid device token"), 401
         g.device = device
+        touch_device(device, request.headers.get(SCANNER_VERSION_HEADER),
+                     request.headers.get(OUTBOX_WAITING_HEADER))
         return view(*args, **kwargs)
     return wrapped
 
 
 def _parse_time(value) -> datetime:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 64:
         raise BadRequest("scanned_at must be an ISO-8601 string")
     try:
-        return parse_time(value)
+        at = parse_time(value)
     except ValueError:
         raise BadRequest(f"scanned_at is not ISO-8601: {value[:40]!r}") from None
+    problem = scan_time_problem(at, datetime.now(timezone.utc))
+    if problem:
+        raise BadRequest(problem)
+    return at
+
+
+def _text(data: dict, key: str, most: int, least: int = 0) -> str:
+    """A string field with no NUL byte (PostgreSQL refuses them in text)."""
+    value = data.get(key)
+    if not isinstance(value, str) or not least <= len(value) <= most:
+        raise BadRequest(f"{key} must be a string of {least}-{most} characters")
+    if "\x00" in value:
+        raise BadRequest(f"{key} contains a NUL byte")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{key} is not valid Unicode (a lone surrogate)") from None
+    return value
 
 
 def parse_scan(data) -> ScanRequest:
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object")
-    nonce, token, direction = data.get("nonce"), data.get("token"), data.get("direction")
-    if not isinstance(nonce, str) or not 1 <= len(nonce) <= 64:
-        raise BadRequest("nonce must be a string of 1-64 characters")
-    if not isinstance(token, str):
-        raise BadRequest("token must be a string (the text read from the QR)")
-    if len(token) > 4096:
-        raise BadRequest("token longer than 4096 characters")
-    if direction not in ("in", "out"):
+    nonce = _text(data, "nonce", 64, least=1)
+    token = _text(data, "token", 4096)  # the text read from the QR, whatever it is
+    direction = data.get("direction")
+    if direction not in DIRECTIONS:
         raise BadRequest('direction must be "in" or "out"')
     temperature = data.get("temperature")
     if temperature is not None:
@@ -63,6 +80,13 @@ def parse_scan(data) -> ScanRequest:
                              f"{TEMPERATURE_MAX:g} °C")
         temperature = float(temperature)
     offline = data.get("offline_reason")
+    if offline is not None and not isinstance(offline, str):
+        raise BadRequest("offline_reason must be a string")
+    guard = data.get("guard_id")
+    if guard is not None and (isinstance(guard, bool) or not isinstance(guard, int)):
+        raise BadRequest("guard_id must be an integer")
+    if isinstance(offline, str):
+        offline = offline.replace("\x00", "").encode("utf-8", "replace").decode()
     return ScanRequest(nonce=nonce, token=token, direction=direction,
                        scanned_at=_parse_time(data.get("scanned_at")),
                        temperature=temperature,
@@ -85,8 +109,7 @@ def snapshot():
     """What a gate needs to judge passes while the network is down."""
     body = json.dumps(gate_snapshot(g.device), ensure_ascii=False, sort_keys=True, default=str)
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
-    g.device.last_seen_at = datetime.now(timezone.utc)
-    db.session.commit()
+    db.session.commit()  # the device's last seen
     if request.if_none_match.contains(etag):
         return Response(status=304, headers={"ETag": f'"{etag}"'})
     return Response(body, mimetype="application/json", headers={"ETag": f'"{etag}"'})
@@ -95,5 +118,28 @@ def snapshot():
 @bp.get("/ping")
 @device_required
 def ping():
+    db.session.commit()  # the device's last seen
     return jsonify(ok=True, gate=g.device.gate.name, device=g.device.name,
                    server_time=datetime.now(timezone.utc).isoformat())
+
+
+@bp.post("/enroll")
+@limiter.limit(lambda: current_app.config["ENROLL_LIMIT"])
+def enroll():
+    """A gate laptop exchanges its one-time setup code for its token and the key ring."""
+    from ..services.devices import redeem
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object with a code")
+    code = _text(data, "code", 64, least=1)
+    version = data.get("scanner_version")
+    if version is not None and not isinstance(version, str):
+        raise BadRequest("scanner_version must be a string")
+    return jsonify(redeem(code, version))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The gate API described (OpenAPI 3.1): what a scanner, or a tester, may rely on."""
+    from .openapi import SPEC
+    return jsonify(SPEC)

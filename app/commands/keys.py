@@ -7,6 +7,18 @@ from flask.cli import AppGroup
 
 from gatepass.tokens import KeyRing
 
+from ..extensions import db
+from ..services.audit import record_action
+
+
+def _audit(action: str, kid: str) -> None:
+    """Key changes go into the audit trail (the database may not exist yet: then skip)."""
+    try:
+        record_action(action, f"key:{kid}")
+        db.session.commit()
+    except Exception:  # e.g. `keys create` before `init-db`
+        db.session.rollback()
+
 
 keys_cli = AppGroup("keys", help="Pass-signing keys in KEYS_DIR (create, list, rotate, retire).")
 
@@ -22,6 +34,7 @@ def keys_create(kid):
         key = KeyRing.create_key(_keys_dir(), kid)
     except ValueError as err:
         raise click.ClickException(str(err))
+    _audit("keys.create", key.kid)
     click.echo(f"created key {key.kid} in {_keys_dir()}")
 
 
@@ -45,8 +58,10 @@ def keys_list():
 def keys_rotate():
     """Create a new key; older keys still verify until you retire them."""
     key = KeyRing.create_key(_keys_dir())
-    click.echo(f"created key {key.kid}; new passes use it. Reprint cards, then "
-               f"`flask --app app keys retire OLD_KID`.")
+    _audit("keys.rotate", key.kid)
+    click.echo(f"created key {key.kid}; new passes use it. Reprint cards "
+               f"(`flask --app app passes list --reprint`, `passes print --reprint -o r.pdf`), "
+               f"then `flask --app app keys retire OLD_KID`.")
 
 
 @keys_cli.command("retire")
@@ -57,4 +72,5 @@ def keys_retire(kid):
         KeyRing.retire_key(_keys_dir(), kid)
     except ValueError as err:
         raise click.ClickException(str(err))
+    _audit("keys.retire", kid)
     click.echo(f"retired key {kid}: its passes are denied with KEY_RETIRED")

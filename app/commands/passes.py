@@ -12,14 +12,15 @@ import click
 from flask.cli import AppGroup
 
 from gatepass.categories import CATEGORIES
+from ..extensions import db
 from ..services import printing
 
 passes_cli = AppGroup("passes", help="Pass cards: print A4 sheets (PDF) and list passes.")
 
 
-def _selection(all_, building, category, since) -> printing.Selection:
+def _selection(all_, building, category, since, reprint=False) -> printing.Selection:
     sel = printing.Selection(all=all_, building=building, category=category,
-                             since=since.date() if since else None)
+                             since=since.date() if since else None, reprint=reprint)
     if sel.empty:
         raise click.UsageError("nothing selected: give --all to print every active pass, "
                                "or a filter (--building, --category, --since)")
@@ -52,17 +53,20 @@ class _Bar:
 @click.option("--category", type=click.Choice(list(CATEGORIES)), help="holder category")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
               help="issued or changed (e.g. reissued) on or after this local date")
+@click.option("--reprint", is_flag=True,
+              help="cards printed with a key that no longer signs (after `keys rotate`)")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
               help="OUT.pdf")
 @click.option("--verify", is_flag=True,
               help="read every printed QR back at 300 dpi; exit 1 if any card fails")
-def print_cmd(all_, building, category, since, out, verify):
+def print_cmd(all_, building, category, since, reprint, out, verify):
     """A4 sheets of credit-card passes (10 a page, cut marks) for the active passes chosen."""
-    sel = _selection(all_, building, category, since)
+    sel = _selection(all_, building, category, since, reprint)
     started = time.perf_counter()
     try:
         with _Bar("printing ") as bar:
             job = printing.print_passes(sel, out, bar)
+        db.session.commit()  # which key each card carries, and the audit entry
     except printing.SelectionError as err:
         raise click.ClickException(str(err))
     click.echo(f"printed {len(job.cards)} cards on {job.pages} pages to {out} in "
@@ -83,10 +87,12 @@ def print_cmd(all_, building, category, since, out, verify):
 @click.option("--building", help="building name or number, e.g. 3号楼 or 3")
 @click.option("--category", type=click.Choice(list(CATEGORIES)))
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]))
-def list_cmd(all_, building, category, since):
+@click.option("--reprint", is_flag=True,
+              help="cards printed with a key that no longer signs: the reprint list")
+def list_cmd(all_, building, category, since, reprint):
     """The active passes a print with the same options would print, in card order."""
     try:
-        passes = printing.select_passes(_selection(all_, building, category, since))
+        passes = printing.select_passes(_selection(all_, building, category, since, reprint))
     except printing.SelectionError as err:
         raise click.ClickException(str(err))
     for p in passes:

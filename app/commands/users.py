@@ -13,7 +13,7 @@ users_cli = AppGroup("users", help="Staff logins.")
 
 @users_cli.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default="office")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.OFFICE.value)
 @click.option("--name", "display_name", default="")
 @click.password_option()
 def users_create(username, role, display_name, password):

@@ -1,8 +1,8 @@
 """Typed SQLAlchemy models, grouped by domain."""
 from .people import Building, Household, Person, Vehicle  # noqa: F401
 from .passes import Pass, CategoryRuleRow  # noqa: F401
-from .gates import Gate, GateDevice, Scan  # noqa: F401
-from .users import User, ROLES  # noqa: F401
+from .gates import EnrolmentCode, Gate, GateDevice, Scan  # noqa: F401
+from .users import User  # noqa: F401
 from .health import HealthAlert, TemperatureReport  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
 from .quarantine import (Errand, HealthCertificate, HomeCheck, QuarantineEpisode,  # noqa: F401

@@ -1,3 +1,8 @@
+"""Column types every model shares: times are stored in UTC and always come back aware.
+
+SQLite keeps no time zone; without this type a scan's time would compare wrong
+against an aware ``datetime.now(timezone.utc)`` on SQLite but right on PostgreSQL.
+"""
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime

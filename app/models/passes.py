@@ -1,3 +1,9 @@
+"""Passes and the office's per-category rules.
+
+A pass's ``status`` is one of ``gatepass.status.PassStatus``; what a status
+means at the gate is decided by ``gatepass.verdict``, which reads
+``Pass.state()``. The model stores, the domain decides.
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,11 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from gatepass.categories import label
 from gatepass.rules import CategoryRule
+from gatepass.status import PassStatus
 from gatepass.verdict import PassState
 from gatepass.wire import pass_code
 from .base import UTCDateTime, utcnow
-
-PASS_STATUSES = ("active", "suspended", "revoked")
 
 
 class Pass(db.Model):
@@ -32,7 +37,7 @@ class Pass(db.Model):
     vehicle_id: Mapped[Optional[int]] = mapped_column(ForeignKey("vehicles.id"), index=True)
     category: Mapped[str] = mapped_column(String(20), index=True)
     serial: Mapped[int] = mapped_column(default=1)
-    status: Mapped[str] = mapped_column(String(12), default="active", index=True)
+    status: Mapped[str] = mapped_column(String(12), default=PassStatus.ACTIVE.value, index=True)
     valid_from: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     valid_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -42,6 +47,10 @@ class Pass(db.Model):
     inside: Mapped[Optional[bool]] = mapped_column(default=None)
     last_scan_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     last_gate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("gates.id"))
+    # The key id the last printed card was signed with (None: never printed). After a
+    # key rotation, active passes printed with another key are the cards to reprint.
+    printed_kid: Mapped[Optional[str]] = mapped_column(String(8), index=True)
+    printed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     person: Mapped[Optional["Person"]] = relationship(back_populates="passes")  # noqa: F821
     vehicle: Mapped[Optional["Vehicle"]] = relationship(back_populates="passes")  # noqa: F821
 

@@ -1,3 +1,8 @@
+"""Who lives here and what comes through the gate: buildings, households, people, vehicles.
+
+ID numbers are stored masked only (``gatepass.categories.mask_id_card``); names
+are shown masked wherever a guard or a gate screen sees them.
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,7 +12,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from gatepass.categories import mask_name
+from gatepass.categories import VehicleKind, mask_name
 from gatepass.quarantine import in_quarantine
 from .base import UTCDateTime, utcnow
 
@@ -69,7 +74,7 @@ class Vehicle(db.Model):
     __tablename__ = "vehicles"
     id: Mapped[int] = mapped_column(primary_key=True)
     plate: Mapped[str] = mapped_column(String(12), unique=True)  # "京A12345"
-    kind: Mapped[str] = mapped_column(String(10), default="own")  # own | outside
+    kind: Mapped[str] = mapped_column(String(10), default=VehicleKind.OWN.value)
     household_id: Mapped[Optional[int]] = mapped_column(ForeignKey("households.id"), index=True)
     owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))
     household: Mapped[Optional[Household]] = relationship(back_populates="vehicles")

@@ -1,4 +1,11 @@
+"""Staff accounts (office, health, guards, admin); residents never log in.
+
+A user's ``role`` is one of ``gatepass.roles.Role``; views name the roles they
+admit through ``app.auth.roles_required``, templates ask ``current_user.may(...)``.
+"""
 from __future__ import annotations
+
+import secrets
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -6,14 +13,7 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-
-# Each role and what it is for; views name the roles they admit.
-ROLES = {
-    "admin": ("管理员", "Administrator"),
-    "office": ("物业/居委会", "Office"),
-    "health": ("防疫/卫生", "Health"),
-    "guard": ("门岗", "Gate guard"),
-}
+from gatepass.roles import Role, admits
 
 
 class User(UserMixin, db.Model):
@@ -21,13 +21,27 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40), unique=True)
     display_name: Mapped[str] = mapped_column(String(60), default="")
-    role: Mapped[str] = mapped_column(String(10), default="office")
+    role: Mapped[str] = mapped_column(String(10), default=Role.OFFICE.value)
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of the login cookie's id: changed on logout, so every cookie issued before
+    # (a copied one too) stops working at once (Flask-Login's "alternative token").
+    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16),
+                                               server_default="")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def may(self, *roles: str) -> bool:
+        """Whether this user has one of ``roles`` (an admin may do everything)."""
+        return admits(self.role, *roles)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        self.session_token = secrets.token_hex(16)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -7,4 +7,5 @@ from . import views  # noqa: E402,F401
 from . import health  # noqa: E402,F401
 from . import roster, bulk  # noqa: E402,F401
 from . import printing  # noqa: E402,F401
+from . import devices, audit  # noqa: E402,F401
 from . import alerts, registrations, health_audit, health_labels  # noqa: E402,F401

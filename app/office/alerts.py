@@ -11,13 +11,14 @@ from ..auth import roles_required
 from ..extensions import db
 from ..models import HealthAlert
 from gatepass.alerts import AlertAction
+from gatepass.roles import Role
 from ..services.alerts import close_alert, open_alerts
 from ..services.audit import record_view
 from .health import render_logged
 
 
 @bp.get("/alerts")
-@roles_required("health")
+@roles_required(Role.HEALTH)
 def alerts():
     closed = db.session.scalars(db.select(HealthAlert).where(HealthAlert.closed_at.is_not(None))
                                 .order_by(HealthAlert.closed_at.desc()).limit(50)).all()
@@ -28,7 +29,7 @@ def alerts():
 
 
 @bp.post("/alerts/<int:alert_id>/close")
-@roles_required("health")
+@roles_required(Role.HEALTH)
 def alert_close(alert_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)

@@ -14,22 +14,15 @@ from flask_login import current_user
 
 from . import bp
 from .forms import ActionForm
-from .views import READERS
 from ..services.scanlog import scan_query
 from ..auth import roles_required
 from ..config import community_tz
 from ..extensions import db
-from ..i18n import lang
+from ..i18n import done_label, lang
 from ..models import Pass
 from ..services import exports, issuing
-
-# action -> (change, the status it leaves: a pass already there is left alone)
-BULK = {
-    "suspend": (lambda p: issuing.set_status(p, "suspended"), "suspended"),
-    "reinstate": (lambda p: issuing.set_status(p, "active"), "active"),
-    "revoke": (lambda p: issuing.set_status(p, "revoked"), "revoked"),
-    "reissue": (issuing.reissue, None),
-}
+from gatepass.roles import READERS, Role
+from gatepass.status import BULK_ACTIONS, PassAction
 
 
 def _back() -> str:
@@ -41,36 +34,33 @@ def _back() -> str:
 
 
 @bp.post("/passes/bulk")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def bulk_passes():
     if not ActionForm().validate_on_submit():
         abort(400)
-    action = request.form.get("action", "")
-    if action not in BULK:
+    if request.form.get("action", "") not in BULK_ACTIONS:
         abort(400)
+    action = PassAction(request.form["action"])
     ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit()})
     if not ids:
         flash(_("请先勾选通行证"), "error")
         return redirect(_back())
-    change, target = BULK[action]
     done, unchanged, skipped = [], [], []
     for p in db.session.scalars(db.select(Pass).where(Pass.id.in_(ids)).order_by(Pass.id)):
-        if target and p.status == target:
+        if action.leaves and p.status == action.leaves:  # already there: left alone
             unchanged.append(p.code)
             continue
         try:
-            change(p)
+            issuing.perform(p, action)
         except issuing.IssuingError:
             skipped.append(p.code)  # revoked: stays revoked
             continue
         done.append(p.code)
     db.session.commit()
-    names = {"suspend": _("已暂停"), "reinstate": _("已恢复"), "revoke": _("已作废"),
-             "reissue": _("已补办（旧证失效）")}
     if done:
-        flash(_("%(action)s %(n)s 张通行证：%(codes)s", action=names[action], n=len(done),
+        flash(_("%(action)s %(n)s 张通行证：%(codes)s", action=done_label(action), n=len(done),
                 codes="、".join(done[:20]) + ("…" if len(done) > 20 else "")), "ok")
-        if action == "reissue":
+        if action is PassAction.REISSUE:
             flash(_("请打印新证：旧证在门岗将显示“旧证已失效（已补办新证）”"), "ok")
     if unchanged:
         flash(_("%(n)s 张本来就是该状态，未改动", n=len(unchanged)), "ok")
@@ -90,7 +80,7 @@ def _attachment(ext: str) -> dict:
 @bp.get("/scans/export.csv")
 @roles_required(*READERS)
 def export_scans_csv():
-    guard = current_user.role == "guard"  # masked names, no temperatures, no phone search
+    guard = current_user.role == Role.GUARD  # masked names, no temperatures, no phone search
     stmt, _f = scan_query(request.args, for_guard=guard)
     rows = exports.scans_csv(stmt, community_tz(), lang(), for_guard=guard)
     return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
@@ -100,7 +90,7 @@ def export_scans_csv():
 @bp.get("/scans/export.xlsx")
 @roles_required(*READERS)
 def export_scans_xlsx():
-    guard = current_user.role == "guard"
+    guard = current_user.role == Role.GUARD
     stmt, _f = scan_query(request.args, for_guard=guard)
     data = exports.scans_xlsx(stmt, community_tz(), lang(), for_guard=guard)
     return Response(data, headers=_attachment("xlsx"),

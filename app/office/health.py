@@ -18,12 +18,13 @@ from ..config import community_tz
 from ..extensions import db
 from ..models import HealthAlert, HealthCertificate, Person
 from gatepass.alerts import AlertAction
+from gatepass.roles import Role
 from gatepass.quarantine import CheckMethod, CheckResult, ErrandKind, Outcome, TravelMode, cohorts
 from ..services import certificates, health
 from ..services import homecare as care
 from ..services.audit import record_view
 
-HEALTH = ("health",)  # and admin: roles_required always admits admin
+HEALTH = (Role.HEALTH,)  # and admin: roles_required always admits admin
 
 
 def render_logged(template: str, **context) -> str:

@@ -15,6 +15,7 @@ from ..config import community_tz
 from ..extensions import db
 from ..models import AuditEntry, Person
 from ..services import exports
+from gatepass.roles import Role
 
 PAGE = 100
 HEADERS = ["时间", "用户", "查看内容", "人员", "对象", "说明", "地址"]
@@ -40,7 +41,7 @@ def _query(args):
 
 
 @bp.get("/audit/health")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def health_audit():
     stmt, f = _query(request.args)
     page = db.paginate(stmt, page=max(1, request.args.get("page", 1, type=int) or 1),
@@ -56,7 +57,7 @@ def _names(ids: set[int]) -> dict[int, str]:
 
 
 @bp.get("/audit/health.csv")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def health_audit_csv():
     stmt, _f = _query(request.args)
     entries = db.session.scalars(stmt).all()

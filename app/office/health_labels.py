@@ -7,6 +7,7 @@ from . import bp
 from ..extensions import db
 from ..models import User
 from gatepass.alerts import AlertAction, AlertKind, AlertSource
+from gatepass.roles import Role
 from gatepass.quarantine import CheckMethod, CheckResult, ErrandKind, Outcome, TravelMode
 
 
@@ -48,7 +49,7 @@ class _Counts:
 
 @bp.app_context_processor
 def _health_counts():
-    sees = getattr(current_user, "is_authenticated", False) and current_user.role in ("admin", "health")
+    sees = getattr(current_user, "is_authenticated", False) and current_user.may(Role.HEALTH)
     return {"health_counts": _Counts() if sees else None}
 
 

@@ -9,19 +9,22 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-from flask import flash, render_template, send_file
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional as Opt
 
 from . import bp
+from .forms import ActionForm
 from ..auth import roles_required
 from ..config import community_tz
 from ..extensions import db
 from ..i18n import category_label
 from ..models import Building, Pass
 from gatepass.categories import CATEGORIES
+from gatepass.roles import Role
+from gatepass.status import PassStatus
 from ..services import printing
 
 
@@ -31,8 +34,37 @@ class PrintForm(FlaskForm):
     since = DateField("since", validators=[Opt()])
 
 
-@bp.route("/print", methods=["GET", "POST"])
+def _pdf(job, name: str = "passes"):
+    today = datetime.now(community_tz()).strftime("%Y%m%d")
+    resp = send_file(io.BytesIO(job.pdf), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"{name}-{today}.pdf", max_age=0)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/reprint", methods=["GET", "POST"])
 @roles_required("office")
+def reprint():
+    """After a key rotation: the printed cards still carrying an old key, and their PDF."""
+    sel = printing.Selection(reprint=True)
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        try:
+            job = printing.print_passes(sel)
+        except printing.SelectionError:
+            flash(_("没有需要重新打印的卡片"), "ok")
+            return redirect(url_for(".reprint"))
+        db.session.commit()
+        return _pdf(job, "reprint")
+    from ..services.keys import key_ring
+    passes = printing.select_passes(sel)
+    return render_template("office/reprint.html", passes=passes, form=ActionForm(),
+                           current_kid=key_ring().current.kid)
+
+
+@bp.route("/print", methods=["GET", "POST"])
+@roles_required(Role.OFFICE)
 def print_passes():
     form = PrintForm()
     names = db.session.scalars(db.select(Building.name)).all()
@@ -46,13 +78,10 @@ def print_passes():
             sel = printing.Selection(all=True)
         try:
             job = printing.print_passes(sel)
+            db.session.commit()  # which key each card carries, and the audit entry
         except printing.SelectionError:
             flash(_("没有符合条件的有效通行证"), "error")
         else:
-            today = datetime.now(community_tz()).strftime("%Y%m%d")
-            resp = send_file(io.BytesIO(job.pdf), mimetype="application/pdf", as_attachment=True,
-                             download_name=f"passes-{today}.pdf", max_age=0)
-            resp.headers["Cache-Control"] = "no-store"
-            return resp
-    active = db.session.scalar(db.select(db.func.count(Pass.id)).where(Pass.status == "active"))
+            return _pdf(job)
+    active = db.session.scalar(db.select(db.func.count(Pass.id)).where(Pass.status == PassStatus.ACTIVE))
     return render_template("office/print.html", form=form, active=active)

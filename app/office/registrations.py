@@ -11,6 +11,7 @@ from ..auth import roles_required
 from ..extensions import db
 from ..models import Gate, Registration
 from gatepass import qrimage
+from gatepass.roles import Role
 from ..services import registrations as regs
 from ..services.audit import record_view
 from .health import render_logged
@@ -18,7 +19,7 @@ from ..services.health_pdf import poster
 
 
 @bp.get("/registrations")
-@roles_required("health")
+@roles_required(Role.HEALTH)
 def registrations():
     decided = db.session.scalars(db.select(Registration).where(Registration.status != "pending")
                                  .order_by(Registration.decided_at.desc()).limit(30)).all()
@@ -36,7 +37,7 @@ def _decide(reg_id: int) -> Registration:
 
 
 @bp.post("/registrations/<int:reg_id>/approve")
-@roles_required("health")
+@roles_required(Role.HEALTH)
 def registration_approve(reg_id: int):
     reg = _decide(reg_id)
     regs.approve(reg, current_user.id)
@@ -46,7 +47,7 @@ def registration_approve(reg_id: int):
 
 
 @bp.post("/registrations/<int:reg_id>/reject")
-@roles_required("health")
+@roles_required(Role.HEALTH)
 def registration_reject(reg_id: int):
     reg = _decide(reg_id)
     regs.reject(reg, request.form.get("reason", ""), current_user.id)
@@ -56,7 +57,7 @@ def registration_reject(reg_id: int):
 
 
 @bp.get("/posters")
-@roles_required("health", "office")
+@roles_required(Role.HEALTH, Role.OFFICE)
 def posters():
     gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
     urls = {g.id: regs.poster_url(g) for g in gates}
@@ -65,7 +66,7 @@ def posters():
 
 
 @bp.get("/posters/<int:gate_id>.pdf")
-@roles_required("health", "office")
+@roles_required(Role.HEALTH, Role.OFFICE)
 def poster_pdf(gate_id: int):
     gate = db.get_or_404(Gate, gate_id)
     data = poster(current_app.config["COMMUNITY_NAME"], gate.name, regs.poster_url(gate))

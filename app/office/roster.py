@@ -14,10 +14,12 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SubmitField
 
 from . import bp
+from ..services.audit import record_import
 from ..auth import roles_required
 from ..extensions import db
 from ..models import Building
 from ..services import exports, roster as roster_service
+from gatepass.roles import Role
 
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -32,7 +34,7 @@ class RosterForm(FlaskForm):
 
 
 @bp.route("/roster", methods=["GET", "POST"])
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def roster():
     form = RosterForm()
     result = file_error = filename = None
@@ -45,7 +47,12 @@ def roster():
                 create_buildings=bool(form.create_buildings.data),
                 issue_passes=bool(form.issue_passes.data))
         except roster_service.RosterFileError as err:
+            # Shown on this page, beside the form, rather than flashed by app.errors
+            # after a redirect: an upload cannot be sent back, and with no Referer
+            # (Referrer-Policy) the redirect would land on the home page.
             file_error = err
+        else:
+            record_import(result, filename)
     has_buildings = db.session.scalar(db.select(Building.id).limit(1)) is not None
     return render_template("office/roster.html", form=form, result=result, filename=filename,
                            file_error=file_error, has_buildings=has_buildings,
@@ -58,7 +65,7 @@ def _download(data: bytes, prefix: str, fmt: str):
 
 
 @bp.get("/roster/export.<fmt>")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def roster_export(fmt: str):
     if fmt not in MIMETYPES:
         abort(404)
@@ -68,7 +75,7 @@ def roster_export(fmt: str):
 
 
 @bp.get("/roster/template.<fmt>")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def roster_template(fmt: str):
     if fmt not in MIMETYPES:
         abort(404)

@@ -1,3 +1,10 @@
+"""The office's pages: overview, people and households, vehicles, passes, scan log,
+who is outside, rules and gate devices.
+
+Views are thin: read the request, call a service, render. A refusal from a
+service (``ServiceError``) is turned into a flashed message by ``app.errors``;
+views do not catch it. Each view names the roles it admits (``Role``).
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -15,19 +22,15 @@ from ..extensions import db
 from ..models import Building, Gate, GateDevice, Household, Pass, Person, Scan, Vehicle
 from gatepass import qrimage
 from gatepass.categories import CATEGORIES, PERSON_CATEGORIES
+from gatepass.roles import READERS, Role
 from gatepass.rules import OUTSIDE_TOO_LONG
+from gatepass.status import PAGE_ACTIONS, PassAction, PassStatus
 from gatepass.verdict import REASONS
 from ..services import dashboard, issuing
 from ..services.rules import category_rules, set_rule
 from ..services.scanlog import HEALTH_REASONS, scan_query
 
 PAGE = 50
-READERS = ("office", "health", "guard")
-
-
-@bp.app_template_filter("localtime")
-def _localtime(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    return dt.astimezone(community_tz()).strftime(fmt) if dt else ""
 
 
 def _page() -> int:
@@ -51,7 +54,7 @@ def home():
 # -- people, households, vehicles -----------------------------------------
 
 @bp.get("/people")
-@roles_required("office", "health")
+@roles_required(Role.OFFICE, Role.HEALTH)
 def people():
     q = request.args.get("q", "").strip()
     category = request.args.get("category", "")
@@ -72,14 +75,14 @@ def people():
 
 
 @bp.get("/people/<int:person_id>")
-@roles_required("office", "health")
+@roles_required(Role.OFFICE, Role.HEALTH)
 def person(person_id: int):
     p = db.get_or_404(Person, person_id)
     return render_template("office/person.html", person=p, form=ActionForm())
 
 
 @bp.post("/people/<int:person_id>/issue")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def issue_person_pass(person_id: int):
     return _issue_to(db.get_or_404(Person, person_id))
 
@@ -95,7 +98,7 @@ def _issue_to(holder):
 
 
 @bp.get("/households")
-@roles_required("office", "health")
+@roles_required(Role.OFFICE, Role.HEALTH)
 def households():
     building = request.args.get("building", type=int)
     stmt = db.select(Household).join(Building).order_by(Building.id, Household.unit, Household.room)
@@ -108,7 +111,7 @@ def households():
 
 
 @bp.get("/vehicles")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def vehicles():
     q = request.args.get("q", "").strip().upper()
     stmt = db.select(Vehicle).order_by(Vehicle.plate)
@@ -119,7 +122,7 @@ def vehicles():
 
 
 @bp.post("/vehicles/<int:vehicle_id>/issue")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def issue_vehicle_pass(vehicle_id: int):
     return _issue_to(db.get_or_404(Vehicle, vehicle_id))
 
@@ -127,12 +130,12 @@ def issue_vehicle_pass(vehicle_id: int):
 # -- passes ----------------------------------------------------------------
 
 @bp.get("/passes")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def passes():
     status = request.args.get("status", "")
     category = request.args.get("category", "")
     stmt = db.select(Pass).order_by(Pass.id.desc())
-    if status in ("active", "suspended", "revoked"):
+    if status in tuple(PassStatus):
         stmt = stmt.where(Pass.status == status)
     if category in CATEGORIES:
         stmt = stmt.where(Pass.category == category)
@@ -142,7 +145,7 @@ def passes():
 
 
 @bp.get("/passes/<int:pass_id>")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def pass_detail(pass_id: int):
     p = db.get_or_404(Pass, pass_id)
     scans = db.session.scalars(db.select(Scan).where(Scan.pass_id == p.id)
@@ -152,24 +155,15 @@ def pass_detail(pass_id: int):
                            qr_svg=qrimage.svg(issuing.static_token(p)), form=ActionForm())
 
 
-ACTIONS = {
-    "suspend": lambda p: issuing.set_status(p, "suspended"),
-    "reinstate": lambda p: issuing.set_status(p, "active"),
-    "revoke": lambda p: issuing.set_status(p, "revoked"),
-    "reissue": issuing.reissue,
-    "revoke-link": issuing.revoke_link,
-}
-
-
 @bp.post("/passes/<int:pass_id>/<action>")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def pass_action(pass_id: int, action: str):
-    if action not in ACTIONS:
+    if action not in PAGE_ACTIONS:
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
     p = db.get_or_404(Pass, pass_id)
-    ACTIONS[action](p)  # a refusal (IssuingError) is flashed by app.errors
+    issuing.perform(p, PassAction(action))  # a refusal (IssuingError) is flashed by app.errors
     db.session.commit()
     flash(_("已完成操作"), "ok")
     return redirect(url_for(".pass_detail", pass_id=p.id))
@@ -181,7 +175,7 @@ def _qr_text(pass_id: int) -> str:
 
 
 @bp.get("/passes/<int:pass_id>/qr.png")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def pass_qr_png(pass_id: int):
     scale = min(max(request.args.get("scale", 10, type=int) or 10, 2), 40)
     return Response(qrimage.png(_qr_text(pass_id), scale), mimetype="image/png",
@@ -189,7 +183,7 @@ def pass_qr_png(pass_id: int):
 
 
 @bp.get("/passes/<int:pass_id>/qr.svg")
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def pass_qr_svg(pass_id: int):
     return Response(qrimage.svg(_qr_text(pass_id)), mimetype="image/svg+xml",
                     headers={"Cache-Control": "no-store"})
@@ -200,7 +194,7 @@ def pass_qr_svg(pass_id: int):
 @bp.get("/scans")
 @roles_required(*READERS)
 def scans():
-    guard = current_user.role == "guard"  # no phone search, no temperatures, masked names
+    guard = current_user.role == Role.GUARD  # no phone search, no temperatures, masked names
     stmt, f = scan_query(request.args, for_guard=guard)
     page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
     gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
@@ -215,7 +209,7 @@ def scans():
 @roles_required(*READERS)
 def outside():
     """Who went out and has not come back: the list the night shift checks."""
-    stmt = (db.select(Pass).where(Pass.inside.is_(False), Pass.status == "active")
+    stmt = (db.select(Pass).where(Pass.inside.is_(False), Pass.status == PassStatus.ACTIVE)
             .order_by(Pass.last_scan_at))
     page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
     gates = {g.id: g.name for g in db.session.scalars(db.select(Gate))}
@@ -227,7 +221,7 @@ def outside():
 # -- rules and devices ---------------------------------------------------------
 
 @bp.route("/rules", methods=["GET", "POST"])
-@roles_required("office")
+@roles_required(Role.OFFICE)
 def rules():
     form = RuleForm()
     if request.method == "POST":
@@ -241,10 +235,3 @@ def rules():
         return redirect(url_for(".rules"))
     gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
     return render_template("office/rules.html", rules=category_rules(), gates=gates, form=form)
-
-
-@bp.get("/devices")
-@roles_required("admin")
-def devices():
-    rows = db.session.scalars(db.select(GateDevice).order_by(GateDevice.id)).all()
-    return render_template("office/devices.html", devices=rows)

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template
 
 from ..extensions import db
 from gatepass import qrimage
+from gatepass.status import PassStatus
 from ..services import issuing
 
 bp = Blueprint("resident", __name__, url_prefix="/p")
@@ -18,15 +19,15 @@ def _pass_or_404(link: str):
 
 
 def _status(p) -> tuple[str, bool]:
-    """(plain-words code, usable now) for the page."""
+    """(plain-words code, usable now) for the page: a PassStatus, or not_yet / expired."""
     now = datetime.now(timezone.utc)
-    if p.status != "active":
+    if p.status != PassStatus.ACTIVE:
         return p.status, False
     if p.valid_from and now < p.valid_from:
         return "not_yet", False
     if p.valid_until and now >= p.valid_until:
         return "expired", False
-    return "active", True
+    return PassStatus.ACTIVE.value, True
 
 
 def _qr_payload(p) -> dict:

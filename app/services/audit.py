@@ -42,3 +42,16 @@ def record_view(what: str, *, person_id: int | None = None, target: str = "",
                 detail: str = "") -> AuditEntry:
     """A view of health data or an ID number: ``health.quarantine_list``, ``health.person``..."""
     return _record("view", what, target, person_id, detail)
+
+
+def record_import(result, filename: str) -> None:
+    """A roster import that wrote rows (not a dry run, no errors), committed on its own:
+    the import itself has committed already."""
+    if result.dry_run or result.errors or result.summary is None:
+        return
+    s = result.summary
+    record_action("roster.import", (filename or "")[:60],
+                  detail=f"rows={result.rows} people+{s.people_created}~{s.people_updated} "
+                         f"vehicles+{s.vehicles_created}~{s.vehicles_updated} "
+                         f"passes+{s.passes_issued}")
+    db.session.commit()

@@ -1,11 +1,15 @@
-"""Record one gate scan and decide it, exactly once per nonce.
+"""Record one gate scan and decide it, exactly once per device and nonce.
 
 Modelled on pretix' ``perform_checkin``: the pass row is locked while the
 verdict is made, the scan is stored with its reason even when denied, and a
-unique nonce makes a device's retries harmless.
+nonce unique per device makes a device's retries harmless. There is no
+"have I seen this nonce?" SELECT first: the unique constraint answers that on
+the rare retry, so a first delivery (nearly all of them) costs no extra query.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -16,12 +20,18 @@ from ..extensions import db
 from ..config import community_tz
 from ..models import GateDevice, Pass, Scan
 from gatepass.verdict import GateContext, PassState, verify
+from .errors import Conflict
 from .keys import key_ring
 from .rules import category_rules
 
 #: A scan delivered later than this after it happened (gate was offline) is
 #: not judged for anti-passback: the order of events is no longer known.
 LATE_DELIVERY = timedelta(minutes=2)
+
+#: Only a text whose signature did not verify is kept in the log (to see what was held up
+#: to the camera). A validly signed token, even a denied one, is a working card: guards
+#: read the log, so it must not be there.
+KEEP_RAW_TEXT = frozenset({"BAD_FORMAT", "BAD_SIGNATURE", "UNKNOWN_KEY"})
 
 
 @dataclass
@@ -32,6 +42,12 @@ class ScanRequest:
     scanned_at: datetime
     temperature: float | None = None
     offline_reason: str | None = None
+
+    def fingerprint(self) -> str:
+        """What makes a retry "the same scan": a reused nonce with another body is refused."""
+        body = [self.token, self.direction, self.scanned_at.astimezone(timezone.utc).isoformat(),
+                self.temperature]
+        return hashlib.sha256(json.dumps(body).encode()).hexdigest()
 
 
 def gate_context(gate_name: str | None, direction: str,
@@ -44,22 +60,33 @@ def gate_context(gate_name: str | None, direction: str,
                        fever_threshold=cfg["FEVER_THRESHOLD"])
 
 
-def _stored_response(nonce: str) -> dict | None:
-    scan = db.session.scalar(db.select(Scan).where(Scan.nonce == nonce))
-    return scan.response if scan else None
+class NonceReused(Conflict):
+    """The device sent a nonce it used before, with a different scan."""
+
+
+def _replay(device: GateDevice, req: ScanRequest) -> dict:
+    """The stored answer for a nonce this device used already (a retry, or a lost race)."""
+    db.session.rollback()
+    scan = db.session.scalar(db.select(Scan).where(Scan.device_id == device.id,
+                                                   Scan.nonce == req.nonce))
+    if scan is None:
+        raise RuntimeError("unique nonce violated but no stored scan found")
+    if scan.request_hash and scan.request_hash != req.fingerprint():
+        raise NonceReused("NONCE_REUSED", "该 nonce 已用于另一次扫码",
+                          "this nonce was already used for a different scan")
+    return {**scan.response, "scan_id": scan.id}
 
 
 def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
     """Return (response, created). A repeated nonce returns the first response."""
-    stored = _stored_response(req.nonce)
-    if stored is not None:
-        return stored, False
-
     received = datetime.now(timezone.utc)
-    # A device clock running ahead must not make passes look valid later.
-    judged_at = min(req.scanned_at, received)
     late = received - req.scanned_at > LATE_DELIVERY
-    ctx = gate_context(device.gate.name, req.direction, req.temperature)
+    # A prompt delivery is judged at the server's clock (a gate's clock may be off);
+    # a late one at when it happened, but never later than now.
+    judged_at = min(req.scanned_at, received) if late else received
+    happened_at = min(req.scanned_at, received)  # what presence is ordered by
+    gate_name = device.gate.name
+    ctx = gate_context(gate_name, req.direction, req.temperature)
     ctx.check_passback = not late
 
     locked: dict[int, Pass] = {}
@@ -69,44 +96,35 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
         if p is None:
             return None
         locked[pass_id] = p
-        if p.last_scan_at and judged_at < p.last_scan_at:
+        if p.last_scan_at and happened_at < p.last_scan_at:
             ctx.check_passback = False  # an older scan arriving after a newer one
         return p.state()
 
     verdict = verify(req.token, key_ring(), lookup, judged_at, ctx)
-    raw_limit = current_app.config["SCAN_RAW_TEXT_LIMIT"]
+    raw = (req.token or "")[:current_app.config["SCAN_RAW_TEXT_LIMIT"]] \
+        if verdict.reason in KEEP_RAW_TEXT else ""
+    # Stored without scan_id (added on the way out) so the row is one INSERT, no UPDATE.
+    response = {
+        "allowed": verdict.allowed, "reason": verdict.reason, "message": verdict.message,
+        "message_en": verdict.message_en, "pass_id": verdict.pass_id,
+        "holder": verdict.holder, "direction": req.direction, "gate": gate_name,
+    }
     scan = Scan(nonce=req.nonce, device_id=device.id, gate_id=device.gate_id,
                 pass_id=verdict.pass_id if verdict.pass_id in locked else None,
                 direction=req.direction, scanned_at=req.scanned_at, received_at=received,
-                allowed=verdict.allowed, reason=verdict.reason,
-                raw_text=(req.token or "")[:raw_limit], temperature=req.temperature,
-                offline_reason=req.offline_reason)
+                allowed=verdict.allowed, reason=verdict.reason, raw_text=raw,
+                temperature=req.temperature, offline_reason=req.offline_reason,
+                request_hash=req.fingerprint(), response=response)
     db.session.add(scan)
     p = locked.get(verdict.pass_id)
-    if verdict.allowed and p is not None and (p.last_scan_at is None or req.scanned_at >= p.last_scan_at):
+    if verdict.allowed and p is not None and (p.last_scan_at is None or happened_at >= p.last_scan_at):
         p.inside = req.direction == "in"
-        p.last_scan_at = req.scanned_at
+        p.last_scan_at = happened_at
         p.last_gate_id = device.gate_id
-    device.last_seen_at = received
     try:
-        db.session.flush()  # assigns scan.id; the unique nonce is checked here
-    except IntegrityError:
-        db.session.rollback()  # the same nonce won a race on another worker
-        stored = _stored_response(req.nonce)
-        if stored is None:
-            raise
-        return stored, False
-    scan.response = {
-        "allowed": verdict.allowed, "reason": verdict.reason, "message": verdict.message,
-        "message_en": verdict.message_en, "scan_id": scan.id, "pass_id": verdict.pass_id,
-        "holder": verdict.holder, "direction": req.direction, "gate": device.gate.name,
-    }
-    try:
+        db.session.flush()  # the unique (device, nonce) is checked here
+        scan_id = scan.id  # read before commit, which expires it
         db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        stored = _stored_response(req.nonce)
-        if stored is None:
-            raise
-        return stored, False
-    return scan.response, True
+    except IntegrityError:  # a retry, or the same nonce won a race on another worker
+        return _replay(device, req), False
+    return {**response, "scan_id": scan_id}, True

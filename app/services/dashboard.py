@@ -17,12 +17,12 @@ from ..extensions import db
 from ..models import Gate, Pass, Scan
 from gatepass.categories import CATEGORIES
 from gatepass.rules import OUTSIDE_TOO_LONG
+from gatepass.status import PassStatus
 
 DIRECTIONS = ("out", "in")
 #: Out is warm, in is cool; each gate gets its own shade of the two.
 SHADES = {"out": ("#d9731f", "#f2b27a", "#9c4a12", "#f7d3b0"),
           "in": ("#1f5fa8", "#7fa9dc", "#12396a", "#bcd3ef")}
-LONG_OUT = OUTSIDE_TOO_LONG
 
 
 def parse_day(value: str | None, tz: ZoneInfo) -> date:
@@ -85,18 +85,18 @@ def passes_by_category() -> list[dict]:
             .group_by(Pass.category, Pass.status)):
         counts.setdefault(category, Counter())[status] += n
     order = list(CATEGORIES) + sorted(set(counts) - set(CATEGORIES))
-    return [{"category": c, "active": counts[c]["active"], "suspended": counts[c]["suspended"],
-             "revoked": counts[c]["revoked"], "total": sum(counts[c].values())}
+    return [{"category": c, **{s.value: counts[c][s] for s in PassStatus},
+             "total": sum(counts[c].values())}
             for c in order if c in counts]
 
 
 def outside_now() -> dict:
     """Active passes whose last scan was going out: people and vehicles apart."""
-    out = Pass.inside.is_(False), Pass.status == "active"
+    out = Pass.inside.is_(False), Pass.status == PassStatus.ACTIVE
     by_category = dict(db.session.execute(
         db.select(Pass.category, func.count()).where(*out).group_by(Pass.category)).all())
     long_out = db.session.scalar(db.select(func.count(Pass.id)).where(
-        *out, Pass.last_scan_at < datetime.now(timezone.utc) - LONG_OUT))
+        *out, Pass.last_scan_at < datetime.now(timezone.utc) - OUTSIDE_TOO_LONG))
     vehicles = by_category.pop("vehicle", 0)
     return {"people": sum(by_category.values()), "vehicles": vehicles, "long_out": long_out,
             "by_category": sorted(by_category.items(), key=lambda kv: -kv[1])}
@@ -205,4 +205,4 @@ def build(day: date, tz: ZoneInfo) -> Board:
                  chart=hourly_chart(series, now.hour + now.minute / 60 if is_today else None),
                  entries=sum(per_dir["in"]), exits=sum(per_dir["out"]),
                  denials=refused, denied=sum(n for _, n in refused), outside=outside_now(),
-                 passes=passes, active_passes=sum(r["active"] for r in passes), peaks=peaks)
+                 passes=passes, active_passes=sum(r[PassStatus.ACTIVE] for r in passes), peaks=peaks)

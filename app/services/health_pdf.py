@@ -16,7 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from .pdf_fonts import register_fonts
-from .printing import qr_path
+from .pdf_qr import qr_paths_batch
 
 PAGE_W, PAGE_H = A4
 POSTER_QR = 120 * mm
@@ -37,7 +37,7 @@ def _chars(*texts: str) -> str:
 
 
 def _qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
-    n, ops = qr_path(text)
+    n, ops = qr_paths_batch([text])[0]
     s = size / n
     canvas.setFillGray(1)
     canvas.rect(x, y, size, size, stroke=0, fill=1)

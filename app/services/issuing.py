@@ -1,15 +1,17 @@
 """Issue, suspend, revoke, reinstate and reissue passes; resident links."""
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timezone
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db
-from ..models import Gate, GateDevice, Pass, Person, Vehicle
+from ..models import Pass, Person, Vehicle
 from gatepass import tokens
+from gatepass.status import PassAction, PassStatus
+from .audit import record_action
+from .devices import create_device, device_for_token  # noqa: F401  (moved; old imports keep working)
 from .errors import ServiceError
 from .keys import key_ring
 
@@ -34,13 +36,18 @@ def issue_pass(holder: Person | Vehicle, valid_from: datetime | None = None,
     is_person = isinstance(holder, Person)
     existing = db.session.scalar(db.select(Pass).where(
         (Pass.person_id == holder.id) if is_person else (Pass.vehicle_id == holder.id),
-        Pass.status != "revoked"))
+        Pass.status != PassStatus.REVOKED))
     if existing:
         return existing
     p = _new_pass(holder, valid_from, valid_until)
     db.session.add(p)
     db.session.flush()
+    _audit("pass.issue", p)
     return p
+
+
+def _audit(action: str, p: Pass, detail: str = "") -> None:
+    record_action(action, f"pass:{p.id}", person_id=p.person_id, detail=detail or p.code)
 
 
 def issue_passes_to_new_holders(holders: list[Person | Vehicle]) -> list[Pass]:
@@ -54,22 +61,37 @@ def issue_passes_to_new_holders(holders: list[Person | Vehicle]) -> list[Pass]:
 
 
 def set_status(p: Pass, status: str) -> Pass:
-    if status not in ("active", "suspended", "revoked"):
+    if status not in tuple(PassStatus):
         raise IssuingError("BAD_STATUS", f"未知状态 {status}", f"unknown status {status}")
-    if p.status == "revoked" and status != "revoked":
+    if p.status == PassStatus.REVOKED and status != PassStatus.REVOKED:
         raise IssuingError("REVOKED", "已作废的通行证不能恢复，请重新签发", "a revoked pass stays revoked: issue a new one")
-    p.status = status
+    if p.status != status:
+        _audit({PassStatus.ACTIVE: "pass.reinstate", PassStatus.SUSPENDED: "pass.suspend",
+                PassStatus.REVOKED: "pass.revoke"}[PassStatus(status)], p)
+    p.status = PassStatus(status).value
     p.updated_at = datetime.now(timezone.utc)
     return p
 
 
 def reissue(p: Pass) -> Pass:
     """New card for a lost one: the serial goes up, so the old QR is SUPERSEDED."""
-    if p.status == "revoked":
+    if p.status == PassStatus.REVOKED:
         raise IssuingError("REVOKED", "已作废的通行证不能补办", "a revoked pass cannot be reissued")
     p.serial += 1
     p.updated_at = datetime.now(timezone.utc)
+    _audit("pass.reissue", p, detail=p.code)
     return p
+
+
+def perform(p: Pass, action: PassAction) -> Pass:
+    """Do one office action to a pass (from its page or a bulk selection)."""
+    if action.leaves is not None:
+        return set_status(p, action.leaves)
+    if action is PassAction.REISSUE:
+        return reissue(p)
+    if action is PassAction.REVOKE_LINK:
+        return revoke_link(p)
+    raise IssuingError("BAD_ACTION", f"无法执行操作 {action}", f"cannot do {action} here")
 
 
 def static_token(p: Pass) -> str:
@@ -104,29 +126,5 @@ def pass_for_link(link: str) -> Pass | None:
 
 def revoke_link(p: Pass) -> Pass:
     p.link_version += 1
+    _audit("pass.revoke_link", p)
     return p
-
-
-# -- gate devices ------------------------------------------------------------
-
-def create_device(gate_name: str, name: str | None = None) -> tuple[GateDevice, str]:
-    """Make a device for a gate (creating the gate); return it and its token once."""
-    gate = db.session.scalar(db.select(Gate).where(Gate.name == gate_name))
-    if gate is None:
-        gate = Gate(name=gate_name)
-        db.session.add(gate)
-        db.session.flush()
-    token = "gd_" + secrets.token_urlsafe(32)
-    device = GateDevice(gate=gate, name=name or f"{gate_name}-{len(gate.devices) + 1}",
-                        token_hash=tokens.device_token_hash(token))
-    db.session.add(device)
-    db.session.flush()
-    return device, token
-
-
-def device_for_token(token: str) -> GateDevice | None:
-    if not token:
-        return None
-    device = db.session.scalar(db.select(GateDevice).where(
-        GateDevice.token_hash == tokens.device_token_hash(token)))
-    return device if device and device.active else None

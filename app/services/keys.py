@@ -1,16 +1,26 @@
-"""The service's key ring, reloaded when the files in keys/ change."""
+"""The service's key ring, reloaded when keys/ changes.
+
+Every scan and every phone page needs the ring, so it is cached: a request costs one
+``stat`` of the directory (its mtime changes whenever ``keys create|rotate|retire``
+writes a file, since they replace files atomically), and the full per-file fingerprint
+is re-read at most every ``RECHECK`` seconds to catch an edit in place. A retired key
+is therefore denied by every worker at its next request.
+"""
 from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 from flask import current_app
 
 from gatepass.tokens import KeyRing
 
+RECHECK = 2.0  # seconds
+
 _lock = threading.Lock()
-_cache: dict[str, tuple[tuple, KeyRing]] = {}
+_cache: dict[str, tuple[int, tuple, float, KeyRing]] = {}
 
 
 def _fingerprint(directory: Path) -> tuple:
@@ -19,13 +29,26 @@ def _fingerprint(directory: Path) -> tuple:
     return tuple(sorted((f.name, f.stat().st_mtime_ns) for f in directory.glob("*.key")))
 
 
+def _dir_mtime(directory: Path) -> int:
+    try:
+        return os.stat(directory).st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
 def key_ring(directory: str | os.PathLike | None = None) -> KeyRing:
-    directory = Path(directory or current_app.config["KEYS_DIR"])
-    fp = _fingerprint(directory)
+    path = Path(directory or current_app.config["KEYS_DIR"])
+    key = str(path)
+    mtime, now = _dir_mtime(path), time.monotonic()
+    hit = _cache.get(key)
+    if hit and hit[0] == mtime and now - hit[2] < RECHECK:
+        return hit[3]
     with _lock:
-        hit = _cache.get(str(directory))
-        if hit and hit[0] == fp:
-            return hit[1]
-        ring = KeyRing.load(directory)
-        _cache[str(directory)] = (fp, ring)
+        fp = _fingerprint(path)
+        hit = _cache.get(key)
+        if hit and hit[0] == mtime and hit[1] == fp:
+            _cache[key] = (mtime, fp, now, hit[3])
+            return hit[3]
+        ring = KeyRing.load(path)
+        _cache[key] = (mtime, fp, now, ring)
         return ring

@@ -8,57 +8,40 @@ drawn by reference, and the Chinese text is an embedded subset of Noto Sans
 CJK holding only the characters this job uses (a print shop's computer may
 have no Chinese font). ``verify_pdf`` reads every printed QR back from a
 300 dpi rendering, so a batch is proven scannable before paper is spent.
+
+The sheet's geometry is ``card_sheet``, the QR paths ``pdf_qr``, the
+read-back ``pdf_verify``, the fonts ``pdf_fonts``; this module selects the
+passes, lays out the cards and draws them.
 """
 from __future__ import annotations
 
 import io
 import os
 import re
-import tempfile
-import threading
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime
+from dataclasses import dataclass
+from datetime import date, datetime, time as dtime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import zxingcpp
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from gatepass.categories import CATEGORIES, colour, label
-from gatepass.qrimage import QUIET_ZONE
+from gatepass.status import PassStatus
 from gatepass.tokens import issue_static
 from ..config import community_tz
 from .errors import ServiceError
+from .card_sheet import (BAND_H, CARD_H, CARD_W, COLS, GRID_X, GRID_Y, PAGE_H, PAGE_W,  # noqa: F401
+                         PER_PAGE, QR_BOX, QR_X, QR_Y, ROWS, TEXT_W, TEXT_X, VERIFY_DPI,
+                         card_origin)
 from .pdf_fonts import font_subset, font_name, is_registered, register_fonts
+from .pdf_qr import helper_pool, qr_paths, qr_paths_batch  # noqa: F401
+from .pdf_verify import VerifyReport, verify_pdf  # noqa: F401
 
 Progress = Callable[[int, int], None]
-
-# -- sheet geometry (points; PDF origin bottom-left) ---------------------------
-CARD_W, CARD_H = 85.6 * mm, 54 * mm
-COLS, ROWS = 2, 5
-PER_PAGE = COLS * ROWS
-PAGE_W, PAGE_H = A4
-GRID_X = (PAGE_W - COLS * CARD_W) / 2
-GRID_Y = (PAGE_H - ROWS * CARD_H) / 2
-BAND_H = 11 * mm
-QR_BOX = 39 * mm  # the QR with its quiet zone
-QR_X, QR_Y = CARD_W - QR_BOX - 1.5 * mm, 1.5 * mm
-TEXT_X = 4 * mm
-TEXT_W = QR_X - TEXT_X - 0.5 * mm  # text never enters the QR's quiet zone
-VERIFY_DPI = 300
-
-
-def card_origin(slot: int) -> tuple[float, float]:
-    """Bottom-left corner of card ``slot`` (0-9, row by row from the top)."""
-    row, col = divmod(slot % PER_PAGE, COLS)
-    return GRID_X + col * CARD_W, GRID_Y + (ROWS - 1 - row) * CARD_H
-
 
 # -- what goes on a card ------------------------------------------------------
 
@@ -83,10 +66,13 @@ class Selection:
     building: str | None = None
     category: str | None = None
     since: date | None = None
+    #: Cards printed with a key that no longer signs new passes (after ``keys rotate``):
+    #: the list the office reprints before ``keys retire`` (see docs/deploy.md).
+    reprint: bool = False
 
     @property
     def empty(self) -> bool:
-        return not (self.all or self.building or self.category or self.since)
+        return not (self.all or self.building or self.category or self.since or self.reprint)
 
 
 class SelectionError(ServiceError):
@@ -100,16 +86,6 @@ class PrintJob:
     font: str
     pdf: bytes | None = None  # when no path was given
     path: Path | None = None
-
-
-@dataclass
-class VerifyReport:
-    checked: int = 0
-    failures: list[tuple[Card, str]] = field(default_factory=list)  # (card, what was read)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
 
 
 def building_name(value: str) -> str:
@@ -138,7 +114,7 @@ def select_passes(sel: Selection) -> list:
     if sel.empty:
         raise SelectionError("NO_SELECTION", "请选择“全部”或一个筛选条件（楼栋、类别、签发日期）",
                              "choose --all or a filter (--building, --category, --since)")
-    stmt = db.select(Pass).where(Pass.status == "active").options(
+    stmt = db.select(Pass).where(Pass.status == PassStatus.ACTIVE).options(
         selectinload(Pass.person).joinedload(Person.household).joinedload(Household.building),
         selectinload(Pass.vehicle).joinedload(Vehicle.household).joinedload(Household.building))
     if sel.category:
@@ -158,6 +134,9 @@ def select_passes(sel: Selection) -> list:
         tz = community_tz()
         start = datetime.combine(sel.since, dtime(0), tz)
         stmt = stmt.where(or_(Pass.issued_at >= start, Pass.updated_at >= start))
+    if sel.reprint:
+        from .keys import key_ring
+        stmt = stmt.where(Pass.printed_kid.is_not(None), Pass.printed_kid != key_ring().current.kid)
     passes = db.session.scalars(stmt).unique().all()
 
     def key(p):
@@ -180,76 +159,6 @@ def card_for(p, ring, tz: ZoneInfo) -> Card:
                 category=p.category, holder=p.masked_holder, address=second, validity=validity)
 
 
-# -- QR as vector runs ----------------------------------------------------------
-
-def qr_paths_batch(tokens: list[str]) -> list[tuple[int, str]]:
-    """For each token: (modules across incl. quiet zone, PDF path ops, module units, y up).
-
-    One ``re`` per horizontal run of dark modules, all in one path filled
-    once: ~4x fewer operators than one square per module, and a single fill
-    leaves no hairline seams between rows in on-screen renderings. zxing-cpp's
-    C++ encoder (level M, standard mask choice) is ~40x faster than the
-    pure-python qrcode package (~10 ms a code: over a minute for 7,000 cards),
-    and the runs of a whole batch are found and formatted in one go by numpy
-    as fixed-width "xx yy ww 1 re".
-    """
-    mats = [np.asarray(zxingcpp.create_barcode(t, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-                       .to_image(scale=1, add_quiet_zones=False)) for t in tokens]
-    out: list = [None] * len(tokens)
-    for n in {m.shape[0] for m in mats}:
-        idx = [i for i, m in enumerate(mats) if m.shape[0] == n]
-        padded = np.zeros((len(idx), n, n + 2), np.int8)
-        padded[:, :, 1:-1] = np.stack([mats[i] for i in idx]) < 128
-        edges = np.diff(padded, axis=2).reshape(len(idx), -1)
-        which, starts = np.nonzero(edges == 1)
-        ends = np.nonzero(edges == -1)[1]
-        ys, xs = np.divmod(starts, n + 1)
-        runs = np.stack([xs + QUIET_ZONE, n - 1 - ys + QUIET_ZONE, ends - starts], axis=1)
-        digits = len(str(n + 2 * QUIET_ZONE))
-        chars = np.full((len(runs), 3, digits + 1), ord(" "), np.uint8)
-        rest = runs
-        for d in range(digits - 1, -1, -1):
-            rest, chars[:, :, d] = np.divmod(rest, 10)
-            chars[:, :, d] += ord("0")
-        lead = chars[:, :, :-2]  # " 7", not "07"
-        lead[np.cumprod(lead == ord("0"), axis=2, dtype=bool)] = ord(" ")
-        tail = np.broadcast_to(np.frombuffer(b"1 re ", np.uint8), (len(runs), 5))
-        blob = np.concatenate([chars.reshape(len(runs), -1), tail], axis=1).tobytes()
-        width = 3 * (digits + 1) + 5
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(which, minlength=len(idx)))]) * width
-        for j, i in enumerate(idx):
-            out[i] = (n + 2 * QUIET_ZONE, blob[bounds[j]:bounds[j + 1]].decode("ascii"))
-    return out
-
-
-def qr_path(token: str) -> tuple[int, str]:
-    return qr_paths_batch([token])[0]
-
-
-def _pool(workers: int) -> ProcessPoolExecutor | None:
-    """Helper processes, forked, or None where that is unsafe or pointless.
-
-    Only a single-threaded process (the CLI) forks; a threaded web server
-    renders in-process, as spawned helpers would re-import the whole app.
-    """
-    import multiprocessing
-    if workers < 1 or os.name != "posix" or threading.active_count() > 1:
-        return None
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-
-
-def qr_paths(tokens: list[str], pool: ProcessPoolExecutor | None) -> Iterator[tuple[int, str]]:
-    """QR paths of every token, in order; in ``pool``'s processes if given.
-
-    Encoding is the largest single cost of a batch (~0.4 ms a card) and
-    the main process has fonts and text to draw meanwhile. All chunks are
-    submitted at once, so the workers run ahead of the drawing.
-    """
-    chunks = [tokens[i:i + 200] for i in range(0, len(tokens), 200)]
-    chunks = pool.map(qr_paths_batch, chunks) if pool else map(qr_paths_batch, chunks)
-    return (qr for chunk in chunks for qr in chunk)
-
-
 # -- rendering ---------------------------------------------------------------------
 
 FIXED_TEXT = "有效期长期编号第页共打印0123456789-—/: ·外来车辆"
@@ -267,7 +176,7 @@ def render(cards: list[Card], community: str, out: str | os.PathLike | None = No
         workers = min(2, os.cpu_count() or 1) if len(cards) >= 1000 else 0
     labels = {c: label(c) for c in CATEGORIES}
     regular_chars, bold_chars = charsets(cards, community)
-    pool = _pool(workers)
+    pool = helper_pool(workers)
     try:
         bold_job = None
         if pool and not is_registered(font_name("Bold", bold_chars)):
@@ -386,78 +295,18 @@ def print_passes(selection: Selection, out: str | os.PathLike | None = None,
     cards = [card_for(p, ring, tz) for p in passes]
     pdf, pages, font = render(cards, current_app.config["COMMUNITY_NAME"], out, progress,
                               datetime.now(tz).date())
+    # Which key each card carries: after a key rotation these are the cards to reprint.
+    kid, now = ring.current.kid, datetime.now(timezone.utc)
+    for p in passes:
+        p.printed_kid, p.printed_at = kid, now
+    from .audit import record_action
+    record_action("pass.print", f"cards:{len(cards)}", detail=_selection_text(selection)
+                  + " | " + " ".join(c.code for c in cards[:30]) + (" …" if len(cards) > 30 else ""))
     return PrintJob(cards=cards, pages=pages, font=font, pdf=pdf,
                     path=Path(out) if out is not None else None)
 
 
-# -- reading the QR codes back -------------------------------------------------------
-
-def _read_pages(pdf_path: str, pages: list[int], dpi: int = VERIFY_DPI) -> list[list[str | None]]:
-    """For each page, what each card slot's QR reads as ("" for nothing).
-
-    Only each card's QR area (with 2 mm around it) is rasterised, cropped by
-    its known position: half the pixels of a whole page, and a QR drawn in
-    the wrong place fails instead of passing.
-    """
-    import pypdfium2 as pdfium
-
-    scale, pad = dpi / 72, 2 * mm
-    doc = pdfium.PdfDocument(pdf_path)
-    out = []
-    try:
-        for index in pages:
-            page = doc[index]
-            texts = []
-            for slot in range(PER_PAGE):
-                x, y = card_origin(slot)
-                left, bottom = x + QR_X - pad, y + QR_Y - pad
-                right, top = left + QR_BOX + 2 * pad, bottom + QR_BOX + 2 * pad
-                bitmap = page.render(scale=scale, grayscale=True,
-                                     crop=(left, bottom, PAGE_W - right, PAGE_H - top))
-                img = bitmap.to_numpy()
-                found = zxingcpp.read_barcodes(img.reshape(img.shape[:2]),
-                                               formats=zxingcpp.BarcodeFormat.QRCode)
-                texts.append("|".join(f.text for f in found))
-            page.close()
-            out.append(texts)
-    finally:
-        doc.close()
-    return out
-
-
-def verify_pdf(pdf: str | os.PathLike | bytes, cards: list[Card],
-               progress: Progress | None = None, workers: int = 2) -> VerifyReport:
-    """Decode every card's QR from a 300 dpi rendering; compare with its token.
-
-    ``cards`` in print order (``PrintJob.cards``). Pages are shared out to
-    ``workers`` processes, ten at a time.
-    """
-    tmp = None
-    if isinstance(pdf, (bytes, bytearray)):
-        with tempfile.NamedTemporaryFile(suffix=".pdf", delete=False) as tmp:
-            tmp.write(pdf)
-        pdf = tmp.name
-    pages = -(-len(cards) // PER_PAGE)
-    chunks = [list(range(i, min(i + 10, pages))) for i in range(0, pages, 10)]
-    workers = min(workers, os.cpu_count() or 1, len(chunks))
-    report = VerifyReport()
-    pool = _pool(workers) if workers > 1 else None
-    try:
-        results = (pool.map(_read_pages, [str(pdf)] * len(chunks), chunks) if pool
-                   else (_read_pages(str(pdf), chunk) for chunk in chunks))
-        for chunk, texts in zip(chunks, results):
-            for page, slots in zip(chunk, texts):
-                for slot, got in enumerate(slots):
-                    i = page * PER_PAGE + slot
-                    if i < len(cards):
-                        report.checked += 1
-                        if got != cards[i].token:
-                            report.failures.append((cards[i], got))
-            if progress:
-                progress(min(len(cards), (chunk[-1] + 1) * PER_PAGE), len(cards))
-    finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
-        if tmp:
-            os.unlink(tmp.name)
-    return report
+def _selection_text(sel: Selection) -> str:
+    parts = [f"{k}={v}" for k, v in (("building", sel.building), ("category", sel.category),
+                                      ("since", sel.since)) if v]
+    return " ".join(parts + ["all"] * sel.all + ["reprint"] * sel.reprint) or "-"

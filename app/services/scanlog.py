@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, or_
 
 from gatepass.verdict import REASONS
+from gatepass.wire import DIRECTIONS
 
 from ..config import community_tz
 from ..extensions import db
@@ -49,7 +50,7 @@ def scan_query(args, for_guard: bool = False) -> tuple:
         stmt = stmt.where(Scan.gate_id == int(f["gate"]))
     if f["building"].isdigit():
         stmt = stmt.where(Household.building_id == int(f["building"]))
-    if f["direction"] in ("in", "out"):
+    if f["direction"] in DIRECTIONS:
         stmt = stmt.where(Scan.direction == f["direction"])
     if f["verdict"] == "allowed":
         stmt = stmt.where(Scan.allowed)

@@ -7,7 +7,7 @@ episode ended then; an end in the future is an open episode, and the
 person's ``quarantine_until`` becomes the open-episode marker the gate reads.
 
 Revision ID: b10000000001
-Revises: a1e7c0de0003
+Revises: b12000000001
 Create Date: 2026-12-01 08:53:01.360877
 
 """
@@ -20,7 +20,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'b10000000001'
-down_revision = 'a1e7c0de0003'
+down_revision = 'b12000000001'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,264 @@
+"""The gate API described as OpenAPI 3.1 (served at ``GET /api/v1/openapi.json``).
+
+Written by hand from CONTRACTS.md, kept true by tests/test_openapi.py, which validates
+real responses against it and runs schemathesis over it. Request bodies allow extra
+fields (an older service must accept a newer scanner); responses list what a scanner may
+rely on.
+"""
+from __future__ import annotations
+
+from gatepass.wire import TEMPERATURE_MAX, TEMPERATURE_MIN
+
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERROR = _json(_ref("Error"), "refused: `error` is a stable code, `message` says why")
+
+_ISO = {"type": "string", "format": "date-time"}
+_ISO_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+_STATUS = {"type": "string", "enum": ["active", "suspended", "revoked"]}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object", "required": ["error", "message"],
+        "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                       "message_en": {"type": "string"}, "message_zh": {"type": "string"}},
+    },
+    "ScanRequest": {
+        "type": "object", "required": ["nonce", "token", "direction", "scanned_at"],
+        "properties": {
+            "nonce": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NO_NUL,
+                      "description": "unique per device: a retry with the same body gets the "
+                                     "first answer; another body with it gets 409"},
+            "token": {"type": "string", "maxLength": 4096, "pattern": NO_NUL,
+                      "description": "the text read from the QR, whatever it is"},
+            "direction": {"type": "string", "enum": ["in", "out"]},
+            "scanned_at": {**_ISO, "description": "when the scan happened; more than 5 minutes "
+                                                  "ahead of the server or 90 days back is 400"},
+            "temperature": {"type": ["number", "null"], "minimum": TEMPERATURE_MIN,
+                            "maximum": TEMPERATURE_MAX},
+            "offline_reason": {"type": ["string", "null"],
+                               "description": "the reason the gate showed while offline "
+                                              "(first 20 characters kept)"},
+            "guard_id": {"type": ["integer", "null"],
+                         "description": "the guard signed on at the scanner"},
+        },
+    },
+    "Holder": {
+        "type": ["object", "null"],
+        "description": "display-safe: masked name, address, category",
+        "properties": {"name": {"type": "string"}, "address": {"type": "string"},
+                       "category": {"type": "string"}, "category_label": {"type": "string"},
+                       "code": {"type": "string"}},
+    },
+    "ScanResult": {
+        "type": "object",
+        "required": ["allowed", "reason", "message", "message_en", "scan_id", "pass_id", "gate",
+                     "direction", "holder"],
+        "properties": {
+            "allowed": {"type": "boolean"}, "reason": {"type": "string"},
+            "message": {"type": "string"}, "message_en": {"type": "string"},
+            "scan_id": {"type": "integer"}, "pass_id": {"type": ["integer", "null"]},
+            "gate": {"type": "string"}, "direction": {"type": "string", "enum": ["in", "out"]},
+            "holder": _ref("Holder"),
+        },
+    },
+    "Rule": {
+        "type": "object", "required": ["hours", "gates", "anti_passback", "temperature_required"],
+        "properties": {"hours": {"type": "string"},
+                       "gates": {"type": "array", "items": {"type": "string"}},
+                       "anti_passback": {"type": "boolean"},
+                       "temperature_required": {"type": "boolean"}},
+    },
+    "Snapshot": {
+        "type": "object",
+        "required": ["gate", "retired_kids", "passes", "rules", "dynamic_max_age",
+                     "fever_threshold"],
+        "properties": {
+            "gate": {"type": "string"},
+            "retired_kids": {"type": "array", "items": {"type": "string"}},
+            "passes": {
+                "type": "object",
+                "description": "pass id -> [serial, status, category, valid_from, valid_until, "
+                               "quarantine_until]",
+                "additionalProperties": {
+                    "type": "array", "minItems": 6, "maxItems": 6,
+                    "prefixItems": [{"type": "integer"}, _STATUS, {"type": "string"},
+                                    _ISO_OR_NULL, _ISO_OR_NULL, _ISO_OR_NULL]},
+            },
+            "rules": {"type": "object", "additionalProperties": _ref("Rule")},
+            "dynamic_max_age": {"type": "integer"},
+            "fever_threshold": {"type": "number"},
+        },
+    },
+    "Ping": {
+        "type": "object", "required": ["ok", "gate", "device", "server_time"],
+        "properties": {"ok": {"const": True}, "gate": {"type": "string"},
+                       "device": {"type": "string"}, "server_time": _ISO},
+    },
+    "EnrolRequest": {
+        "type": "object", "required": ["code"],
+        "properties": {"code": {"type": "string", "minLength": 1, "maxLength": 64,
+                                "pattern": NO_NUL,
+                                "description": "the 32 characters after gatepass-enroll:"},
+                       "scanner_version": {"type": "string"}},
+    },
+    "Key": {
+        "type": "object", "required": ["kid", "secret", "created", "retired"],
+        "properties": {"kid": {"type": "string"},
+                       "secret": {"type": "string", "pattern": "^[0-9a-f]+$"},
+                       "created": _ISO, "retired": _ISO_OR_NULL},
+    },
+    "Enrolment": {
+        "type": "object",
+        "required": ["device_id", "device_name", "gate", "device_token", "keys"],
+        "properties": {"device_id": {"type": "integer"}, "device_name": {"type": "string"},
+                       "gate": {"type": "string"}, "device_token": {"type": "string"},
+                       "keys": {"type": "array", "items": _ref("Key")}},
+    },
+    "EventRequest": {
+        "type": "object", "required": ["nonce", "kind", "at"],
+        "properties": {
+            "nonce": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NO_NUL},
+            "kind": {"type": "string",
+                     "enum": ["turn_away", "visitor", "courier", "vehicle", "incident"]},
+            "at": _ISO, "note": {"type": "string"}, "guard_id": {"type": "integer"},
+            "reason": {"type": "string", "enum": ["outsider", "visitor_no_host",
+                                                  "outside_vehicle", "refused_temperature",
+                                                  "other"]},
+            "plate": {"type": "string"}, "name": {"type": "string"},
+            "phone": {"type": "string"}, "host_household": {"type": "string"},
+            "purpose": {"type": "string"}, "direction": {"type": "string", "enum": ["in", "out"]},
+            "company": {"type": "string"}, "parcels": {"type": "integer"},
+            "disinfected": {"type": "boolean"}, "handed_to": {"type": "string"},
+            "driver_phone": {"type": "string"},
+            "type": {"type": "string",
+                     "enum": ["forced_entry", "abuse", "refused_registration", "other"]},
+            "description": {"type": "string"},
+        },
+    },
+    "EventResult": {
+        "type": "object", "required": ["event_id", "kind"],
+        "properties": {"event_id": {"type": "integer"}, "kind": {"type": "string"}},
+    },
+    "SignOnRequest": {
+        "type": "object", "required": ["pin"],
+        "properties": {"pin": {"type": "string", "pattern": NO_NUL}},
+    },
+    "SignOn": {
+        "type": "object", "required": ["guard", "shift", "handover"],
+        "properties": {
+            "guard": {"type": "object", "required": ["id", "name"],
+                      "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+            "shift": {"type": ["object", "null"],
+                      "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                     "starts_at": {"type": "string"},
+                                     "ends_at": {"type": "string"}}},
+            "handover": {"type": ["object", "null"],
+                         "properties": {"id": {"type": "integer"}, "from": {"type": "string"},
+                                        "at": _ISO, "summary": {"type": "object"},
+                                        "note": {"type": "string"}}},
+        },
+    },
+    "SignOffRequest": {
+        "type": "object", "required": ["guard_id"],
+        "properties": {"guard_id": {"type": "integer"}, "note": {"type": "string"},
+                       "outbox_waiting": {"type": "integer", "minimum": 0}},
+    },
+    "SignOff": {
+        "type": "object", "required": ["handover_id", "summary"],
+        "properties": {"handover_id": {"type": "integer"}, "summary": {"type": "object"}},
+    },
+}
+
+_SCANNER_HEADERS = [
+    {"name": "X-Scanner-Version", "in": "header", "required": False,
+     "schema": {"type": "string"}, "description": "scanner.__version__ (first 40 characters kept)"},
+    {"name": "X-Outbox-Waiting", "in": "header", "required": False,
+     "schema": {"type": "string"},
+     "description": "rows in the scanner's outbox not yet delivered (an integer; anything "
+                    "else is ignored)"},
+]
+_AUTH = [{"device": []}]
+_UNAUTHORIZED = {"401": ERROR}
+
+
+def _post(summary: str, body: str, ok: dict, extra: dict | None = None, auth: bool = True,
+          description: str = "") -> dict:
+    op = {"summary": summary, "description": description,
+          "requestBody": {"required": True,
+                          "content": {"application/json": {"schema": _ref(body)}}},
+          "responses": {"200": ok, "400": ERROR, **(extra or {})}}
+    if auth:
+        op["security"] = _AUTH
+        op["parameters"] = _SCANNER_HEADERS
+        op["responses"].update(_UNAUTHORIZED)
+    else:
+        op["security"] = []
+    return {"post": op}
+
+
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "gatepass gate API", "version": "1",
+             "description": "What gate scanners call: scans, the offline snapshot, logbook "
+                            "events, guards on duty, enrolment. Every authenticated request "
+                            "carries the device's bearer token."},
+    "servers": [{"url": "/"}],
+    "components": {
+        "securitySchemes": {"device": {"type": "http", "scheme": "bearer",
+                                       "description": "the device token (gd_…)"}},
+        "schemas": SCHEMAS,
+    },
+    "paths": {
+        "/api/v1/scans": _post(
+            "Record one scan and get the authoritative verdict", "ScanRequest",
+            _json(_ref("ScanResult"), "the verdict (also for a retry of the same nonce)"),
+            {"409": ERROR},
+            description="Exactly once per (device, nonce). A delivery later than 2 minutes "
+                        "is not judged for anti-passback."),
+        "/api/v1/gate/snapshot": {"get": {
+            "summary": "What a gate needs to judge passes offline",
+            "security": _AUTH,
+            "parameters": _SCANNER_HEADERS + [
+                {"name": "If-None-Match", "in": "header", "required": False,
+                 "schema": {"type": "string"}}],
+            "responses": {"200": {**_json(_ref("Snapshot"), "the snapshot"),
+                                  "headers": {"ETag": {"schema": {"type": "string"}}}},
+                          "304": {"description": "unchanged since the ETag given"},
+                          **_UNAUTHORIZED}}},
+        "/api/v1/ping": {"get": {
+            "summary": "Is the link up, and who am I", "security": _AUTH,
+            "parameters": _SCANNER_HEADERS,
+            "responses": {"200": _json(_ref("Ping"), "the device's gate and the server time"),
+                          **_UNAUTHORIZED}}},
+        "/api/v1/events": _post(
+            "Record a gate logbook event (turn-away, visitor, courier, vehicle, incident)",
+            "EventRequest", _json(_ref("EventResult"), "stored (or the same nonce again)")),
+        "/api/v1/duty/sign-on": _post(
+            "A guard signs on at the scanner with a PIN", "SignOnRequest",
+            _json(_ref("SignOn"), "the guard, the shift and the last handover"),
+            {"403": ERROR}),
+        "/api/v1/duty/sign-off": _post(
+            "A guard signs off and leaves a handover note", "SignOffRequest",
+            _json(_ref("SignOff"), "the handover")),
+        "/api/v1/enroll": _post(
+            "Exchange a one-time setup code for the device token and the key ring",
+            "EnrolRequest", _json(_ref("Enrolment"), "the device's token and keys"),
+            {"403": ERROR, "429": ERROR}, auth=False,
+            description="The setup QR reads gatepass-enroll:<code>?server=<URL>; a code is "
+                        "valid 10 minutes and works once."),
+        "/api/v1/openapi.json": {"get": {
+            "summary": "This description", "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    },
+}

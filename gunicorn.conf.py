@@ -1,0 +1,62 @@
+"""gunicorn settings for the pass service:  gunicorn -c gunicorn.conf.py 'app:create_app()'
+
+Every value can be changed by an environment variable (GUNICORN_WORKERS, GUNICORN_BIND...),
+so a systemd unit (docs/deploy.md) needs no edited copy of this file.
+
+* workers: 2 x cores + 1 sync workers (the scan API is short database work; a phone
+  page is a signature and a QR); each worker is one process with its own pool.
+* timeouts: a request that takes longer than 30 s is a stuck worker and is restarted;
+  a graceful reload (``kill -HUP``, ``systemctl reload``) lets running requests finish
+  for up to 30 s before old workers exit.
+* access log: one line per request, the client's address from the proxy's
+  X-Forwarded-For, and the path with resident links' secret part replaced
+  (``/p/…``): a log file is read by more people than the office.
+"""
+import multiprocessing
+import os
+
+from gunicorn.glogging import Logger
+
+from gatepass.logs import RedactSecrets, redact
+
+env = os.environ.get
+
+bind = env("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(env("GUNICORN_WORKERS") or 2 * multiprocessing.cpu_count() + 1)
+worker_class = "sync"
+threads = 1
+timeout = int(env("GUNICORN_TIMEOUT") or 30)
+graceful_timeout = int(env("GUNICORN_GRACEFUL_TIMEOUT") or 30)
+keepalive = 5
+# Recycle workers now and then (a slow leak never grows for weeks); jitter staggers them.
+max_requests = int(env("GUNICORN_MAX_REQUESTS") or 20000)
+max_requests_jitter = 2000
+preload_app = False  # each worker opens its own database connections
+forwarded_allow_ips = env("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+accesslog = env("GUNICORN_ACCESSLOG", "-")
+errorlog = env("GUNICORN_ERRORLOG", "-")
+loglevel = env("GUNICORN_LOGLEVEL", "info")
+# %(U)s is the path without the query; the query string is left out on purpose.
+access_log_format = '%({x-forwarded-for}i)s %(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+limit_request_line = 4096
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with every secret path in access and error lines replaced."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "r", "f", "q"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        for key in list(atoms):  # {header}i / {header}e atoms (e.g. a Referer)
+            if key.startswith("{") and isinstance(atoms[key], str):
+                atoms[key] = redact(atoms[key])
+        return atoms
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        self.error_log.addFilter(RedactSecrets())
+
+
+logger_class = RedactingLogger

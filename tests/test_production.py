@@ -1,0 +1,90 @@
+"""The production server: gunicorn with the repo's gunicorn.conf.py, behind a proxy.
+
+Runs the real gunicorn on a free port (two workers), so the access log, ProxyFix and
+the redaction of resident links are what a deployment gets.
+"""
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(tmp_path):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'gp.db'}",
+           "KEYS_DIR": str(tmp_path / "keys"), "GATEPASS_INSTANCE": str(tmp_path / "inst"),
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
+           "PROXY_FIX_HOPS": "1"}
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    subprocess.run(flask + ["init-db"], env=env, check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(flask + ["keys", "create"], env=env, check=True, capture_output=True, cwd=ROOT)
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+                                 "app:create_app()"], cwd=ROOT, env=env, stdout=fh,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/login", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(log.read_text())
+    yield url, log, proc
+    proc.terminate()
+    proc.wait(10)
+
+
+def get(url, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, dict(r.headers), r.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read().decode()
+
+
+def test_access_log_never_holds_a_resident_link_secret(gunicorn):
+    url, log, proc = gunicorn
+    secret = "eyJzZWNyZXQiOjEyM30.SECRETPART-abc"
+    get(f"{url}/p/{secret}", {"Referer": f"{url}/p/{secret}/qr.json"})
+    get(f"{url}/p/{secret}/qr.json?x={secret}")
+    get(f"{url}/login", {"X-Forwarded-For": "203.0.113.9"})
+    time.sleep(0.5)
+    text = log.read_text()
+    assert "SECRETPART" not in text, text
+    assert re.search(r'"GET /p/…/qr.json" 404', text), text
+    assert "203.0.113.9" in text  # the client's address, from the proxy
+
+
+def test_graceful_reload_keeps_serving(gunicorn):
+    url, log, proc = gunicorn
+    import signal
+    proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    ok = 0
+    while time.monotonic() < deadline and ok < 20:
+        status, _h, _b = get(f"{url}/login")
+        ok += status == 200
+    assert ok == 20
+    assert "Handling signal: hup" in log.read_text()
