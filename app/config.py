@@ -75,7 +75,12 @@ def from_environment(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "SCAN_RAW_TEXT_LIMIT": 200,
         "LOG_LEVEL": env("LOG_LEVEL") or "INFO",
+        # How long a worker keeps the category rules before reading them again (a change
+        # made through the service clears its own worker's copy at once).
+        "RULES_CACHE_SECONDS": float(env("RULES_CACHE_SECONDS") or 3),
         # A reading at or above this (°C) is a fever: denied at the gate, an alert at home.
+        # The service's public address, for links made outside a request (passes links).
+        "BASE_URL": env("BASE_URL") or "",
         "FEVER_THRESHOLD": float(env("FEVER_THRESHOLD") or FEVER_THRESHOLD),
         # Home quarantine (docs/health.md): its length, when a report is overdue,
         # whether a returnee's pass is suspended for the stay (else exits are denied).

@@ -23,7 +23,8 @@ MESSAGES = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not
 
 
 def _is_api() -> bool:
-    return request.path.startswith("/api/")
+    """The gate API, and a page's own JSON calls (the gate page's fetch): they read JSON."""
+    return request.path.startswith("/api/") or request.is_json
 
 
 def _back() -> str:

@@ -92,8 +92,9 @@ def exchange(text: str, server: Optional[str]) -> tuple[str, dict]:
         raise EnrollError(f"服务器拒绝 / refused: HTTP {reply.status} {message}")
     data = reply.data
     token = data.get("device_token")
-    if not isinstance(token, str) or not token:
-        raise EnrollError("服务器的回复缺少设备令牌 / reply has no device token")
+    if not isinstance(token, str) or not token or len(token) > 512 \
+            or not all(33 <= ord(c) < 127 for c in token):
+        raise EnrollError("服务器的回复缺少设备令牌 / reply has no usable device token")
     return server, data
 
 

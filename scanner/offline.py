@@ -54,7 +54,8 @@ class Snapshot:
     max_id: int = field(init=False, default=0)
 
     def __post_init__(self):
-        ids = [int(k) for k in (self.data.get("passes") or {}) if str(k).isdigit()]
+        self.data = _clean_snapshot(self.data)
+        ids = [int(k) for k in self.data["passes"] if str(k).isdigit()]
         self.max_id = max(ids, default=0)
 
     @property
@@ -105,6 +106,25 @@ class Snapshot:
             except ValueError:
                 continue  # a rule we cannot read must not stop the gate
         return out
+
+
+def _clean_snapshot(data) -> dict:
+    """The snapshot with every field of the type the contract gives it; anything else is
+    dropped, so an odd reply (or a damaged cache file) can neither crash the screen nor
+    the offline verdict."""
+    data = dict(data) if isinstance(data, dict) else {}
+    if not isinstance(data.get("gate"), str):
+        data["gate"] = None
+    passes = data.get("passes")
+    data["passes"] = {str(k): v for k, v in passes.items() if isinstance(v, list)} \
+        if isinstance(passes, dict) else {}
+    kids = data.get("retired_kids")
+    data["retired_kids"] = [k for k in kids if isinstance(k, str)] \
+        if isinstance(kids, list) else []
+    rules = data.get("rules")
+    data["rules"] = {c: r for c, r in rules.items() if isinstance(r, dict)} \
+        if isinstance(rules, dict) else {}
+    return data
 
 
 class SnapshotStore:

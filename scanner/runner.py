@@ -14,23 +14,23 @@ import json
 import logging
 import os
 import queue
-import re
 import signal
 import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
 from gatepass.tokens import KeyRing, looks_like_ours
-from gatepass.wire import (DEFAULT_TIMEZONE, DUTY_SIGN_OFF_PATH, DUTY_SIGN_ON_PATH,
-                           TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time)
+from gatepass.wire import DEFAULT_TIMEZONE, DUTY_SIGN_OFF_PATH, DUTY_SIGN_ON_PATH, parse_time
 
 from . import config
-from .logbook import INCIDENT_KEYS, TURN_AWAY_KEYS, describe, event_body
+from .keys import MAX_TOKEN, KeyInput, parse_line  # noqa: F401 - KeyInput for tests
+from .logbook import describe, event_body
 from .offline import OfflineJudge, SnapshotStore, SnapshotSync
 from .outbox import Link, Outbox, Row, Sender, ServiceClient, deliver
 from .screen import ScreenState, Shown
@@ -41,7 +41,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: After a failed attempt, scans within this many seconds do not wait for the
 #: service at all: a queue at the gate must not pay a timeout per person.
 SKIP_SYNC_AFTER_FAILURE = 10.0
-MAX_TOKEN = 4096  # what the service accepts
 
 
 def default_outbox() -> Path:
@@ -69,134 +68,6 @@ class Cooldown:
         if len(self._seen) > 256:
             self._seen = {k: v for k, v in self._seen.items() if t - v <= self.seconds}
         return last is None or t - last > self.seconds or t < last
-
-
-#: Whole lines the guard (or a hand scanner, or a test on stdin) can type; anything else
-#: of 4+ characters that is not only digits is a scanned text.
-LINE_COMMANDS = (
-    ("direction", re.compile(r"([io])")),
-    ("temperature", re.compile(r"(\d{2,3}(?:\.\d)?)")),
-    ("turn_away", re.compile(r"t([1-5])(?:\s+(.*))?", re.S)),
-    ("incident", re.compile(r"x([1-4])(?:\s+(.*))?", re.S)),
-    ("courier", re.compile(r"c(\d{0,3})(?:\s+(.*))?", re.S)),
-    ("sign_on", re.compile(r"g(\d{4,8})")),
-    ("sign_off", re.compile(r"s(?:\s+(.*))?", re.S)),
-)
-#: Key modes: the first key, what the screen prompts for while the line is being typed.
-MODES = {"t": "turn_away", "x": "incident", "c": "courier", "g": "sign_on", "s": "sign_off"}
-
-
-def parse_temperature(text: str) -> Optional[float]:
-    """``365`` or ``36.5`` -> 36.5, ``37`` -> 37.0; None outside what a thermometer reads
-    (gatepass.wire.TEMPERATURE_MIN/MAX), so a slip of the finger is never sent."""
-    if not re.fullmatch(r"\d{2,3}(\.\d)?", text):
-        return None
-    value = float(text) if "." in text or len(text) == 2 else int(text) / 10
-    return value if TEMPERATURE_MIN <= value <= TEMPERATURE_MAX else None
-
-
-def parse_line(text: str) -> Optional[tuple]:
-    """One finished line (Enter) -> an action tuple, or None for a blank line."""
-    text = text.strip()
-    if not text:
-        return None
-    for name, pattern in LINE_COMMANDS:
-        m = pattern.fullmatch(text)
-        if not m:
-            continue
-        if name == "direction":
-            return ("direction", "in" if m.group(1) == "i" else "out")
-        if name == "temperature":
-            value = parse_temperature(text)
-            return ("temperature", value) if value is not None else ("invalid", text)
-        if name == "turn_away":
-            return ("event", "turn_away", {"reason": TURN_AWAY_KEYS[m.group(1)]},
-                    m.group(2) or "")
-        if name == "incident":
-            return ("event", "incident", {"type": INCIDENT_KEYS[m.group(1)]}, m.group(2) or "")
-        if name == "courier":
-            fields = {"parcels": int(m.group(1))} if m.group(1) else {}
-            return ("event", "courier", fields, m.group(2) or "")
-        if name == "sign_on":
-            return ("sign_on", m.group(1))
-        if name == "sign_off":
-            return ("sign_off", (m.group(1) or "").strip())
-    if text.isdigit() or len(text) < 4:
-        return ("invalid", text)
-    return ("text", text)
-
-
-class KeyInput:
-    """The guard's keys, and a keyboard-wedge scanner typing into the window.
-
-    With nothing typed yet, i/o/Tab switch direction and q/Esc quit; ``t`` or ``x`` then
-    a digit records a turn-away or an incident at once; other keys start a line that
-    Enter finishes and ``parse_line`` reads: digits are a temperature (``365``), ``c3`` a
-    courier with 3 parcels, ``g1234`` a guard's PIN, ``s note`` the sign-off, anything
-    longer a scanned text (a wedge types ``GPS.…`` then Enter; its capitals never clash
-    with the lower-case keys).
-    """
-
-    def __init__(self):
-        self.buffer = ""
-
-    @property
-    def mode(self) -> Optional[str]:
-        """What the line being typed is for (see MODES), for the screen's prompt."""
-        if not self.buffer or len(self.buffer) > 1 and not (
-                self.buffer[1:].isdigit() or self.buffer[1] == " " or self.buffer[0] == "s"):
-            return None
-        return MODES.get(self.buffer[0])
-
-    def shown(self) -> str:
-        """The buffer as the screen may show it: a PIN's digits are masked."""
-        if self.mode == "sign_on":
-            return "g " + "●" * (len(self.buffer) - 1)
-        return self.buffer
-
-    def feed(self, key) -> Optional[tuple]:
-        """A key code from OpenCV (int) or a character (str)."""
-        if key is None:
-            return None
-        if isinstance(key, int):
-            if key < 0:
-                return None
-            key &= 0xFFFF
-            ch = chr(key) if key in (8, 9, 10, 13, 27, 127) or 32 <= key < 256 else ""
-        else:
-            ch = key
-        if not ch:
-            return None
-        if ch in "\r\n":
-            text, self.buffer = self.buffer, ""
-            return parse_line(text)
-        if ch == "\x1b":
-            if self.buffer:
-                self.buffer = ""
-                return None
-            return ("quit",)
-        if ch in "\x08\x7f":
-            self.buffer = self.buffer[:-1]
-            return None
-        if ch == "\t":
-            return None if self.buffer else ("toggle",)
-        if not ch.isprintable():
-            return None
-        if not self.buffer:
-            if ch in "iI":
-                return ("direction", "in")
-            if ch in "oO":
-                return ("direction", "out")
-            if ch in "qQ":
-                return ("quit",)
-        if len(self.buffer) < MAX_TOKEN:
-            self.buffer += ch
-        if len(self.buffer) == 2 and self.buffer[0] in "tx" and self.buffer[1].isdigit():
-            action = parse_line(self.buffer)  # one key picks the reason: no Enter needed
-            if action and action[0] == "event":
-                self.buffer = ""
-                return action
-        return None
 
 
 @dataclass
@@ -371,7 +242,8 @@ class GateScanner:
             if reply.status == 403:
                 return {"ok": False, "error": "PIN 不对，请重输"}
             message = (reply.data or {}).get("message")
-            return {"ok": False, "error": f"上岗失败：{message if isinstance(message, str) else reply.error or reply.status}"}
+            why = message if isinstance(message, str) else reply.error or reply.status
+            return {"ok": False, "error": f"上岗失败：{why}"}
         self.guard_id = guard["id"]
         handover = (reply.data or {}).get("handover")
         return {"ok": True, "guard": {"id": guard["id"], "name": guard["name"][:40]},
@@ -518,6 +390,8 @@ class Runner:
         self._next_count = 0.0
         self._last_frame = None
         self.chain = None
+        #: sign-on and sign-off wait for the service; one at a time, off the screen's loop
+        self._duty = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duty")
 
     # -- reporting ---------------------------------------------------------------
 
@@ -619,6 +493,18 @@ class Runner:
             self._save_screen(f"event-{kind}-{body['nonce'][:8]}")
 
     def _sign_on(self, pin: str) -> None:
+        """Needs the service: asked on the duty thread so the screen keeps drawing."""
+        self._notice("正在上岗…", DUTY_TIMEOUT + 1)
+        self._duty.submit(self._duty_task, self._signed_on, pin)
+
+    def _duty_task(self, task, arg: str) -> None:
+        try:
+            task(arg)
+        except Exception:  # noqa: BLE001 - a bug here must not go unseen, nor stop scans
+            log.exception("duty request failed")
+            self._notice("上岗/交班失败，请重试", 20)
+
+    def _signed_on(self, pin: str) -> None:
         got = self.scanner.sign_on(pin)
         if got["ok"]:
             self.state.guard = got["guard"]["name"]
@@ -630,6 +516,10 @@ class Runner:
         self._emit({"type": "sign_on", **got})
 
     def _sign_off(self, note: str) -> None:
+        self._notice("正在交班…", DUTY_TIMEOUT + 1)
+        self._duty.submit(self._duty_task, self._signed_off, note)
+
+    def _signed_off(self, note: str) -> None:
         got = self.scanner.sign_off(note)
         if got["ok"]:
             self._notice(f"{self.state.guard} 已交班", 20)
@@ -681,6 +571,7 @@ class Runner:
             self.sender.stop()
             self.sync.stop()
             self.scanner.poster.stop()
+            self._duty.shutdown(wait=True)  # a sign-off in flight ends by its deadline
             if self.window is not None:
                 self.window.close()
             self.sender.join(timeout=2)

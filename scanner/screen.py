@@ -439,8 +439,7 @@ def _paint_status(d: ImageDraw.ImageDraw, state: ScreenState, now: datetime) -> 
     if state.rejected:
         parts.append(f"被拒 {state.rejected}")
     parts += [state.gate or "未知门岗", "进门" if state.direction == "in" else "出门"]
-    if state.guard:
-        parts.append(f"值班 {state.guard}")
+    parts.append(f"值班 {state.guard}" if state.guard else "未上岗（按 g）")
     lx = 50 + int(d.textlength(link, font=font(30))) + 40
     _text(d, (lx, sy + 24), "   ".join(parts), 30, anchor="lm", max_width=WIDTH - lx - 160)
     _text(d, (WIDTH - 16, sy + 24), now.strftime("%H:%M:%S"), 30, anchor="rm")

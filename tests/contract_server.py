@@ -196,8 +196,10 @@ class ContractServer:
 
     def _handler(self):
         server = self
-        routes = {EVENTS_PATH: (server._events, True), DUTY_SIGN_ON_PATH: (server._sign_on, True),
-                  DUTY_SIGN_OFF_PATH: (server._sign_off, True), ENROLL_PATH: (server._enroll, False)}
+        routes = {EVENTS_PATH: (server._events, True),  # path: (handler, needs the token)
+                  DUTY_SIGN_ON_PATH: (server._sign_on, True),
+                  DUTY_SIGN_OFF_PATH: (server._sign_off, True),
+                  ENROLL_PATH: (server._enroll, False)}
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"

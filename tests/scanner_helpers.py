@@ -118,7 +118,9 @@ class LiveService:
         env = dict(os.environ)
         env.update({"DATABASE_URL": f"sqlite:///{self.db_path}", "KEYS_DIR": str(self.keys),
                     "SECRET_KEY": "scanner-tests-" + self.root.name,
-                    "DYNAMIC_TOKEN_MAX_AGE": "600", "PYTHONUNBUFFERED": "1"})
+                    "DYNAMIC_TOKEN_MAX_AGE": "600", "PYTHONUNBUFFERED": "1",
+                    # tests change rules behind the service's back (sqlite3): no cache
+                    "RULES_CACHE_SECONDS": "0"})
         env.pop("FLASK_DEBUG", None)
         return env
 

@@ -5,6 +5,7 @@ is down" is a port nobody listens on.
 """
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import time
@@ -146,3 +147,31 @@ def test_backoff_doubles_with_jitter_up_to_the_cap():
         assert all(nominal / 2 <= d <= nominal for d in delays)
         assert max(delays) - min(delays) > nominal / 10  # jitter: gates do not retry in step
     assert backoff(50, rng) <= BACKOFF_CAP
+
+
+def test_an_outbox_from_before_events_is_upgraded_in_place(service, tmp_path):
+    """A gate laptop updated mid-outage keeps its undelivered scans."""
+    path = tmp_path / "outbox.sqlite3"
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE scans (id INTEGER PRIMARY KEY, nonce TEXT NOT NULL UNIQUE, body TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending', created_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0,
+            last_error TEXT, response TEXT, delivered_at REAL);
+    """)
+    old = body(service.passes[0]["token"])
+    con.execute("INSERT INTO scans(nonce, body, created_at) VALUES (?, ?, ?)",
+                (old["nonce"], json.dumps(old), time.time()))
+    con.commit()
+    con.close()
+    box = Outbox(path)
+    [row] = box.rows()
+    assert (row.kind, row.state, row.body) == ("scan", "pending", old)
+    sender = start_sender(box, service.url, service.device_token)
+    try:
+        assert wait_for(lambda: box.pending_count() == 0)
+    finally:
+        sender.stop()
+        sender.join(5)
+    assert box.rows()[0].response["scan_id"] > 0
+    assert old["nonce"] in {s["nonce"] for s in service.scans()}

@@ -38,6 +38,7 @@ class Scripted:
     def __init__(self):
         self.script: queue.Queue = queue.Queue()
         self.seen: list[tuple[str, str]] = []
+        self.snapshot = None  # what GET /api/v1/gate/snapshot answers (None: the script)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,6 +54,8 @@ class Scripted:
                 server.seen.append((self.command, self.path))
                 if self.command == "GET" and self.path == "/elsewhere":
                     return self._send(405, json.dumps({"message": "GET not allowed"}).encode())
+                if self.command == "GET" and server.snapshot is not None:
+                    return self._send(200, json.dumps(server.snapshot).encode())
                 try:
                     step = server.script.get_nowait()
                 except queue.Empty:
@@ -269,6 +272,7 @@ def test_a_dripping_server_does_not_freeze_the_guards_screen(server, tmp_path):
                           tmp_path / "keys", "--drain-timeout", "0", "--timeout", "0.8",
                           stdin=True)
     try:
+        assert proc.scan("zz", timeout=60)["type"] == "invalid"  # started and reading
         started = time.monotonic()
         first = proc.scan(issue_static(ring, 1, 1), timeout=10)
         took = time.monotonic() - started
@@ -279,3 +283,34 @@ def test_a_dripping_server_does_not_freeze_the_guards_screen(server, tmp_path):
     assert (first["allowed"], first["offline"]) == (True, True)
     assert (second["allowed"], second["offline"]) == (True, True)
     assert took < 3.0 and both < 4.0, (took, both)  # the drip would take ~12 s a reply
+
+
+def test_an_odd_verdict_reply_is_shown_cleaned_and_the_scanner_goes_on(server, tmp_path):
+    """The loop's own post gets the same checks: a string holder reaches neither the
+    screen (which would crash drawing it) nor the JSON line."""
+    KeyRing.create_key(tmp_path / "keys", "k1")
+    ring = KeyRing.load(tmp_path / "keys")
+    server.snapshot = {"gate": ["东门"], "passes": [1, 2], "retired_kids": "k1", "rules": 7}
+    server.then(("json", 200, receipt(5, holder="张三", allowed="yes", gate=["x"]), ()),
+                ("json", 200, receipt(6), ()))
+    outbox = tmp_path / "gate" / "outbox.sqlite3"
+    proc = ScannerProcess(server.url, "token", "-", outbox, tmp_path / "keys", "--timeout", "3",
+                          "--save-screens", str(tmp_path / "screens"), stdin=True)
+    assert wait_for(outbox.with_name("outbox.snapshot.json").exists)  # an odd snapshot, kept
+    try:
+        first = proc.scan(issue_static(ring, 1, 1))
+        second = proc.scan(issue_static(ring, 2, 1))
+    finally:
+        assert proc.finish(timeout=30) == 0, proc.errors()
+    assert (first["holder"], first["allowed"], first["offline"]) == (None, False, False)
+    assert (second["holder"], second["allowed"]) == ({"name": "张*丰"}, True)
+    assert len(list((tmp_path / "screens").glob("*.png"))) == 2
+    # the odd snapshot on disk does not stop the next start either, offline
+    server.close()
+    again = ScannerProcess(server.url, "token", "-", outbox, tmp_path / "keys",
+                           "--drain-timeout", "0", stdin=True)
+    try:
+        offline = again.scan(issue_static(ring, 3, 1))
+    finally:
+        assert again.finish(timeout=30) == 0, again.errors()
+    assert (offline["allowed"], offline["offline"]) == (True, True)

@@ -14,6 +14,7 @@ from gatepass.wire import (DIRECTIONS, OUTBOX_WAITING_HEADER, SCANNER_VERSION_HE
                            TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time, scan_time_problem)
 from ..services.checkin import ScanRequest, perform_scan
 from ..services.devices import device_for_token, touch_device
+from ..services.duty import valid_guard_id
 from ..services.snapshot import gate_snapshot
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -82,12 +83,12 @@ def parse_scan(data) -> ScanRequest:
     offline = data.get("offline_reason")
     if offline is not None and not isinstance(offline, str):
         raise BadRequest("offline_reason must be a string")
-    guard = data.get("guard_id")
-    if guard is not None and (isinstance(guard, bool) or not isinstance(guard, int)):
-        raise BadRequest("guard_id must be an integer")
     if isinstance(offline, str):
         offline = offline.replace("\x00", "").encode("utf-8", "replace").decode()
-    return ScanRequest(nonce=nonce, token=token, direction=direction,
+    # A guard id the service does not know (or not an int) is ignored, never a reason to
+    # refuse the scan: the guard on duty at the gate is recorded instead.
+    return ScanRequest(guard_id=valid_guard_id(data.get("guard_id")),
+                       nonce=nonce, token=token, direction=direction,
                        scanned_at=_parse_time(data.get("scanned_at")),
                        temperature=temperature,
                        offline_reason=offline[:20] if isinstance(offline, str) else None)
@@ -143,3 +144,4 @@ def openapi():
     """The gate API described (OpenAPI 3.1): what a scanner, or a tester, may rely on."""
     from .openapi import SPEC
     return jsonify(SPEC)
+from . import duty  # noqa: E402,F401  (the logbook and duty routes on this blueprint)

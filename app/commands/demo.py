@@ -49,6 +49,10 @@ def demo_command(n_passes, reset, no_scans, if_empty):
     click.echo("logins (user / password / role):")
     for username, password, role in logins:
         click.echo(f"  {username} / {password} / {role}")
+    duty_info = info["duty"]
+    click.echo(f"gate duty: {duty_info['guards']} guards and volunteers, {duty_info['events']} "
+               f"logbook events today, {duty_info['places']} scattered compounds; "
+               f"guard PIN for 赵师傅 (login guard): 1234")
     click.echo(f"北门 device token: {info['tokens']['北门']}")
     click.echo("东门 device token (for `python -m scanner run --device-token`):")
     click.echo(info["tokens"]["东门"])

@@ -98,3 +98,33 @@ def list_cmd(all_, building, category, since, reprint):
     for p in passes:
         click.echo(f"{p.code:12} {p.category:10} {p.masked_holder:10} {p.address}")
     click.echo(f"{len(passes)} active passes")
+
+
+@passes_cli.command("links")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="OUT.csv (UTF-8 with BOM: Excel opens it in Chinese)")
+@click.option("--base-url", help="the service's public address, e.g. https://pass.example.org "
+                                 "(default: config BASE_URL)")
+def links_cmd(out, base_url):
+    """Every active person pass's personal phone link: name, phone, address, link."""
+    from flask import current_app
+    from ..services import links
+    base = (base_url or links.base_url()).rstrip("/")
+    if not base:
+        server = current_app.config.get("SERVER_NAME")
+        base = f"http://{server}" if server else "http://localhost:5000"
+        click.echo(f"warning: no BASE_URL set, links point to {base}; give --base-url "
+                   "https://... so they open on residents' phones", err=True)
+    if not base.startswith(("http://", "https://")):
+        raise click.UsageError("--base-url must start with http:// or https://")
+    n = 0
+    with current_app.test_request_context("/"), \
+            open(out, "w", encoding="utf-8", newline="") as fh:
+        for piece in links.links_csv(base):
+            fh.write(piece)
+            n += piece.count("\n")
+    from ..extensions import db
+    from ..services.audit import record_action
+    record_action("links.export", out[:60], detail=f"{max(n - 1, 0)} links")
+    db.session.commit()
+    click.echo(f"{max(n - 1, 0)} links written to {out}")

@@ -79,6 +79,8 @@ class Scan(db.Model):
     temperature: Mapped[Optional[float]]
     offline_reason: Mapped[Optional[str]] = mapped_column(String(20))  # what the gate showed
     response: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The guard on duty (sent by the scanner, else the one signed on at this gate).
+    guard_id: Mapped[Optional[int]] = mapped_column(ForeignKey("guards.id"), index=True)
     gate: Mapped[Optional[Gate]] = relationship()
     device: Mapped[Optional[GateDevice]] = relationship()
     pass_: Mapped[Optional["Pass"]] = relationship()  # noqa: F821

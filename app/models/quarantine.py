@@ -80,15 +80,6 @@ class Registration(db.Model):
     gate: Mapped[Optional["Gate"]] = relationship()  # noqa: F821
 
 
-class RateHit(db.Model):
-    """One attempt counted against a rate limit (e.g. registrations per address)."""
-
-    __tablename__ = "rate_hits"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(80), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
-
 class HomeCheck(db.Model):
     """A door knock or surprise video call at a quarantined home (入户敲门检查, 视频抽查)."""
 

@@ -11,3 +11,4 @@ class RuleForm(FlaskForm):
     hours = StringField("hours", validators=[Opt()])
     gates = StringField("gates", validators=[Opt()])
     anti_passback = BooleanField("anti_passback")
+    temperature_required = BooleanField("temperature_required")

@@ -229,7 +229,8 @@ def rules():
         if category not in CATEGORIES or not form.validate_on_submit():
             abort(400)
         set_rule(category, form.hours.data or "", form.gates.data or "",
-                 bool(form.anti_passback.data))  # a RuleError is flashed by app.errors
+                 bool(form.anti_passback.data),
+                 bool(form.temperature_required.data))  # a RuleError is flashed by app.errors
         db.session.commit()
         flash(_("规则已保存"), "ok")
         return redirect(url_for(".rules"))

@@ -7,6 +7,7 @@ from ..extensions import db
 from gatepass import qrimage
 from gatepass.status import PassStatus
 from ..services import issuing
+from ..services.notices import notices_for
 
 bp = Blueprint("resident", __name__, url_prefix="/p")
 
@@ -43,7 +44,8 @@ def pass_page(link: str):
     p = _pass_or_404(link)
     payload = _qr_payload(p)
     resp = current_app.make_response(render_template("resident/pass.html", p=p, link=link,
-                                                     qr=payload, quarantine=health.panel(p)))
+                                                     qr=payload, notices=notices_for(p),
+                                                     quarantine=health.panel(p)))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
@@ -58,4 +60,5 @@ def pass_qr(link: str):
     return resp
 
 
+from . import selfservice  # noqa: E402,F401  (the poster's self-service page, /p/find)
 from . import health  # noqa: E402  (the quarantine report form on the pass page)

@@ -19,7 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..config import community_tz
 from ..models import GateDevice, Pass, Scan
+from gatepass.alerts import AlertKind, AlertSource
 from gatepass.verdict import GateContext, PassState, verify
+from .alerts import open_alert
+from .duty import guard_on_duty
 from .errors import Conflict
 from .keys import key_ring
 from .rules import category_rules
@@ -42,6 +45,7 @@ class ScanRequest:
     scanned_at: datetime
     temperature: float | None = None
     offline_reason: str | None = None
+    guard_id: int | None = None  # who signed on at the scanner; else the gate's guard on duty
 
     def fingerprint(self) -> str:
         """What makes a retry "the same scan": a reused nonce with another body is refused."""
@@ -75,6 +79,15 @@ def _replay(device: GateDevice, req: ScanRequest) -> dict:
         raise NonceReused("NONCE_REUSED", "该 nonce 已用于另一次扫码",
                           "this nonce was already used for a different scan")
     return {**scan.response, "scan_id": scan.id}
+
+
+def _fever_alert(scan_id: int, p: Pass | None, device: GateDevice, temperature: float,
+                 at: datetime) -> None:
+    """A gate reading at or above the threshold: the community doctor must know, whatever
+    the verdict. Opened in the scan's transaction, so a retried nonce never opens a second."""
+    open_alert(AlertKind.FEVER, AlertSource.GATE, scan_id=scan_id, pass_id=p.id if p else None,
+               person_id=p.person_id if p else None, gate_id=device.gate_id,
+               temperature=temperature, at=at)
 
 
 def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
@@ -114,7 +127,8 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
                 direction=req.direction, scanned_at=req.scanned_at, received_at=received,
                 allowed=verdict.allowed, reason=verdict.reason, raw_text=raw,
                 temperature=req.temperature, offline_reason=req.offline_reason,
-                request_hash=req.fingerprint(), response=response)
+                request_hash=req.fingerprint(), response=response,
+                guard_id=req.guard_id or guard_on_duty(device, device.gate_id, received))
     db.session.add(scan)
     p = locked.get(verdict.pass_id)
     if verdict.allowed and p is not None and (p.last_scan_at is None or happened_at >= p.last_scan_at):
@@ -124,6 +138,8 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
     try:
         db.session.flush()  # the unique (device, nonce) is checked here
         scan_id = scan.id  # read before commit, which expires it
+        if req.temperature is not None and req.temperature >= ctx.fever_threshold:
+            _fever_alert(scan_id, locked.get(verdict.pass_id), device, req.temperature, received)
         db.session.commit()
     except IntegrityError:  # a retry, or the same nonce won a race on another worker
         return _replay(device, req), False

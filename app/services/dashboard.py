@@ -189,6 +189,19 @@ class Board:
     passes: list[dict]
     active_passes: int
     peaks: dict[str, int | None]
+    #: The gate logbook's day: events per kind, and scattered compounds overdue for a check.
+    logbook: dict[str, int] = field(default_factory=dict)
+    places_overdue: int = 0
+    on_duty: list[tuple[str, list[str]]] = field(default_factory=list)  # (gate, guards now)
+
+
+def gate_duty(day: date, tz: ZoneInfo) -> tuple[dict[str, int], int, list]:
+    from . import duty, logbook, places
+    start, end = day_bounds(day, tz)
+    on_duty = [(g.name, [s.guard.name for s in duty.on_duty(g.id)])
+               for g in db.session.scalars(db.select(Gate).order_by(Gate.id))]
+    return (logbook.day_counts(start, end), sum(1 for s in places.schedule() if s.overdue),
+            on_duty)
 
 
 def build(day: date, tz: ZoneInfo) -> Board:
@@ -205,4 +218,5 @@ def build(day: date, tz: ZoneInfo) -> Board:
                  chart=hourly_chart(series, now.hour + now.minute / 60 if is_today else None),
                  entries=sum(per_dir["in"]), exits=sum(per_dir["out"]),
                  denials=refused, denied=sum(n for _, n in refused), outside=outside_now(),
-                 passes=passes, active_passes=sum(r[PassStatus.ACTIVE] for r in passes), peaks=peaks)
+                 passes=passes, active_passes=sum(r[PassStatus.ACTIVE] for r in passes), peaks=peaks,
+                 **dict(zip(("logbook", "places_overdue", "on_duty"), gate_duty(day, tz))))

@@ -20,8 +20,8 @@ from gatepass.quarantine import TravelMode
 
 from ..config import community_tz
 from ..extensions import db
-from ..models import Gate, Household, Pass, Person, RateHit, Registration
-from . import health, issuing
+from ..models import Gate, Household, Pass, Person, Registration
+from . import health, issuing, ratelimit
 from .alerts import open_alert
 from .errors import NotFound, ServiceError
 
@@ -86,16 +86,12 @@ def poster_url(gate: Gate) -> str:
 
 def rate_limited(address: str, now: datetime | None = None) -> bool:
     """True when this address submitted REGISTRATION_RATE_LIMIT times in the last hour."""
-    now = now or datetime.now(timezone.utc)
-    n = db.session.scalar(db.select(db.func.count(RateHit.id)).where(
-        RateHit.key == f"reg:{address}", RateHit.at > now - RATE_WINDOW)) or 0
-    return n >= current_app.config["REGISTRATION_RATE_LIMIT"]
+    return ratelimit.too_many("registration", address, current_app.config["REGISTRATION_RATE_LIMIT"],
+                              RATE_WINDOW, now)
 
 
 def count_hit(address: str, now: datetime | None = None) -> None:
-    now = now or datetime.now(timezone.utc)
-    db.session.execute(db.delete(RateHit).where(RateHit.at < now - timedelta(days=1)))
-    db.session.add(RateHit(key=f"reg:{address}"[:80], at=now))
+    ratelimit.count("registration", address, now)
 
 
 # -- the public form ----------------------------------------------------------------------

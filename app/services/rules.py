@@ -39,7 +39,7 @@ def category_rules() -> dict[str, CategoryRule]:
     cache = current_app.extensions.setdefault("gatepass.rules", {})
     hit = cache.get("rules")
     now = time.monotonic()
-    if hit is None or now - hit[0] > CACHE_SECONDS:
+    if hit is None or now - hit[0] > current_app.config.get("RULES_CACHE_SECONDS", CACHE_SECONDS):
         hit = cache["rules"] = (now, _load_rules())
     return dict(hit[1])
 
@@ -57,14 +57,16 @@ def _rules_changed(session, _context) -> None:
             forget_rules()
 
 
-def set_rule(category: str, hours: str = "", gates: str = "", anti_passback: bool = True) -> CategoryRuleRow:
+def set_rule(category: str, hours: str = "", gates: str = "", anti_passback: bool = True,
+             temperature_required: bool = False) -> CategoryRuleRow:
     try:
-        CategoryRule.from_strings(category, hours, gates, anti_passback)
+        CategoryRule.from_strings(category, hours, gates, anti_passback, temperature_required)
     except WindowError as err:
         raise RuleError("BAD_HOURS", f"时段“{err.part}”格式不正确（应为 HH:MM-HH:MM）",
                         str(err)) from None
     row = db.session.get(CategoryRuleRow, category) or CategoryRuleRow(category=category)
     row.hours, row.gates, row.anti_passback = hours.strip(), gates.strip(), anti_passback
+    row.temperature_required = bool(temperature_required)
     db.session.add(row)
     forget_rules()
     record_action("rules.set", f"category:{category}",

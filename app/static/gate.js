@@ -1,0 +1,93 @@
+/* The gate page: big buttons open a kind's form; saving posts it with a nonce made here,
+   through the outbox (localStorage), so a double tap or a dropped network stores it once. */
+(function () {
+  'use strict';
+  var root = document.getElementById('gate');
+  if (!root) { return; }
+  var text = JSON.parse(document.getElementById('gate-text').textContent);
+  var csrf = document.querySelector('meta[name=csrf-token]').content;
+  var gateId = parseInt(root.dataset.gateId, 10);
+  var box = new window.GateOutbox('gatepass.gate-events.' + gateId, root.dataset.url, csrf);
+  var toast = document.getElementById('toast');
+  var outboxNote = document.getElementById('outbox');
+
+  function say(msg, kind) {
+    toast.textContent = msg; toast.className = 'toast ' + (kind || 'ok'); toast.hidden = false;
+    clearTimeout(say.t); say.t = setTimeout(function () { toast.hidden = true; }, 6000);
+  }
+  box.onChange(function (n) { outboxNote.hidden = !n; outboxNote.textContent = text.waiting + ' ' + n; });
+
+  function clock() {
+    document.getElementById('clock').textContent = new Date().toLocaleTimeString('zh-CN', {hour12: false});
+  }
+  clock(); setInterval(clock, 1000);
+
+  var panels = document.querySelectorAll('form.panel');
+  function closeAll() { panels.forEach(function (p) { p.hidden = true; }); }
+  document.querySelectorAll('[data-open]').forEach(function (b) {
+    b.addEventListener('click', function () {
+      var panel = document.getElementById('panel-' + b.dataset.open);
+      var wasOpen = !panel.hidden;
+      closeAll();
+      if (!wasOpen) {
+        panel.hidden = false;
+        if (!panel.dataset.nonce) { panel.dataset.nonce = window.GateOutbox.newNonce(); }
+        panel.scrollIntoView({block: 'nearest'});
+      }
+    });
+  });
+  document.querySelectorAll('[data-close]').forEach(function (b) {
+    b.addEventListener('click', closeAll);
+  });
+
+  function bodyOf(form) {
+    var body = {nonce: form.dataset.nonce, kind: form.dataset.kind, gate_id: gateId,
+                at: new Date().toISOString(), note: ''};
+    form.querySelectorAll('input, textarea').forEach(function (el) {
+      if (!el.name) { return; }
+      if (el.type === 'radio') { if (el.checked) { body[el.name] = el.value; } return; }
+      if (el.type === 'checkbox') { body[el.name] = el.checked; return; }
+      var v = el.value.trim();
+      if (!v) { return; }
+      body[el.name] = el.dataset.type === 'int' && /^\d+$/.test(v) ? parseInt(v, 10) : v;
+    });
+    return body;
+  }
+
+  function addRecent(label) {
+    var list = document.getElementById('recent');
+    var none = document.getElementById('no-recent');
+    if (none) { none.remove(); }
+    var li = document.createElement('li');
+    var t = new Date().toLocaleTimeString('zh-CN', {hour12: false, hour: '2-digit', minute: '2-digit'});
+    li.textContent = t + ' ' + label;
+    list.insertBefore(li, list.firstChild);
+  }
+
+  panels.forEach(function (form) {
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      if (!form.dataset.nonce) { form.dataset.nonce = window.GateOutbox.newNonce(); }
+      var body = bodyOf(form);
+      var label = form.querySelector('h3').textContent;
+      var button = form.querySelector('button[type=submit]');
+      button.disabled = true;
+      box.send(body).then(function (res) {
+        button.disabled = false;
+        if (res.rejected) {
+          say(text.rejected + ((res.body && (res.body.message_zh || res.body.message)) || ''), 'error');
+          return;
+        }
+        form.reset();
+        delete form.dataset.nonce;  // the next event is a new one
+        closeAll();
+        if (res.sent) { say(text.saved + '：' + label + ' #' + res.body.event_id, 'ok'); form.dataset.lastEvent = res.body.event_id; }
+        else { say(text.queued, 'warn'); }
+        addRecent(label);
+      });
+    });
+  });
+  box.keepSending(15000, function (item, body) {
+    if (body) { say(text.sent_later + ' #' + body.event_id, 'ok'); }
+  });
+})();
