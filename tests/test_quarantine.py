@@ -455,3 +455,25 @@ def test_the_alert_list_shows_gate_alerts_even_without_a_person(app, client, mak
                     data={"csrf_token": csrf_token(client, "/office/alerts"), "action": "remeasured"},
                     follow_redirects=True)
     assert "该提醒已处理" in r.get_data(as_text=True)
+
+
+def test_a_fever_at_the_gate_shows_in_the_list_and_holds_the_episode_open(app, client, make, scan):
+    """A returnee's gate reading (the scan opens a GATE alert) is one more alert on the doctor's
+    list, linked to the person, and an episode is not completed while it is open."""
+    pid = make.pass_for(name="门岗发热")
+    with app.app_context():
+        person_id = db.session.get(Pass, pid).person_id
+    login(client, make, "health")
+    token = csrf_token(client, "/office/quarantine")
+    arrived = (datetime.now(TZ) - timedelta(days=15)).date().isoformat()
+    start(client, person_id, token, arrived_on=arrived, arrived_time="08:00")
+    body = scan(make.token(pid), "in", temperature=38.5).get_json()
+    assert body["reason"] == "FEVER"
+    page = client.get("/office/alerts").get_data(as_text=True)
+    row = page[page.index('id="open-alerts"'):page.index('id="closed-alerts"')]
+    assert "门岗发热" in row and "卡口测温" in row and f"/office/people/{person_id}" in row
+    ep = episode_of(app, person_id)
+    r = client.post(f"/office/quarantine/episodes/{ep}/end", data={"csrf_token": token, "outcome": "completed"},
+                    follow_redirects=True)
+    assert "还有未处理的健康提醒" in r.get_data(as_text=True)
+    assert scan(make.token(pid), "out").get_json()["reason"] == "IN_QUARANTINE"
