@@ -82,6 +82,18 @@ def from_environment(instance_path: Path) -> dict:
         # The service's public address, for links made outside a request (passes links).
         "BASE_URL": env("BASE_URL") or "",
         "FEVER_THRESHOLD": float(env("FEVER_THRESHOLD") or FEVER_THRESHOLD),
+        # Home quarantine (docs/health.md): its length, when a report is overdue,
+        # whether a returnee's pass is suspended for the stay (else exits are denied).
+        "QUARANTINE_DAYS": int(env("QUARANTINE_DAYS") or 14),
+        "REPORT_OVERDUE_AM": env("REPORT_OVERDUE_AM") or "10:00",
+        "REPORT_OVERDUE_PM": env("REPORT_OVERDUE_PM") or "18:00",
+        "QUARANTINE_SUSPENDS_PASS": (env("QUARANTINE_SUSPENDS_PASS") or "") == "1",
+        # Self-registrations accepted per client address per hour (the poster is public).
+        "REGISTRATION_RATE_LIMIT": int(env("REGISTRATION_RATE_LIMIT") or 10),
+        # Homes not checked (door knock / video) for this many days are listed.
+        "HOME_CHECK_DAYS": int(env("HOME_CHECK_DAYS") or 3),
+        # Base of the URLs printed in QR codes (posters, certificates); "" = this request's host.
+        "PUBLIC_BASE_URL": (env("PUBLIC_BASE_URL") or "").rstrip("/"),
     }
 
 

@@ -14,9 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 from .extensions import db
 from .config import community_tz
-from .models import Building, Household, Pass, Person, Scan, TemperatureReport, User, Vehicle
-from gatepass.categories import HOUSEHOLD_CATEGORIES, VehicleKind, mask_id_card
-from gatepass.quarantine import quarantine_end
+from .models import Building, Household, Pass, Person, Scan, User, Vehicle
+from gatepass.categories import VehicleKind, mask_id_card
 from gatepass.roles import Role
 from gatepass.status import PassStatus
 from gatepass.wire import DIRECTIONS
@@ -73,7 +72,6 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
     size = Sizes.for_passes(n_passes)
     households = _households(size)
     people = _people(rng, size, households)
-    _demo_quarantine(rng, [p for p in people if p.is_returnee])
     vehicles = _vehicles(rng, size.vehicles, households)
     db.session.flush()
     now = datetime.now(timezone.utc)
@@ -86,12 +84,15 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
         gates[gate_name], tokens[gate_name] = create_device(gate_name, f"{gate_name}-笔记本1")
     n_scans = _demo_scans(rng, passes, gates, now) if scans else 0
     db.session.flush()
+    from .demo_health import build_health  # home quarantine: docs/health.md
+    health = build_health(rng, [p for p in people if p.household is not None], now)
+    db.session.flush()
     buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
     duty_info = _demo_duty(rng, gates, buildings, now)
     return {"duty": duty_info, "passes": len(passes), "people": size.people,
             "households": size.households,
             "buildings": size.buildings, "vehicles": size.vehicles,
-            "sanitation": size.sanitation, "scans": n_scans, "tokens": tokens}
+            "sanitation": size.sanitation, "scans": n_scans, "tokens": tokens, "health": health}
 
 
 def _households(size: Sizes) -> list[Household]:
@@ -127,7 +128,7 @@ def _people(rng: random.Random, size: Sizes, households: list[Household]) -> lis
         people.append(Person(household=hh, name=_name(rng), phone=f"13{phones[i]:09d}",
                              category=cat, id_card_masked=_id_card(rng),
                              employer=EMPLOYERS.get(cat, ""),
-                             is_returnee=cat in HOUSEHOLD_CATEGORIES and rng.random() < 0.03))
+                             is_returnee=False))  # build_health marks returnees
     db.session.add_all(people)
     return people
 
@@ -166,23 +167,6 @@ def _passes(rng: random.Random, people: list[Person], vehicles: list[Vehicle],
     for p in rng.sample(passes, max(1, len(passes) // 150)):
         p.status = PassStatus.REVOKED.value
     return passes
-
-
-def _demo_quarantine(rng, returnees) -> None:
-    """Returnees on days 1-14 of home quarantine, with their reports so far."""
-    now = datetime.now(timezone.utc)
-    tz = community_tz()
-    for person in returnees:
-        day = rng.randint(0, 13)
-        start = now - timedelta(days=day, hours=rng.randint(0, 10))
-        person.quarantine_until = quarantine_end(start)
-        first_midnight = datetime.combine(start.astimezone(tz).date(), datetime.min.time(), tz)
-        for d in range(day + 1):
-            for hour in (8, 15):  # the morning and afternoon reports, local time
-                at = first_midnight + timedelta(days=d, hours=hour, minutes=rng.randint(0, 50))
-                if start <= at < now and rng.random() < 0.9:
-                    db.session.add(TemperatureReport(person=person, taken_at=at,
-                                                     value=round(rng.gauss(36.5, 0.3), 1)))
 
 
 def _demo_scans(rng, passes, devices, now) -> int:

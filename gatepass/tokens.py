@@ -41,6 +41,8 @@ from itsdangerous.signer import HMACAlgorithm
 SALT = "gatepass.pass-token.v1"
 STATIC_PREFIX = "GPS"
 DYNAMIC_PREFIX = "GPD"
+#: Health certificates (``gatepass.certificates``) are signed tokens too, but never passes.
+CERTIFICATE_PREFIX = "GHC"
 MAX_TOKEN_LENGTH = 64
 KID_PATTERN = re.compile(r"^[a-z0-9]{1,8}$")
 _B36 = re.compile(r"^[0-9a-z]{1,12}$")
@@ -73,6 +75,20 @@ class UnknownKey(TokenError):
 
 class KeyRetired(TokenError):
     code = "KEY_RETIRED"
+
+
+class HealthCertificate(TokenError):
+    """A health certificate's QR held up at a gate: say so, it is not a pass."""
+
+    code = "HEALTH_CERTIFICATE"
+
+
+_CERTIFICATE = re.compile(r"^(?:\S*/verify/)?GHC\.[A-Za-z0-9._-]{1,80}/?$")
+
+
+def is_certificate(text: object) -> bool:
+    """A certificate token, bare or as its ``.../verify/GHC.…`` URL."""
+    return isinstance(text, str) and bool(_CERTIFICATE.match(text.strip()))
 
 
 SIGNATURE_BYTES = 15  # 120 bits; a multiple of 3 so base64 has no padding bits
@@ -264,7 +280,8 @@ def issue_dynamic(ring: KeyRing, pass_id: int, serial: int, now: datetime | None
 
 def looks_like_ours(text: str) -> bool:
     """Cheap shape check: lets the scanner skip foreign QR codes in view."""
-    return isinstance(text, str) and text.startswith((STATIC_PREFIX + ".", DYNAMIC_PREFIX + "."))
+    return isinstance(text, str) and (text.startswith((STATIC_PREFIX + ".", DYNAMIC_PREFIX + "."))
+                                      or is_certificate(text))
 
 
 def decode(ring: KeyRing, text: object) -> Claims:
@@ -276,6 +293,8 @@ def decode(ring: KeyRing, text: object) -> Claims:
     if not isinstance(text, str):
         raise BadFormat("not text")
     text = text.strip()
+    if is_certificate(text):
+        raise HealthCertificate("a health certificate, not a pass")
     if len(text) > MAX_TOKEN_LENGTH or not _TOKEN_CHARS.match(text or "-"):
         raise BadFormat("not a pass token")
     parts = text.split(".")
@@ -310,5 +329,5 @@ def decode(ring: KeyRing, text: object) -> Claims:
 
 __all__ = [
     "SALT", "Key", "KeyRing", "Claims", "TokenError", "BadFormat", "BadTokenSignature",
-    "UnknownKey", "KeyRetired", "issue_static", "issue_dynamic", "decode", "looks_like_ours",
+    "UnknownKey", "KeyRetired", "HealthCertificate", "is_certificate", "issue_static", "issue_dynamic", "decode", "looks_like_ours",
 ]

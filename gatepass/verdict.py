@@ -20,6 +20,7 @@ from .wire import DEFAULT_TIMEZONE, parse_time  # noqa: F401  (parse_time: re-ex
 REASONS: dict[str, tuple[str, str]] = {
     "OK": ("通过", "Allowed"),
     "BAD_FORMAT": ("不是本小区通行码", "Not a pass of this community"),
+    "HEALTH_CERTIFICATE": ("这是健康证明，不是通行证", "This is a health certificate, not a pass"),
     "BAD_SIGNATURE": ("通行码签名无效（伪造或损坏）", "Invalid signature (forged or damaged)"),
     "UNKNOWN_KEY": ("未知密钥签发的通行码", "Signed with an unknown key"),
     "KEY_RETIRED": ("密钥已停用，请到物业换证", "Signing key retired: get a new pass at the office"),

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.both_databases
 ALL_CODES = {"OK", "BAD_FORMAT", "BAD_SIGNATURE", "UNKNOWN_KEY", "KEY_RETIRED", "STALE",
              "NOT_YET_VALID", "EXPIRED", "SUSPENDED", "REVOKED", "SUPERSEDED", "OUTSIDE_HOURS",
              "GATE_NOT_ALLOWED", "ALREADY_INSIDE", "ALREADY_OUTSIDE", "UNKNOWN_PASS",
-             "IN_QUARANTINE", "FEVER", "TEMPERATURE_REQUIRED"}
+             "IN_QUARANTINE", "FEVER", "TEMPERATURE_REQUIRED", "HEALTH_CERTIFICATE"}
 
 
 def scan_count(app) -> int:
@@ -121,6 +121,8 @@ def test_every_reason_code_through_the_api(app, make, scan, keys_dir, device_tok
             datetime.now(timezone.utc) + timedelta(days=3)
         db.session.commit()
     expect("IN_QUARANTINE", scan(make.token(returnee), "out"))
+    from gatepass.certificates import issue as issue_certificate
+    expect("HEALTH_CERTIFICATE", scan("http://localhost/verify/" + issue_certificate("any", 1), "in"))
 
     old_text = make.token(pid)
     KeyRing.create_key(keys_dir, "k2")

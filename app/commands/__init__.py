@@ -6,12 +6,13 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
-    from . import backup, database, demo, devices, duty, keys, passes, roster, rules, scans, users
+    from . import backup, database, demo, devices, duty, health, keys, passes, roster, rules, scans, users
 
     app.cli.add_command(database.init_db)
     app.cli.add_command(demo.demo_command)
     app.cli.add_command(backup.backup_command)
     app.cli.add_command(backup.restore_command)
     for group in (keys.keys_cli, devices.devices_cli, users.users_cli, rules.rules_cli,
-                  roster.roster_cli, scans.scans_cli, passes.passes_cli, duty.duty_cli):
+                  roster.roster_cli, scans.scans_cli, passes.passes_cli, duty.duty_cli,
+                  health.health_cli):
         app.cli.add_command(group)

@@ -42,6 +42,10 @@ def demo_command(n_passes, reset, no_scans, if_empty):
     click.echo(f"demo community: {info['buildings']} buildings, {info['households']} households, "
                f"{info['people']} people ({info['sanitation']} sanitation workers), "
                f"{info['vehicles']} vehicles, {info['passes']} passes, {info['scans']} scans")
+    if info.get("health"):
+        h = info["health"]
+        click.echo(f"home quarantine: {h['in_quarantine']} people in {h['cohorts']} arrival cohorts, "
+                   f"{h['pending']} self-registrations waiting, 1 open fever alert (log in as health)")
     click.echo("logins (user / password / role):")
     for username, password, role in logins:
         click.echo(f"  {username} / {password} / {role}")

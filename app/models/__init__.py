@@ -7,3 +7,5 @@ from .health import HealthAlert, TemperatureReport  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
 from .duty import (DutySession, GateEvent, Guard, Handover, Notice, Place, RateHit,  # noqa: F401
                    Shift, ShiftAssignment, ShiftPattern, SpotCheck)
+from .quarantine import (Errand, HealthCertificate, HomeCheck, QuarantineEpisode,  # noqa: F401
+                         Registration)

@@ -24,6 +24,8 @@ class TemperatureReport(db.Model):
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     value: Mapped[float]
     recorded_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    episode_id: Mapped[Optional[int]] = mapped_column(ForeignKey("quarantine_episodes.id"), index=True)
+    symptoms: Mapped[str] = mapped_column(String(200), default="", server_default="")
     person: Mapped["Person"] = relationship()  # noqa: F821
 
 
@@ -44,6 +46,7 @@ class HealthAlert(db.Model):
     pass_id: Mapped[Optional[int]] = mapped_column(ForeignKey("passes.id"))
     scan_id: Mapped[Optional[int]] = mapped_column(ForeignKey("scans.id"))
     gate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("gates.id"))
+    episode_id: Mapped[Optional[int]] = mapped_column(ForeignKey("quarantine_episodes.id"), index=True)
     temperature: Mapped[Optional[float]]
     note: Mapped[str] = mapped_column(String(200), default="")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -53,6 +56,7 @@ class HealthAlert(db.Model):
     action_note: Mapped[str] = mapped_column(String(200), default="")
     person: Mapped[Optional["Person"]] = relationship()  # noqa: F821
     gate: Mapped[Optional["Gate"]] = relationship()  # noqa: F821
+    episode: Mapped[Optional["QuarantineEpisode"]] = relationship()  # noqa: F821
 
     @property
     def is_open(self) -> bool:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from . import bp
 from .forms import ActionForm
@@ -79,8 +80,9 @@ def _attachment(ext: str) -> dict:
 @bp.get("/scans/export.csv")
 @roles_required(*READERS)
 def export_scans_csv():
-    stmt, _f = scan_query(request.args)
-    rows = exports.scans_csv(stmt, community_tz(), lang())
+    guard = current_user.role == Role.GUARD  # masked names, no temperatures, no phone search
+    stmt, _f = scan_query(request.args, for_guard=guard)
+    rows = exports.scans_csv(stmt, community_tz(), lang(), for_guard=guard)
     return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
                     headers=_attachment("csv"))
 
@@ -88,7 +90,8 @@ def export_scans_csv():
 @bp.get("/scans/export.xlsx")
 @roles_required(*READERS)
 def export_scans_xlsx():
-    stmt, _f = scan_query(request.args)
-    data = exports.scans_xlsx(stmt, community_tz(), lang())
+    guard = current_user.role == Role.GUARD
+    stmt, _f = scan_query(request.args, for_guard=guard)
+    data = exports.scans_xlsx(stmt, community_tz(), lang(), for_guard=guard)
     return Response(data, headers=_attachment("xlsx"),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

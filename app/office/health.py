@@ -1,9 +1,13 @@
-"""Health staff: returnees in home quarantine and their twice-daily reports."""
+"""Health staff: episodes of home quarantine, from start to certificate.
+
+Every page here shows health data, so each view writes who looked at it to
+the access log (``record_view``); only health staff (and admins) are admitted.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timezone
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,60 +16,225 @@ from .forms import ActionForm
 from ..auth import roles_required
 from ..config import community_tz
 from ..extensions import db
-from ..models import Person
+from ..models import HealthAlert, HealthCertificate, Person
+from gatepass.alerts import AlertAction
 from gatepass.roles import Role
-from gatepass.quarantine import FEVER, QUARANTINE_DAYS, day_number, today_reports
-from ..services import health
+from gatepass.quarantine import CheckMethod, CheckResult, ErrandKind, Outcome, TravelMode, cohorts
+from ..services import certificates, health
+from ..services import homecare as care
+from ..services.audit import record_view
+
+HEALTH = (Role.HEALTH,)  # and admin: roles_required always admits admin
 
 
-@bp.get("/quarantine")
-@roles_required(Role.HEALTH, Role.OFFICE)
-def quarantine():
-    now = datetime.now(timezone.utc)
-    people = health.people_in_quarantine(now)
-    reports = health.recent_reports([p.id for p in people], now)
-    rows = []
-    for p in people:
-        started = p.quarantine_until - timedelta(days=QUARANTINE_DAYS)
-        rows.append((p, day_number(p.quarantine_until, now),
-                     today_reports(reports[p.id], now, community_tz(), started)))
-    return render_template("office/quarantine.html", rows=rows, form=ActionForm(), fever=FEVER)
+def render_logged(template: str, **context) -> str:
+    """Render, then commit the access-log entry the view added: committing first would
+    expire every loaded row and make the template load them again one by one."""
+    html = render_template(template, **context)
+    db.session.commit()
+    return html
 
 
-def _person_for_post(person_id: int) -> Person:
+def _checked() -> None:
     if not ActionForm().validate_on_submit():
         abort(400)
-    return db.get_or_404(Person, person_id)
+
+
+def _local_datetime(day: str, clock: str = "") -> datetime | None:
+    """A local date (and optional HH:MM) from a form, as UTC; None for "now"; refused if nonsense."""
+    if not day or (not clock and day == datetime.now(community_tz()).date().isoformat()):
+        return None  # today with no time given: from now
+    try:
+        d = date.fromisoformat(day)
+        t = time.fromisoformat(clock) if clock else time(0)
+    except ValueError:
+        raise health.HealthError("BAD_DATE", "日期或时间格式不对", "bad date or time") from None
+    return datetime.combine(d, t, community_tz()).astimezone(timezone.utc)
+
+
+# -- lists ----------------------------------------------------------------------------
+
+@bp.get("/quarantine")
+@roles_required(*HEALTH)
+def quarantine():
+    now = datetime.now(timezone.utc)
+    rows = health.rows(now)
+    groups = cohorts(rows, lambda r: r.episode.arrived_at, community_tz())
+    alerts = {a.episode_id for a in db.session.scalars(
+        db.select(HealthAlert).where(HealthAlert.closed_at.is_(None)))}
+    record_view("health.quarantine_list", detail=f"{len(rows)} people")
+    return render_logged("office/quarantine.html", groups=groups, count=len(rows),
+                           form=ActionForm(), alerted=alerts,
+                           fever=current_app.config["FEVER_THRESHOLD"],
+                           deadlines=health.overdue_after())
+
+
+@bp.get("/quarantine/overdue")
+@roles_required(*HEALTH)
+def quarantine_overdue():
+    rows = health.overdue_rows()
+    record_view("health.overdue_list", detail=f"{len(rows)} people")
+    return render_logged("office/quarantine_overdue.html", rows=rows, form=ActionForm(),
+                           deadlines=health.overdue_after())
+
+
+# -- start ----------------------------------------------------------------------------------
+
+@bp.get("/quarantine/start/<int:person_id>")
+@roles_required(*HEALTH)
+def quarantine_start_form(person_id: int):
+    person = db.get_or_404(Person, person_id)
+    return render_template("office/quarantine_start.html", person=person, form=ActionForm(),
+                           modes=list(TravelMode), days=current_app.config["QUARANTINE_DAYS"],
+                           today=datetime.now(community_tz()).date())
 
 
 @bp.post("/quarantine/<int:person_id>/start")
-@roles_required(Role.HEALTH, Role.OFFICE)
+@roles_required(*HEALTH)
 def quarantine_start(person_id: int):
-    person = _person_for_post(person_id)
-    health.start_quarantine(person, days=request.form.get("days", 14, type=int) or 14)
+    _checked()
+    person = db.get_or_404(Person, person_id)
+    f = request.form
+    ep = health.start_episode(person, _local_datetime(f.get("arrived_on", ""), f.get("arrived_time", "")),
+                              days=f.get("days", type=int), origin=f.get("origin", ""),
+                              travel_mode=f.get("travel_mode", ""),
+                              travel_number=f.get("travel_number", ""), user_id=current_user.id)
     db.session.commit()
     flash(_("已开始居家隔离：%(name)s", name=person.name), "ok")
-    return redirect(url_for(".quarantine"))
+    return redirect(url_for(".episode", episode_id=ep.id))
 
 
-@bp.post("/quarantine/<int:person_id>/end")
-@roles_required(Role.HEALTH, Role.OFFICE)
-def quarantine_end(person_id: int):
-    person = _person_for_post(person_id)
-    health.end_quarantine(person)
-    db.session.commit()
-    flash(_("已解除居家隔离：%(name)s", name=person.name), "ok")
-    return redirect(url_for(".quarantine"))
+# -- one episode -------------------------------------------------------------------------------
+
+@bp.get("/quarantine/episodes/<int:episode_id>")
+@roles_required(*HEALTH)
+def episode(episode_id: int):
+    ep = health.get_episode(episode_id)
+    reports = health.reports_of(ep)
+    tz = community_tz()
+    chart = {"labels": [r.taken_at.astimezone(tz).strftime("%m-%d %H:%M") for r in reports],
+             "values": [r.value for r in reports],
+             "threshold": current_app.config["FEVER_THRESHOLD"]}
+    alerts = db.session.scalars(db.select(HealthAlert).where(HealthAlert.episode_id == ep.id)
+                                .order_by(HealthAlert.opened_at.desc())).all()
+    record_view("health.episode", person_id=ep.person_id, target=f"episode:{ep.id}")
+    return render_logged("office/episode.html", ep=ep, reports=reports, chart=chart, alerts=alerts,
+                           day=health.episode_day(ep), checks=care.checks_of(ep),
+                           errands=care.errands_of(ep), form=ActionForm(),
+                           history=health.episodes_of(ep.person),
+                           certs=db.session.scalars(db.select(HealthCertificate).where(
+                               HealthCertificate.episode_id == ep.id)).all(),
+                           outcomes=list(Outcome), methods=list(CheckMethod),
+                           results=list(CheckResult), errand_kinds=list(ErrandKind),
+                           actions=list(AlertAction),
+                           due=datetime.now(timezone.utc) >= ep.planned_end_at,
+                           fever=current_app.config["FEVER_THRESHOLD"])
 
 
-@bp.post("/quarantine/<int:person_id>/report")
-@roles_required(Role.HEALTH)
-def quarantine_report(person_id: int):
-    person = _person_for_post(person_id)
+@bp.post("/quarantine/episodes/<int:episode_id>/report")
+@roles_required(*HEALTH)
+def episode_report(episode_id: int):
+    _checked()
+    ep = health.get_episode(episode_id)
     value = request.form.get("value", type=float)
     if value is None:
         raise health.HealthError("MISSING_TEMPERATURE", "请填写体温", "enter a temperature")
-    health.record_temperature(person, value, current_user.id)  # refusals: app.errors
+    report = health.record_report(ep, value, request.form.get("symptoms", ""), user_id=current_user.id)
     db.session.commit()
-    flash(_("已记录体温 %(v).1f℃", v=value), "ok")
-    return redirect(url_for(".quarantine"))
+    flash(_("已记录体温 %(v).1f℃", v=report.value), "ok")
+    return redirect(request.form.get("back") == "list" and url_for(".quarantine")
+                    or url_for(".episode", episode_id=ep.id))
+
+
+@bp.post("/quarantine/episodes/<int:episode_id>/end")
+@roles_required(*HEALTH)
+def episode_end(episode_id: int):
+    _checked()
+    ep = health.get_episode(episode_id)
+    health.end_episode(ep, request.form.get("outcome", ""), request.form.get("reason", ""),
+                       current_user.id)
+    db.session.commit()
+    flash(_("已解除居家隔离：%(name)s", name=ep.person.name), "ok")
+    return redirect(url_for(".episode", episode_id=ep.id))
+
+
+@bp.post("/quarantine/episodes/<int:episode_id>/checks")
+@roles_required(*HEALTH)
+def episode_check(episode_id: int):
+    _checked()
+    ep = health.get_episode(episode_id)
+    care.log_check(ep, request.form.get("method", ""), request.form.get("result", ""),
+                       request.form.get("note", ""), current_user.id)
+    db.session.commit()
+    flash(_("已记录入户检查"), "ok")
+    return redirect(request.form.get("back") == "homecare" and url_for(".homecare")
+                    or url_for(".episode", episode_id=ep.id))
+
+
+@bp.post("/quarantine/episodes/<int:episode_id>/errands")
+@roles_required(*HEALTH)
+def episode_errand(episode_id: int):
+    _checked()
+    ep = health.get_episode(episode_id)
+    care.log_errand(ep, request.form.get("kind", ""), request.form.get("note", ""), current_user.id)
+    db.session.commit()
+    flash(_("已记录代办事项"), "ok")
+    return redirect(request.form.get("back") == "homecare" and url_for(".homecare")
+                    or url_for(".episode", episode_id=ep.id))
+
+
+@bp.get("/homecare")
+@roles_required(*HEALTH)
+def homecare():
+    days = current_app.config["HOME_CHECK_DAYS"]
+    days = request.args.get("days", days, type=int) or days
+    episodes = health.open_episodes()
+    record_view("health.homecare", detail=f"{len(episodes)} homes")
+    return render_logged("office/homecare.html", unchecked=care.not_checked(episodes, days),
+                           days=days, errands=care.recent_errands(), form=ActionForm(),
+                           methods=list(CheckMethod), results=list(CheckResult),
+                           errand_kinds=list(ErrandKind), episodes=episodes)
+
+
+# -- certificates ------------------------------------------------------------------------------------
+
+@bp.post("/quarantine/episodes/<int:episode_id>/certificate")
+@roles_required(*HEALTH)
+def episode_certificate(episode_id: int):
+    _checked()
+    cert = certificates.issue(health.get_episode(episode_id), current_user.id)
+    db.session.commit()
+    flash(_("已开具健康证明 %(n)s", n=cert.number), "ok")
+    return redirect(url_for(".episode", episode_id=episode_id))
+
+
+@bp.get("/certificates")
+@roles_required(*HEALTH)
+def certificate_list():
+    rows = db.session.scalars(db.select(HealthCertificate).order_by(HealthCertificate.id.desc())
+                              .limit(200)).all()
+    record_view("health.certificates", detail=f"{len(rows)} certificates")
+    return render_logged("office/certificates.html", certs=rows, form=ActionForm())
+
+
+@bp.get("/certificates/<int:cert_id>.pdf")
+@roles_required(*HEALTH)
+def certificate_pdf(cert_id: int):
+    cert = certificates.get(cert_id)
+    data = certificates.pdf(cert)
+    record_view("health.certificate", person_id=cert.episode.person_id, target=f"certificate:{cert.id}")
+    db.session.commit()
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="certificate-{cert.number}.pdf"',
+        "Cache-Control": "no-store"})
+
+
+@bp.post("/certificates/<int:cert_id>/revoke")
+@roles_required(*HEALTH)
+def certificate_revoke(cert_id: int):
+    _checked()
+    cert = certificates.revoke(certificates.get(cert_id), request.form.get("reason", ""),
+                               current_user.id)
+    db.session.commit()
+    flash(_("已撤销健康证明 %(n)s", n=cert.number), "ok")
+    return redirect(url_for(".episode", episode_id=cert.episode_id))

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import or_
 
 from . import bp
@@ -27,7 +28,7 @@ from gatepass.status import PAGE_ACTIONS, PassAction, PassStatus
 from gatepass.verdict import REASONS
 from ..services import dashboard, issuing
 from ..services.rules import category_rules, set_rule
-from ..services.scanlog import scan_query
+from ..services.scanlog import HEALTH_REASONS, scan_query
 
 PAGE = 50
 
@@ -193,12 +194,15 @@ def pass_qr_svg(pass_id: int):
 @bp.get("/scans")
 @roles_required(*READERS)
 def scans():
-    stmt, f = scan_query(request.args)
+    guard = current_user.role == Role.GUARD  # no phone search, no temperatures, masked names
+    stmt, f = scan_query(request.args, for_guard=guard)
     page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
     gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
     buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
     return render_template("office/scans.html", page=page, f=f, gates=gates,
-                           buildings=buildings, reasons=list(REASONS))
+                           buildings=buildings, guard=guard,
+                           reasons=[r for r in REASONS if not (guard and r in HEALTH_REASONS)],
+                           hidden_reasons=HEALTH_REASONS if guard else ())
 
 
 @bp.get("/outside")

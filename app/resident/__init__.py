@@ -44,7 +44,8 @@ def pass_page(link: str):
     p = _pass_or_404(link)
     payload = _qr_payload(p)
     resp = current_app.make_response(render_template("resident/pass.html", p=p, link=link,
-                                                     qr=payload, notices=notices_for(p)))
+                                                     qr=payload, notices=notices_for(p),
+                                                     quarantine=health.panel(p)))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
@@ -60,3 +61,4 @@ def pass_qr(link: str):
 
 
 from . import selfservice  # noqa: E402,F401  (the poster's self-service page, /p/find)
+from . import health  # noqa: E402  (the quarantine report form on the pass page)

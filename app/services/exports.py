@@ -17,10 +17,11 @@ from sqlalchemy.orm import defer, joinedload
 
 from ..extensions import db
 from ..models import Gate, Household, Pass, Person, Scan, Vehicle
-from gatepass.categories import label
+from gatepass.categories import label, mask_name
 from gatepass.verdict import REASONS
 
 BOM = "\ufeff"
+GUARD_HIDDEN_REASONS = frozenset({"IN_QUARANTINE", "FEVER"})  # = scanlog.HEALTH_REASONS
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 
@@ -125,9 +126,11 @@ def _holders(pass_ids: set[int], lang: str) -> dict[int, tuple]:
     return {p.id: (p.code, p.holder_name, label(p.category, lang), p.address) for p in rows}
 
 
-def scan_rows(stmt, tz: ZoneInfo, lang: str = "zh", local_text: bool = True) -> Iterator[list]:
+def scan_rows(stmt, tz: ZoneInfo, lang: str = "zh", local_text: bool = True,
+              for_guard: bool = False) -> Iterator[list]:
     """Rows for ``stmt`` (from ``services.scanlog.scan_query``), local time, full names.
 
+    ``for_guard``: masked names and no temperatures (health data is not a guard's).
     The raw text of an allowed scan is a working pass token: it is left out,
     only what a failed scan read is kept, to see what people hold up.
     """
@@ -144,8 +147,13 @@ def scan_rows(stmt, tz: ZoneInfo, lang: str = "zh", local_text: bool = True) -> 
             holders.update(_holders(wanted, lang))
         for s in batch:
             code, name, category, address = holders.get(s.pass_id, no_holder)
+            if for_guard:
+                name = mask_name(name) if name and not name[:1].isascii() else name
             at = s.scanned_at.astimezone(tz)
             zh_reason, en_reason = REASONS.get(s.reason, (s.reason, s.reason))
+            reason = s.reason
+            if for_guard and reason in GUARD_HIDDEN_REASONS:
+                reason, zh_reason, en_reason = "DENIED", "拒绝（防疫原因）", "Denied (health reason)"
             yield [
                 at.strftime("%Y-%m-%d %H:%M:%S") if local_text
                 else at.replace(tzinfo=None, microsecond=0),
@@ -153,21 +161,22 @@ def scan_rows(stmt, tz: ZoneInfo, lang: str = "zh", local_text: bool = True) -> 
                 s.direction if en else {"in": "进", "out": "出"}.get(s.direction, s.direction),
                 code, name, category, address,
                 ("allowed" if s.allowed else "denied") if en else ("通过" if s.allowed else "拒绝"),
-                s.reason,
+                reason,
                 en_reason if en else zh_reason,
-                s.temperature,
+                None if for_guard else s.temperature,
                 "" if s.allowed else s.raw_text,
                 yes if s.offline_reason else no,
                 s.offline_reason or "",
             ]
 
 
-def scans_csv(stmt, tz: ZoneInfo, lang: str = "zh") -> Iterator[str]:
-    return iter_csv(SCAN_HEADERS[lang], scan_rows(stmt, tz, lang))
+def scans_csv(stmt, tz: ZoneInfo, lang: str = "zh", for_guard: bool = False) -> Iterator[str]:
+    return iter_csv(SCAN_HEADERS[lang], scan_rows(stmt, tz, lang, for_guard=for_guard))
 
 
-def scans_xlsx(stmt, tz: ZoneInfo, lang: str = "zh") -> bytes:
-    return table_xlsx(SCAN_HEADERS[lang], scan_rows(stmt, tz, lang, local_text=False),
+def scans_xlsx(stmt, tz: ZoneInfo, lang: str = "zh", for_guard: bool = False) -> bytes:
+    return table_xlsx(SCAN_HEADERS[lang], scan_rows(stmt, tz, lang, local_text=False,
+                                                    for_guard=for_guard),
                       title="通行记录" if lang == "zh" else "scans",
                       widths=[20, 8, 6, 12, 12, 10, 16, 8, 16, 26, 8, 30, 6, 14],
                       formats={_TIME_COLUMN: "yyyy-mm-dd hh:mm:ss"})

@@ -23,9 +23,16 @@ def _parse_local(value: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
 
 
-def scan_query(args) -> tuple:
+#: Reasons that tell whose health is in question; a guard's log and export say only "denied".
+HEALTH_REASONS = frozenset({"IN_QUARANTINE", "FEVER"})
+
+
+def scan_query(args, for_guard: bool = False) -> tuple:
     """The scan-log query for the filters in ``args`` (a page's query string, the CLI's
-    options) and the filters as read; shared by the page, its exports and ``scans export``."""
+    options) and the filters as read; shared by the page, its exports and ``scans export``.
+
+    ``for_guard``: the search box matches names and plates, never phone numbers (a
+    guard cannot look a resident up by phone), and health reasons cannot be filtered on."""
     stmt = (db.select(Scan).outerjoin(Pass, Scan.pass_id == Pass.id)
             .outerjoin(Person, Pass.person_id == Person.id)
             .outerjoin(Vehicle, Pass.vehicle_id == Vehicle.id)
@@ -35,8 +42,10 @@ def scan_query(args) -> tuple:
          ("q", "gate", "direction", "verdict", "reason", "since", "until", "building")}
     if f["q"]:
         like = f"%{f['q']}%"
-        stmt = stmt.where(or_(Person.name.like(like), Person.phone.like(like),
-                              Vehicle.plate.like(like.upper())))
+        fields = [Person.name.like(like), Vehicle.plate.like(like.upper())]
+        if not for_guard:
+            fields.append(Person.phone.like(like))
+        stmt = stmt.where(or_(*fields))
     if f["gate"].isdigit():
         stmt = stmt.where(Scan.gate_id == int(f["gate"]))
     if f["building"].isdigit():
@@ -47,7 +56,7 @@ def scan_query(args) -> tuple:
         stmt = stmt.where(Scan.allowed)
     elif f["verdict"] == "denied":
         stmt = stmt.where(~Scan.allowed)
-    if f["reason"] in REASONS:
+    if f["reason"] in REASONS and not (for_guard and f["reason"] in HEALTH_REASONS):
         stmt = stmt.where(Scan.reason == f["reason"])
     if since := _parse_local(f["since"]):
         stmt = stmt.where(Scan.scanned_at >= since)

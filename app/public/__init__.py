@@ -1,0 +1,103 @@
+"""Public pages, no login: the arrival's registration form (from the gate poster) and its
+status, and the health certificate check (from the certificate's QR).
+
+Phone-sized, plain HTML forms that work without JavaScript (WeChat's built-in
+browser included); nothing here shows more than a masked name.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+
+from ..config import community_tz
+from ..extensions import db
+from ..i18n import lang
+from ..services import certificates, registrations as regs
+from gatepass.quarantine import TravelMode
+
+bp = Blueprint("public", __name__)
+
+
+def _no_store(resp):
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
+
+
+def _form_values() -> regs.Arrival:
+    f = request.form
+    try:
+        arrived = date.fromisoformat(f.get("arrived_on", ""))
+    except ValueError:
+        arrived = date.min
+    return regs.Arrival(
+        name=f.get("name", "").strip(), phone=f.get("phone", "").strip().replace(" ", ""),
+        id_card=f.get("id_card", "").strip().upper().replace(" ", ""), origin=f.get("origin", ""),
+        arrived_on=arrived, travel_mode=f.get("travel_mode", ""),
+        travel_number=f.get("travel_number", ""), household_id=f.get("household_id", 0, type=int) or 0,
+        reason=f.get("reason", ""), symptoms=f.getlist("symptoms"))
+
+
+def _render(gate, token, values=None, errors=None, status=200):
+    today = datetime.now(community_tz()).date()
+    html = render_template("public/register.html", gate=gate, token=token, form=FlaskForm(),
+                           v=values, errors=errors or {}, today=today, modes=list(TravelMode),
+                           homes=regs.households_by_building(), symptoms=regs.SYMPTOMS,
+                           en=lang() == "en")
+    return _no_store(current_app.make_response((html, status)))
+
+
+@bp.route("/register/<token>", methods=["GET", "POST"])
+def register(token: str):
+    gate = regs.gate_for_poster(token)
+    if gate is None:
+        abort(404)
+    if request.method == "GET":
+        return _render(gate, token)
+    address = request.remote_addr or ""
+    if regs.rate_limited(address):
+        db.session.rollback()
+        busy = ("提交次数过多，请一小时后再试或联系门岗",
+                "too many submissions: try again in an hour or ask the guard")
+        return _render(gate, token, _form_values(), {"_": busy}, 429)
+    regs.count_hit(address)
+    form, values = FlaskForm(), _form_values()
+    errors = regs.check(values, datetime.now(community_tz()).date())
+    if not form.validate_on_submit():
+        errors["_"] = ("页面已过期，请重新提交", "the page expired: submit again")
+    if request.form.get("consent") != "yes":
+        errors["consent"] = ("须同意处理健康信息才能登记", "you must agree to the processing of health data")
+    if errors:
+        db.session.commit()  # the rate-limit hit counts even for a refused form
+        return _render(gate, token, values, errors, 400)
+    reg = regs.submit(values, gate, address)
+    db.session.commit()
+    return redirect(url_for(".registration_status", token=regs.status_token(reg)))
+
+
+@bp.get("/register/status/<token>")
+def registration_status(token: str):
+    reg = regs.registration_for_status(token)
+    if reg is None:
+        abort(404)
+    html = render_template("public/status.html", reg=reg, link=regs.pass_link(reg),
+                           status_url=request.url)
+    return _no_store(current_app.make_response(html))
+
+
+@bp.get("/verify/<path:token>")
+def verify(token: str):
+    """Public: is this certificate genuine and still valid? Masked name and dates only."""
+    cert = certificates.for_token(token)
+    html = render_template("public/verify.html", cert=cert,
+                           period=certificates.period_text(cert) if cert else "",
+                           now=datetime.now(timezone.utc))
+    return _no_store(current_app.make_response((html, 200 if cert else 404)))
+
+
+@bp.app_template_filter("mask_name")
+def _mask_name(name: str) -> str:
+    from gatepass.categories import mask_name
+    return mask_name(name)
