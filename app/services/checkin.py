@@ -15,10 +15,11 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..config import community_tz
-from ..models import GateDevice, Pass, Scan
+from ..models import GateDevice, Household, Pass, Person, Scan, Vehicle
 from gatepass.verdict import GateContext, PassState, verify
 from .errors import Conflict
 from .keys import key_ring
@@ -32,6 +33,10 @@ LATE_DELIVERY = timedelta(minutes=2)
 #: to the camera). A validly signed token, even a denied one, is a working card: guards
 #: read the log, so it must not be there.
 KEEP_RAW_TEXT = frozenset({"BAD_FORMAT", "BAD_SIGNATURE", "UNKNOWN_KEY"})
+
+
+HOLDER = (joinedload(Pass.person).joinedload(Person.household).joinedload(Household.building),
+          joinedload(Pass.vehicle).joinedload(Vehicle.household).joinedload(Household.building))
 
 
 @dataclass
@@ -92,7 +97,10 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
     locked: dict[int, Pass] = {}
 
     def lookup(pass_id: int) -> PassState | None:
-        p = db.session.scalar(db.select(Pass).where(Pass.id == pass_id).with_for_update())
+        # One query: the pass row (locked) with its holder's household and building, which
+        # the verdict shows (masked) on the guard's screen.
+        p = db.session.scalar(db.select(Pass).where(Pass.id == pass_id).options(*HOLDER)
+                              .with_for_update(of=Pass))
         if p is None:
             return None
         locked[pass_id] = p
