@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -117,21 +118,24 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
         "message_en": verdict.message_en, "pass_id": verdict.pass_id,
         "holder": verdict.holder, "direction": req.direction, "gate": gate_name,
     }
-    scan = Scan(nonce=req.nonce, device_id=device.id, gate_id=device.gate_id,
-                pass_id=verdict.pass_id if verdict.pass_id in locked else None,
-                direction=req.direction, scanned_at=req.scanned_at, received_at=received,
-                allowed=verdict.allowed, reason=verdict.reason, raw_text=raw,
-                temperature=req.temperature, offline_reason=req.offline_reason,
-                request_hash=req.fingerprint(), response=response)
-    db.session.add(scan)
+    # Core statements, not the unit of work: one INSERT ... RETURNING id and at most one
+    # UPDATE of the pass, which is all a scan writes (profiled: the ORM flush was a third
+    # of the request).
+    values = dict(nonce=req.nonce, device_id=device.id, gate_id=device.gate_id,
+                  pass_id=verdict.pass_id if verdict.pass_id in locked else None,
+                  direction=req.direction, scanned_at=req.scanned_at, received_at=received,
+                  allowed=verdict.allowed, reason=verdict.reason, raw_text=raw,
+                  temperature=req.temperature, offline_reason=req.offline_reason,
+                  request_hash=req.fingerprint(), response=response)
     p = locked.get(verdict.pass_id)
-    if verdict.allowed and p is not None and (p.last_scan_at is None or happened_at >= p.last_scan_at):
-        p.inside = req.direction == "in"
-        p.last_scan_at = happened_at
-        p.last_gate_id = device.gate_id
     try:
-        db.session.flush()  # the unique (device, nonce) is checked here
-        scan_id = scan.id  # read before commit, which expires it
+        db.session.flush()  # the device's last seen, if it changed
+        scan_id = db.session.execute(insert(Scan).values(**values).returning(Scan.id)).scalar_one()
+        if verdict.allowed and p is not None and \
+                (p.last_scan_at is None or happened_at >= p.last_scan_at):
+            db.session.execute(update(Pass).where(Pass.id == p.id).values(
+                inside=req.direction == "in", last_scan_at=happened_at,
+                last_gate_id=device.gate_id))
         db.session.commit()
     except IntegrityError:  # a retry, or the same nonce won a race on another worker
         return _replay(device, req), False
