@@ -216,7 +216,7 @@ def test_resident_phone_page_shows_a_live_code_that_verifies(page, browser, live
         assert (verdict.reason, verdict.dynamic, verdict.pass_id) == ("OK", True, pass_id)
 
         # DYNAMIC_TOKEN_REFRESH is 2 s here: the page fetches a new code by itself.
-        phone.wait_for_function("document.getElementById('qr').dataset.drawnAt", timeout=10_000)
+        phone.locator("#qr[data-drawn-at]").wait_for(state="attached", timeout=10_000)  # no eval: CSP
         phone.wait_for_timeout(300)
         second = _phone_qr(phone)
         assert second != first and second.startswith("GPD.")
