@@ -71,6 +71,10 @@ def from_environment(instance_path: Path) -> dict:
         # The address gate laptops reach the service at, put into setup QRs
         # (default: the address the admin's browser used).
         "SERVER_URL": env("SERVER_URL") or "",
+        # Pages send no Referer (Referrer-Policy: no-referrer: links carry secrets), so the
+        # CSRF check cannot demand one over HTTPS; the session-bound token (and SameSite
+        # cookies) is the protection.
+        "WTF_CSRF_SSL_STRICT": False,
         "WTF_CSRF_TIME_LIMIT": None,  # a shift is long; the token dies with the session
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "SCAN_RAW_TEXT_LIMIT": 200,
