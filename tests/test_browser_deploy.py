@@ -79,3 +79,14 @@ def test_admin_creates_a_gate_and_gets_a_readable_setup_qr(page, live, tmp_path)
                         text), text
     page.screenshot(path=str(tmp_path / "devices-setup-page.png"), full_page=True)
     assert page.violations == []
+
+
+def test_a_refused_form_comes_back_to_its_page_without_a_referer(page, live):
+    """No Referer is sent (no-referrer), yet a refused form returns to the page it was on."""
+    page.goto(live.url + "/office/rules?lang=zh")
+    hours = page.locator("input[name=hours]").first
+    hours.fill("25:00-26:00")
+    hours.press("Enter")  # submits its row's form
+    page.wait_for_load_state()
+    assert page.url.startswith(live.url + "/office/rules")
+    assert page.locator(".flash.error").count() == 1
