@@ -10,7 +10,7 @@ APT_PACKAGES := libzbar0 fonts-noto-cjk postgresql chromium poppler-utils libgl1
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install system-deps vendor demo test bench translations clean
+.PHONY: install system-deps vendor demo test bench bench-scans translations clean
 
 install: system-deps $(VENV)/.installed translations vendor
 
@@ -52,6 +52,11 @@ bench: install
 	$(PY) scripts/make_gate_frames.py build/heldout --per-condition 25 --seed 7
 	$(PY) -m scanner bench $(wildcard ../shared/frames ../shared/frames-real) build/heldout
 	$(PY) scripts/bench_print.py
+
+# Scan API under gunicorn vs a bare one-INSERT endpoint, SQLite and PostgreSQL (about a minute).
+bench-scans: install
+	@export BENCH_POSTGRES_URL="$${BENCH_POSTGRES_URL:-$$(TEST_POSTGRES_DB=gatepass_bench bash scripts/ensure-postgres.sh)}"; \
+	  $(PY) scripts/bench_scans.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache build *.egg-info app/static/vendor

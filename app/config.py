@@ -29,7 +29,7 @@ def _instance_secret(instance_path: Path) -> str:
     """A per-installation SECRET_KEY kept in instance/, never in git."""
     path = instance_path / "secret_key"
     if not path.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
+        instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
@@ -71,6 +71,10 @@ def from_environment(instance_path: Path) -> dict:
         # The address gate laptops reach the service at, put into setup QRs
         # (default: the address the admin's browser used).
         "SERVER_URL": env("SERVER_URL") or "",
+        # Pages send no Referer (Referrer-Policy: no-referrer: links carry secrets), so the
+        # CSRF check cannot demand one over HTTPS; the session-bound token (and SameSite
+        # cookies) is the protection.
+        "WTF_CSRF_SSL_STRICT": False,
         "WTF_CSRF_TIME_LIMIT": None,  # a shift is long; the token dies with the session
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "SCAN_RAW_TEXT_LIMIT": 200,

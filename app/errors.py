@@ -28,7 +28,13 @@ def _is_api() -> bool:
 
 
 def _back() -> str:
-    """Where a refused form goes back to: the page it was on, never another site."""
+    """Where a refused form goes back to: the page it was on, never another site.
+
+    Browsers send no Referer here (Referrer-Policy: no-referrer), so forms carry the page
+    they were on as ``next`` (static/app.js adds it)."""
+    target = request.form.get("next", "") if request.method == "POST" else ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
     ref = request.referrer or ""
     parsed = urlparse(ref)
     if ref and parsed.netloc == request.host and parsed.scheme in ("http", "https"):

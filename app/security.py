@@ -28,6 +28,9 @@ def csp_nonce() -> str:
 
 def security_headers(response):
     h = response.headers
+    if request.path.startswith("/api/"):  # JSON for gates: no page to protect, keep it lean
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        return response
     h.setdefault("Content-Security-Policy", CSP.format(nonce=csp_nonce()))
     h.setdefault("X-Frame-Options", "DENY")
     h.setdefault("X-Content-Type-Options", "nosniff")

@@ -205,7 +205,7 @@ class KeyRing:
 
     @staticmethod
     def _write(directory: Path, key: Key) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys forge passes
         data = {"kid": key.kid, "secret": key.secret.hex(), "created": key.created.isoformat(),
                 "retired": key.retired.isoformat() if key.retired else None}
         target = directory / f"{key.kid}.key"

@@ -70,8 +70,9 @@ def test_installed_wheel_runs_init_db_and_renders_the_login_page(wheel, tmp_path
     assert "database ready" in out
     run([str(py), "-m", "flask", "--app", "app", "keys", "create"], cwd=work, env=env)
     assert list((tmp_path / "instance" / "keys").glob("*.key"))
-    db_file = tmp_path / "instance" / "gp.db"
-    assert db_file.stat().st_mode & 0o077 == 0, oct(db_file.stat().st_mode)
+    for private in ("gp.db", "secret_key", "keys/k1.key", "", "keys"):  # files 0600, dirs 0700
+        mode = (tmp_path / "instance" / private).stat().st_mode
+        assert mode & 0o077 == 0, (private, oct(mode))
     page = run([str(py), "-c", (
         "from app import create_app\n"
         "c = create_app().test_client()\n"

@@ -88,3 +88,45 @@ def test_graceful_reload_keeps_serving(gunicorn):
         ok += status == 200
     assert ok == 20
     assert "Handling signal: hup" in log.read_text()
+
+
+def test_proxy_fix_is_config_driven(tmp_path):
+    """Behind one proxy (PROXY_FIX_HOPS=1) the setup QR names the public https address and
+    the audit log the client's address; without it, forwarded headers are ignored."""
+    import html
+    import uuid as _uuid
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import AuditEntry, User
+    from gatepass.tokens import KeyRing
+    from helpers import csrf_token
+
+    KeyRing.create_key(tmp_path / "keys", "k1")
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
+                 "X-Forwarded-Host": "pass.example.org"}
+    results = {}
+    for hops in (0, 1):
+        app = create_app({"TESTING": True, "SECRET_KEY": _uuid.uuid4().hex, "PROXY_FIX_HOPS": hops,
+                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / f'p{hops}.db'}",
+                          "KEYS_DIR": str(tmp_path / "keys")})
+        with app.app_context():
+            db.create_all()
+            u = User(username="root", role="admin")
+            u.set_password("root-password-1")
+            db.session.add(u)
+            db.session.commit()
+        c = app.test_client()
+        c.environ_base.update({"HTTP_" + k.upper().replace("-", "_"): v
+                               for k, v in forwarded.items()})  # every request via the proxy
+        c.post("/login", data={"username": "root", "password": "root-password-1",
+                               "csrf_token": csrf_token(c)})
+        r = c.post("/office/devices",
+                   data={"gate": "东门", "csrf_token": csrf_token(c, "/office/devices")})
+        page = html.unescape(r.get_data(as_text=True))
+        with app.app_context():
+            address = db.session.scalar(db.select(AuditEntry.address).where(
+                AuditEntry.action == "device.create"))
+        results[hops] = ("server=https%3A%2F%2Fpass.example.org" in page, address)
+    assert results[0] == (False, "127.0.0.1")
+    assert results[1] == (True, "203.0.113.7")

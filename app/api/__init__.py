@@ -136,7 +136,9 @@ def enroll():
     version = data.get("scanner_version")
     if version is not None and not isinstance(version, str):
         raise BadRequest("scanner_version must be a string")
-    return jsonify(redeem(code, version))
+    resp = jsonify(redeem(code, version))
+    resp.headers["Cache-Control"] = "no-store"  # a device token and the signing keys
+    return resp
 
 
 @bp.get("/openapi.json")

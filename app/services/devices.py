@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy.orm import joinedload
+from flask import current_app, has_app_context
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session, joinedload
 
 from gatepass.wire import ENROLL_CODE_LENGTH, enroll_text
 
@@ -57,13 +60,49 @@ def new_device_token(device: GateDevice) -> str:
     return token
 
 
+#: A device found by its token is remembered this long per worker (every scan needs it);
+#: a change to any device in this process forgets at once, other workers within this time.
+DEVICE_CACHE_SECONDS = 2.0
+
+
 def device_for_token(token: str) -> GateDevice | None:
     """The active device a bearer token belongs to, or None."""
     if not token or len(token) > 200:
         return None
+    digest = device_token_hash(token)
+    cache = current_app.extensions.setdefault("gatepass.devices", {})
+    hit = cache.get(digest)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < DEVICE_CACHE_SECONDS:
+        # A copy of the row loaded a moment ago, attached without a query.
+        return db.session.merge(hit[1], load=False)
     device = db.session.scalar(db.select(GateDevice).options(joinedload(GateDevice.gate)).where(
-        GateDevice.token_hash == device_token_hash(token)))
-    return device if device and device.active else None
+        GateDevice.token_hash == digest))
+    if device is None or not device.active:
+        return None
+    db.session.expunge(device.gate)  # both out of the session before its commit expires them
+    db.session.expunge(device)
+    cache[digest] = (now, device)
+    return db.session.merge(device, load=False)
+
+
+def forget_devices() -> None:
+    current_app.extensions.setdefault("gatepass.devices", {}).clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _devices_changed(session, _context) -> None:
+    """A device written in this process (disabled, new token) is looked up afresh."""
+    if any(isinstance(o, GateDevice) and (o in session.new or o in session.deleted or
+                                          _token_or_state_changed(o))
+           for o in (*session.new, *session.dirty, *session.deleted)):
+        if has_app_context():
+            forget_devices()
+
+
+def _token_or_state_changed(device: GateDevice) -> bool:
+    state = inspect(device)
+    return any(state.attrs[name].history.has_changes() for name in ("token_hash", "active"))
 
 
 class EnrolRefused(ServiceError):

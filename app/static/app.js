@@ -12,6 +12,16 @@
     if (all && all.form) all.form.querySelectorAll('input[name="' + all.getAttribute('data-check-all') + '"]')
       .forEach(function (c) { c.checked = all.checked; });
   });
+  /* Pages send no Referer (links carry secrets), so every form says which page it was on:
+     a refused form goes back there (app/errors.py). */
+  document.addEventListener('DOMContentLoaded', function () {
+    document.querySelectorAll('form[method=post]').forEach(function (f) {
+      if (f.querySelector('input[name=next]')) return;
+      var i = document.createElement('input');
+      i.type = 'hidden'; i.name = 'next'; i.value = location.pathname + location.search;
+      f.appendChild(i);
+    });
+  });
   document.addEventListener('change', function (ev) {
     var el = ev.target.closest('[data-autosubmit]');
     if (el && el.form) el.form.submit();
