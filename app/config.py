@@ -68,9 +68,6 @@ def from_environment(instance_path: Path) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none).
         "PROXY_FIX_HOPS": int(env("PROXY_FIX_HOPS") or 0),
-        # The address gate laptops reach the service at, put into setup QRs
-        # (default: the address the admin's browser used).
-        "SERVER_URL": env("SERVER_URL") or "",
         # Pages send no Referer (Referrer-Policy: no-referrer: links carry secrets), so the
         # CSRF check cannot demand one over HTTPS; the session-bound token (and SameSite
         # cookies) is the protection.
@@ -83,8 +80,6 @@ def from_environment(instance_path: Path) -> dict:
         # made through the service clears its own worker's copy at once).
         "RULES_CACHE_SECONDS": float(env("RULES_CACHE_SECONDS") or 3),
         # A reading at or above this (°C) is a fever: denied at the gate, an alert at home.
-        # The service's public address, for links made outside a request (passes links).
-        "BASE_URL": env("BASE_URL") or "",
         "FEVER_THRESHOLD": float(env("FEVER_THRESHOLD") or FEVER_THRESHOLD),
         # Home quarantine (docs/health.md): its length, when a report is overdue,
         # whether a returnee's pass is suspended for the stay (else exits are denied).
@@ -96,7 +91,9 @@ def from_environment(instance_path: Path) -> dict:
         "REGISTRATION_RATE_LIMIT": int(env("REGISTRATION_RATE_LIMIT") or 10),
         # Homes not checked (door knock / video) for this many days are listed.
         "HOME_CHECK_DAYS": int(env("HOME_CHECK_DAYS") or 3),
-        # Base of the URLs printed in QR codes (posters, certificates); "" = this request's host.
+        # The service's address as residents' phones and gate laptops reach it: the base of
+        # every URL printed in a QR code or sent (posters, certificates, personal links,
+        # setup QRs). "" = the address of the request that makes it (see public_base_url).
         "PUBLIC_BASE_URL": (env("PUBLIC_BASE_URL") or "").rstrip("/"),
     }
 
@@ -109,3 +106,14 @@ def community_tz():
     from flask import current_app
 
     return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def public_base_url() -> str:
+    """Where people and gates reach the service: PUBLIC_BASE_URL, else this request's host,
+    else "" (a command outside a request: the caller says what it falls back to)."""
+    from flask import current_app, has_request_context, request
+
+    base = current_app.config.get("PUBLIC_BASE_URL") or ""
+    if base:
+        return base.rstrip("/")
+    return request.url_root.rstrip("/") if has_request_context() else ""

@@ -28,7 +28,7 @@ def devices_create(gate, name):
 @click.option("--name", help="device name (default GATE-N)")
 @click.option("--device", "device_id", type=int, help="a new setup QR for this existing device")
 @click.option("--server", help="the URL gates reach the service at "
-                                "(default SERVER_URL, else http://127.0.0.1:5000)")
+                                "(default PUBLIC_BASE_URL, else http://127.0.0.1:5000)")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
               help="setup.png: the one-time setup QR (valid 10 minutes, single use)")
 def devices_enroll(gate, name, device_id, server, out):
@@ -43,7 +43,7 @@ def devices_enroll(gate, name, device_id, server, out):
     from gatepass import qrimage
     from ..services import devices
 
-    server = (server or current_app.config.get("SERVER_URL") or "http://127.0.0.1:5000").rstrip("/")
+    server = (server or current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     if device_id:
         device = _device(device_id)
         text, expires = devices.new_enrolment(device, server)

@@ -104,7 +104,7 @@ def list_cmd(all_, building, category, since, reprint):
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
               help="OUT.csv (UTF-8 with BOM: Excel opens it in Chinese)")
 @click.option("--base-url", help="the service's public address, e.g. https://pass.example.org "
-                                 "(default: config BASE_URL)")
+                                 "(default: config PUBLIC_BASE_URL)")
 def links_cmd(out, base_url):
     """Every active person pass's personal phone link: name, phone, address, link."""
     from flask import current_app
@@ -113,7 +113,7 @@ def links_cmd(out, base_url):
     if not base:
         server = current_app.config.get("SERVER_NAME")
         base = f"http://{server}" if server else "http://localhost:5000"
-        click.echo(f"warning: no BASE_URL set, links point to {base}; give --base-url "
+        click.echo(f"warning: no PUBLIC_BASE_URL set, links point to {base}; give --base-url "
                    "https://... so they open on residents' phones", err=True)
     if not base.startswith(("http://", "https://")):
         raise click.UsageError("--base-url must start with http:// or https://")

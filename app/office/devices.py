@@ -3,7 +3,7 @@ see what each scanner reports, make a new setup QR, disable, rotate a token; the
 drill's reprint list lives at /office/reprint."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional as Opt
 
 from . import bp
 from .forms import ActionForm
+from ..config import public_base_url
 from ..auth import roles_required
 from ..extensions import db
 from ..models import GateDevice
@@ -24,9 +25,9 @@ class NewDeviceForm(FlaskForm):
 
 
 def server_url() -> str:
-    """The address gates reach the service at: SERVER_URL, else this request's (behind a
-    proxy, ProxyFix makes that the public https address)."""
-    return (current_app.config.get("SERVER_URL") or request.host_url).rstrip("/")
+    """The address gates reach the service at: PUBLIC_BASE_URL, else this request's (behind
+    a proxy, ProxyFix makes that the public https address)."""
+    return public_base_url()
 
 
 def _setup_page(device: GateDevice, text: str, expires):

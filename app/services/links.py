@@ -82,4 +82,4 @@ def find_pass(phone: str, room: str, id_last4: str, address: str) -> Pass | None
 
 
 def base_url() -> str:
-    return (current_app.config.get("BASE_URL") or "").rstrip("/")
+    return (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")

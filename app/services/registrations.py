@@ -68,14 +68,9 @@ def registration_for_status(token: str) -> Registration | None:
 
 
 def public_base() -> str:
-    """The base of printed URLs: PUBLIC_BASE_URL, else this request's host."""
-    from flask import has_request_context, request
-    base = current_app.config.get("PUBLIC_BASE_URL") or ""
-    if base:
-        return base
-    if has_request_context():
-        return request.url_root.rstrip("/")
-    return "http://127.0.0.1:5000"
+    """The base of printed URLs (``config.public_base_url``; the demo address outside one)."""
+    from ..config import public_base_url
+    return public_base_url() or "http://127.0.0.1:5000"
 
 
 def poster_url(gate: Gate) -> str:
