@@ -35,7 +35,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 translations: $(VENV)/.installed
-	@$(VENV)/bin/pybabel compile -q -d app/translations 2>/dev/null || $(VENV)/bin/pybabel compile -d app/translations
+	@$(VENV)/bin/pybabel compile -d app/translations >/dev/null
 
 demo: install
 	$(FLASK) init-db
