@@ -82,3 +82,25 @@ def test_installed_wheel_runs_init_db_and_renders_the_login_page(wheel, tmp_path
         "r = c.get('/static/app.js'); assert r.status_code == 200\n")], cwd=work, env=env).stdout
     assert "登录" in page and "csrf_token" in page
     assert "Log in" in page  # the English catalogue was compiled into the wheel
+
+
+def _requirements(lines) -> set[str]:
+    return {line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()}
+
+
+def test_a_gate_laptop_installs_no_web_stack_and_the_server_no_opencv():
+    """`pip install .` is the service without OpenCV; requirements/scanner.txt (a gate
+    laptop, with --no-deps) is the domain's core plus the [scanner] extra, and no web stack."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg", encoding="utf-8")
+    server = _requirements(cfg["options"]["install_requires"].splitlines())
+    scanner_extra = _requirements(cfg["options.extras_require"]["scanner"].splitlines())
+    gate = _requirements((ROOT / "requirements" / "scanner.txt").read_text().splitlines())
+    name = lambda req: req.split(">")[0].split("[")[0].split("=")[0].lower()  # noqa: E731
+    assert not any(name(r).startswith("opencv") for r in server)
+    core = {r for r in server if name(r) in {"itsdangerous", "qrcode", "pillow"}}
+    assert gate == core | scanner_extra
+    assert not {name(r) for r in gate} & {"flask", "flask-sqlalchemy", "sqlalchemy", "psycopg",
+                                          "reportlab", "gunicorn"}
