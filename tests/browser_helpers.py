@@ -24,6 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-quic"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True}
+DESK = {"viewport": {"width": 1280, "height": 900}}
 LOCAL = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 
 
@@ -64,6 +65,23 @@ class LiveServer:
 
 def launch(playwright, executable: str):
     return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+
+
+def new_context(browser, device: dict = DESK, **options):
+    """A fresh context (no one logged in) on ``device`` (DESK, PHONE, ...), in Chinese on
+    Beijing time, patient enough for a busy 2-core CI box."""
+    context = browser.new_context(**device, **LOCAL, **options)
+    context.set_default_timeout(15_000)
+    return context
+
+
+def add_user(username: str, role: str, password: str, display_name: str):
+    """A staff account on the live server (inside its app context; the caller commits)."""
+    from app.models import User
+    u = User(username=username, role=role, display_name=display_name)
+    u.set_password(password)
+    db.session.add(u)
+    return u
 
 
 def log_in(page, base: str, username: str, password: str) -> None:

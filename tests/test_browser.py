@@ -16,10 +16,11 @@ import pytest
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.models import GateDevice, Pass, Person, Scan, User
+from app.models import GateDevice, Pass, Person, Scan
 from gatepass.tokens import KeyRing
 from gatepass.verdict import GateContext, verify
-from browser_helpers import LOCAL, PHONE, LiveServer, decode_qr, launch, log_in
+from browser_helpers import (LOCAL, PHONE, LiveServer, add_user, decode_qr, launch, log_in,
+                             new_context)
 from helpers import chromium_path, need
 
 pytestmark = pytest.mark.browser
@@ -38,9 +39,7 @@ def _seed(app) -> dict:
     with app.app_context():
         build_community(200, scans=False)
         for role, password in PASSWORDS.items():
-            u = User(username=role, role=role, display_name=f"{role} 测试")
-            u.set_password(password)
-            db.session.add(u)
+            add_user(role, role, password, f"{role} 测试")
         db.session.add(Person(name=NEWCOMER, category="staff", phone="13700001111",
                               employer="物业公司"))
         devices = {d.gate.name: d for d in db.session.scalars(db.select(GateDevice))}
@@ -86,8 +85,7 @@ def browser(live):
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, **LOCAL)
-    context.set_default_timeout(15_000)
+    context = new_context(browser)
     yield context.new_page()
     context.close()
 

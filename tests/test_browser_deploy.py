@@ -8,8 +8,7 @@ import re
 import pytest
 
 from app.extensions import db
-from app.models import User
-from browser_helpers import LOCAL, LiveServer, decode_qr, launch, log_in
+from browser_helpers import LiveServer, add_user, decode_qr, launch, log_in, new_context
 from helpers import chromium_path, need
 
 pytestmark = pytest.mark.browser
@@ -22,9 +21,7 @@ def live(tmp_path_factory):
     from app.demo import build_community
     with server.app.app_context():
         build_community(60, scans=True)
-        u = User(username="root", role="admin", display_name="root")
-        u.set_password("root-password")
-        db.session.add(u)
+        add_user("root", "admin", "root-password", "root")
         db.session.commit()
     yield server
     server.stop()
@@ -35,9 +32,7 @@ def page(live):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         browser = launch(pw, chromium_path())
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, **LOCAL)
-        context.set_default_timeout(15_000)
-        page = context.new_page()
+        page = new_context(browser).new_page()
         page.violations = []
         page.on("console", lambda m: "Content Security Policy" in m.text
                 and page.violations.append(m.text))

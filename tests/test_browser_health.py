@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.extensions import db
-from app.models import Gate, User
-from browser_helpers import LOCAL, PHONE, LiveServer, launch, log_in
+from app.models import Gate
+from browser_helpers import PHONE, LiveServer, add_user, launch, log_in, new_context
 from helpers import chromium_path, need
 from test_registration import pdf_qr_texts
 
@@ -39,9 +39,7 @@ def live(tmp_path_factory):
     from app.demo import build_community
     with server.app.app_context():
         build_community(200, scans=False)
-        u = User(username="doctor", role="health", display_name="社区医生 李大夫")
-        u.set_password("doctor-pw-1234")
-        db.session.add(u)
+        add_user("doctor", "health", "doctor-pw-1234", "社区医生 李大夫")
         db.session.commit()
     yield server
     server.stop()
@@ -60,11 +58,8 @@ def test_a_returnees_stay_from_poster_to_certificate(live, tmp_path):
 
     with sync_playwright() as pw:
         browser = launch(pw, chromium_path())
-        phone = browser.new_context(**PHONE, **LOCAL).new_page()
-        staff = browser.new_context(viewport={"width": 1280, "height": 900}, **LOCAL,
-                                    accept_downloads=True).new_page()
-        for p in (phone, staff):
-            p.set_default_timeout(15_000)
+        phone = new_context(browser, PHONE).new_page()
+        staff = new_context(browser, accept_downloads=True).new_page()
 
         # 1. the arrival scans the poster and registers on the phone
         phone.goto(poster_url)

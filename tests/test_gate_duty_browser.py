@@ -16,11 +16,12 @@ import pytest
 from PIL import Image
 
 from app.extensions import db
-from app.models import GateEvent, Pass, Person, Place, SpotCheck, User
+from app.models import GateEvent, Pass, Person, Place, SpotCheck
 from app.services import duty
 from app.services.issuing import create_device, issue_pass, static_token
 from gatepass import qrimage
-from browser_helpers import CHROMIUM_ARGS, LOCAL, PHONE, LiveServer, launch, log_in
+from browser_helpers import (CHROMIUM_ARGS, PHONE, LiveServer, add_user, launch, log_in,
+                             new_context)
 from helpers import chromium_path, need
 
 pytestmark = pytest.mark.browser
@@ -39,9 +40,7 @@ def _shot(page, name: str) -> None:
 
 def _seed(app) -> dict:
     with app.app_context():
-        u = User(username="guard", role="guard", display_name="门岗 赵")
-        u.set_password(PASSWORD)
-        db.session.add(u)
+        u = add_user("guard", "guard", PASSWORD, "门岗 赵")
         db.session.flush()
         device, _token = create_device("东门", "东门-1")
         duty.add_guard("赵师傅", pin="1234", user_id=u.id)
@@ -108,8 +107,7 @@ def camera_browser(pw, live):
 
 
 def _context(browser, live, device=TABLET):
-    context = browser.new_context(**device, **LOCAL)
-    context.set_default_timeout(15_000)
+    context = new_context(browser, device)
     page = context.new_page()
     log_in(page, live.url, "guard", PASSWORD)
     return context, page
