@@ -23,7 +23,7 @@ from ..extensions import db
 from ..models import Gate, Household, Pass, Person, Registration
 from . import health, issuing, ratelimit
 from .alerts import open_alert
-from .errors import NotFound, ServiceError
+from .errors import ServiceError, must_exist
 
 POSTER_SALT = "gatepass.arrival-poster.v1"
 STATUS_SALT = "gatepass.registration-status.v1"
@@ -174,10 +174,8 @@ def pending_count() -> int:
 
 
 def get(reg_id: int) -> Registration:
-    reg = db.session.get(Registration, reg_id)
-    if reg is None:
-        raise NotFound("NO_REGISTRATION", "没有这条登记", "no such registration")
-    return reg
+    return must_exist(db.session.get(Registration, reg_id),
+                      "NO_REGISTRATION", "没有这条登记", "no such registration")
 
 
 def _pending(reg: Registration) -> None:
