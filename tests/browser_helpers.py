@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
+from helpers import chromium_path, need
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -63,8 +65,26 @@ class LiveServer:
             db.engine.dispose()
 
 
+def browser_server(workdir: Path, **config) -> LiveServer:
+    """A live server for a browser test; without Chromium the test skips (fails in CI)."""
+    need(chromium_path() is not None, "a Chromium browser (Debian package chromium)")
+    return LiveServer.start(workdir, **config)
+
+
 def launch(playwright, executable: str):
     return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def chromium():
+    """The Debian Chromium through Playwright, closed after the block."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        browser = launch(pw, chromium_path())
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def new_context(browser, device: dict = DESK, **options):

@@ -19,9 +19,8 @@ from app.extensions import db
 from app.models import GateDevice, Pass, Person, Scan
 from gatepass.tokens import KeyRing
 from gatepass.verdict import GateContext, verify
-from browser_helpers import (LOCAL, PHONE, LiveServer, add_user, decode_qr, launch, log_in,
+from browser_helpers import (LOCAL, PHONE, add_user, browser_server, chromium, decode_qr, log_in,
                              new_context)
-from helpers import chromium_path, need
 
 pytestmark = pytest.mark.browser
 
@@ -67,8 +66,7 @@ def _seed(app) -> dict:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    need(chromium_path() is not None, "a Chromium browser (Debian package chromium)")
-    server = LiveServer.start(tmp_path_factory.mktemp("live"), DYNAMIC_TOKEN_REFRESH=2)
+    server = browser_server(tmp_path_factory.mktemp("live"), DYNAMIC_TOKEN_REFRESH=2)
     server.seeded = _seed(server.app)
     yield server
     server.stop()
@@ -76,11 +74,8 @@ def live(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(live):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        b = launch(pw, chromium_path())
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

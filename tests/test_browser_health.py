@@ -16,8 +16,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Gate
-from browser_helpers import PHONE, LiveServer, add_user, launch, log_in, new_context
-from helpers import chromium_path, need
+from browser_helpers import PHONE, add_user, browser_server, chromium, log_in, new_context
 from test_registration import pdf_qr_texts
 
 pytestmark = pytest.mark.browser
@@ -33,8 +32,7 @@ def shot(page, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    need(chromium_path() is not None, "a Chromium browser (Debian package chromium)")
-    server = LiveServer.start(tmp_path_factory.mktemp("live-health"))
+    server = browser_server(tmp_path_factory.mktemp("live-health"))
     server.app.config["PUBLIC_BASE_URL"] = server.url  # what posters and certificates print
     from app.demo import build_community
     with server.app.app_context():
@@ -46,7 +44,6 @@ def live(tmp_path_factory):
 
 
 def test_a_returnees_stay_from_poster_to_certificate(live, tmp_path):
-    from playwright.sync_api import sync_playwright
     from app.services import registrations
     from app.services.health_pdf import poster
     with live.app.app_context():
@@ -56,8 +53,7 @@ def test_a_returnees_stay_from_poster_to_certificate(live, tmp_path):
     assert poster_url.startswith(live.url + "/register/")
     arrived = (datetime.now(TZ) - timedelta(days=14)).date().isoformat()
 
-    with sync_playwright() as pw:
-        browser = launch(pw, chromium_path())
+    with chromium() as browser:
         phone = new_context(browser, PHONE).new_page()
         staff = new_context(browser, accept_downloads=True).new_page()
 
@@ -144,4 +140,3 @@ def test_a_returnees_stay_from_poster_to_certificate(live, tmp_path):
         assert verdict.get_attribute("data-state") == "valid" and "有效" in verdict.inner_text()
         assert "林*梅" in phone.content() and "林晓梅" not in phone.content()
         shot(phone, "verify-phone")
-        browser.close()

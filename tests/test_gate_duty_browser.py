@@ -20,9 +20,9 @@ from app.models import GateEvent, Pass, Person, Place, SpotCheck
 from app.services import duty
 from app.services.issuing import create_device, issue_pass, static_token
 from gatepass import qrimage
-from browser_helpers import (CHROMIUM_ARGS, PHONE, LiveServer, add_user, launch, log_in,
+from browser_helpers import (CHROMIUM_ARGS, PHONE, add_user, browser_server, launch, log_in,
                              new_context)
-from helpers import chromium_path, need
+from helpers import chromium_path
 
 pytestmark = pytest.mark.browser
 
@@ -75,8 +75,7 @@ def _y4m(path: Path, text: str, size=(640, 480), frames=6) -> Path:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    need(chromium_path() is not None, "a Chromium browser (Debian package chromium)")
-    server = LiveServer.start(tmp_path_factory.mktemp("duty-live"))
+    server = browser_server(tmp_path_factory.mktemp("duty-live"))
     server.seeded = _seed(server.app)
     server.video = _y4m(tmp_path_factory.mktemp("cam") / "pass.y4m", server.seeded["token"])
     yield server
