@@ -108,6 +108,21 @@ def community_tz():
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 
+def community_time(value: str | None):
+    """A date-time typed into a filter or form (``2022-04-01``, ``2022-04-01T08:00``) as an
+    aware datetime: in the community's zone unless it names its own offset; None when
+    empty or unreadable (a search filter then simply does not apply)."""
+    from datetime import datetime
+
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
+
+
 def public_base_url() -> str:
     """Where people and gates reach the service: PUBLIC_BASE_URL, else this request's host,
     else "" (a command outside a request: the caller says what it falls back to)."""

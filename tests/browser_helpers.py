@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +19,14 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
+from helpers import chromium_path, need
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True}
+DESK = {"viewport": {"width": 1280, "height": 900}}
 LOCAL = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 
 
@@ -62,8 +65,43 @@ class LiveServer:
             db.engine.dispose()
 
 
+def browser_server(workdir: Path, **config) -> LiveServer:
+    """A live server for a browser test; without Chromium the test skips (fails in CI)."""
+    need(chromium_path() is not None, "a Chromium browser (Debian package chromium)")
+    return LiveServer.start(workdir, **config)
+
+
 def launch(playwright, executable: str):
     return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def chromium():
+    """The Debian Chromium through Playwright, closed after the block."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        browser = launch(pw, chromium_path())
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_context(browser, device: dict = DESK, **options):
+    """A fresh context (no one logged in) on ``device`` (DESK, PHONE, ...), in Chinese on
+    Beijing time, patient enough for a busy 2-core CI box."""
+    context = browser.new_context(**device, **LOCAL, **options)
+    context.set_default_timeout(15_000)
+    return context
+
+
+def add_user(username: str, role: str, password: str, display_name: str):
+    """A staff account on the live server (inside its app context; the caller commits)."""
+    from app.models import User
+    u = User(username=username, role=role, display_name=display_name)
+    u.set_password(password)
+    db.session.add(u)
+    return u
 
 
 def log_in(page, base: str, username: str, password: str) -> None:

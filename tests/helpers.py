@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,28 @@ def chromium_path() -> str | None:
         if path:
             return path
     return None
+
+
+def post_at_once(app, path: str, body: dict, headers: dict, workers: int = 6) -> list[tuple]:
+    """``workers`` clients POST the same body at the same moment (a barrier lets them go
+    together), as a retrying gate and a slow link do; (status, JSON) per worker. A worker
+    that raises fails the caller's test here rather than vanishing in its thread."""
+    results, errors = [], []
+    barrier = threading.Barrier(workers)
+
+    def worker():
+        client = app.test_client()
+        barrier.wait()
+        try:
+            r = client.post(path, json=body, headers=headers)
+            results.append((r.status_code, r.get_json()))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    return results

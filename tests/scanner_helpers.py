@@ -515,5 +515,15 @@ def forge(token: str) -> str:
     return token[:-3] + ("A" if last != "A" else "B") + token[-2:]
 
 
+def wait_for(condition, timeout: float = 20.0) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
 def new_nonce() -> str:
     return uuid.uuid4().hex

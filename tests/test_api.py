@@ -1,5 +1,4 @@
 """The gate scan API, through the Flask test client, on SQLite and PostgreSQL."""
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -9,6 +8,7 @@ from freezegun import freeze_time
 from app.extensions import db
 from app.models import CategoryRuleRow, Pass, Scan
 from gatepass.tokens import KeyRing, issue_static
+from helpers import post_at_once
 
 pytestmark = pytest.mark.both_databases
 
@@ -170,25 +170,8 @@ def test_concurrent_same_nonce_is_stored_once(app, make, device_token, backend):
     nonce = uuid.uuid4().hex
     body = {"nonce": nonce, "token": token, "direction": "in",
             "scanned_at": datetime.now(timezone.utc).isoformat()}
-    results, errors = [], []
-    barrier = threading.Barrier(6)
-
-    def worker():
-        client = app.test_client()
-        barrier.wait()
-        try:
-            r = client.post("/api/v1/scans", json=body,
-                            headers={"Authorization": f"Bearer {device_token}"})
-            results.append((r.status_code, r.get_json()))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    results = post_at_once(app, "/api/v1/scans", body,
+                           {"Authorization": f"Bearer {device_token}"})
     assert all(code == 200 for code, _ in results), results
     assert len({r["scan_id"] for _, r in results}) == 1
     assert {r["reason"] for _, r in results} == {"OK"}

@@ -16,11 +16,11 @@ import pytest
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.models import GateDevice, Pass, Person, Scan, User
+from app.models import GateDevice, Pass, Person, Scan
 from gatepass.tokens import KeyRing
 from gatepass.verdict import GateContext, verify
-from browser_helpers import LOCAL, PHONE, LiveServer, decode_qr, launch, log_in
-from helpers import chromium_path, need
+from browser_helpers import (LOCAL, PHONE, add_user, browser_server, chromium, decode_qr, log_in,
+                             new_context)
 
 pytestmark = pytest.mark.browser
 
@@ -38,9 +38,7 @@ def _seed(app) -> dict:
     with app.app_context():
         build_community(200, scans=False)
         for role, password in PASSWORDS.items():
-            u = User(username=role, role=role, display_name=f"{role} 测试")
-            u.set_password(password)
-            db.session.add(u)
+            add_user(role, role, password, f"{role} 测试")
         db.session.add(Person(name=NEWCOMER, category="staff", phone="13700001111",
                               employer="物业公司"))
         devices = {d.gate.name: d for d in db.session.scalars(db.select(GateDevice))}
@@ -68,8 +66,7 @@ def _seed(app) -> dict:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    need(chromium_path() is not None, "a Chromium browser (Debian package chromium)")
-    server = LiveServer.start(tmp_path_factory.mktemp("live"), DYNAMIC_TOKEN_REFRESH=2)
+    server = browser_server(tmp_path_factory.mktemp("live"), DYNAMIC_TOKEN_REFRESH=2)
     server.seeded = _seed(server.app)
     yield server
     server.stop()
@@ -77,17 +74,13 @@ def live(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(live):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        b = launch(pw, chromium_path())
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, **LOCAL)
-    context.set_default_timeout(15_000)
+    context = new_context(browser)
     yield context.new_page()
     context.close()
 

@@ -8,23 +8,18 @@ import re
 import pytest
 
 from app.extensions import db
-from app.models import User
-from browser_helpers import LOCAL, LiveServer, decode_qr, launch, log_in
-from helpers import chromium_path, need
+from browser_helpers import add_user, browser_server, chromium, decode_qr, log_in, new_context
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    need(chromium_path() is not None, "a Chromium browser (Debian package chromium)")
-    server = LiveServer.start(tmp_path_factory.mktemp("live"))
+    server = browser_server(tmp_path_factory.mktemp("live"))
     from app.demo import build_community
     with server.app.app_context():
         build_community(60, scans=True)
-        u = User(username="root", role="admin", display_name="root")
-        u.set_password("root-password")
-        db.session.add(u)
+        add_user("root", "admin", "root-password", "root")
         db.session.commit()
     yield server
     server.stop()
@@ -32,18 +27,13 @@ def live(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(live):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        browser = launch(pw, chromium_path())
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, **LOCAL)
-        context.set_default_timeout(15_000)
-        page = context.new_page()
+    with chromium() as browser:
+        page = new_context(browser).new_page()
         page.violations = []
         page.on("console", lambda m: "Content Security Policy" in m.text
                 and page.violations.append(m.text))
         log_in(page, live.url, "root", "root-password")
         yield page
-        browser.close()
 
 
 def test_office_pages_break_no_csp_rule(page, live):

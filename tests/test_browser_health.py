@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.extensions import db
-from app.models import Gate, User
-from browser_helpers import LOCAL, PHONE, LiveServer, launch, log_in
-from helpers import chromium_path, need
+from app.models import Gate
+from browser_helpers import PHONE, add_user, browser_server, chromium, log_in, new_context
 from test_registration import pdf_qr_texts
 
 pytestmark = pytest.mark.browser
@@ -33,22 +32,18 @@ def shot(page, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    need(chromium_path() is not None, "a Chromium browser (Debian package chromium)")
-    server = LiveServer.start(tmp_path_factory.mktemp("live-health"))
+    server = browser_server(tmp_path_factory.mktemp("live-health"))
     server.app.config["PUBLIC_BASE_URL"] = server.url  # what posters and certificates print
     from app.demo import build_community
     with server.app.app_context():
         build_community(200, scans=False)
-        u = User(username="doctor", role="health", display_name="社区医生 李大夫")
-        u.set_password("doctor-pw-1234")
-        db.session.add(u)
+        add_user("doctor", "health", "doctor-pw-1234", "社区医生 李大夫")
         db.session.commit()
     yield server
     server.stop()
 
 
 def test_a_returnees_stay_from_poster_to_certificate(live, tmp_path):
-    from playwright.sync_api import sync_playwright
     from app.services import registrations
     from app.services.health_pdf import poster
     with live.app.app_context():
@@ -58,13 +53,9 @@ def test_a_returnees_stay_from_poster_to_certificate(live, tmp_path):
     assert poster_url.startswith(live.url + "/register/")
     arrived = (datetime.now(TZ) - timedelta(days=14)).date().isoformat()
 
-    with sync_playwright() as pw:
-        browser = launch(pw, chromium_path())
-        phone = browser.new_context(**PHONE, **LOCAL).new_page()
-        staff = browser.new_context(viewport={"width": 1280, "height": 900}, **LOCAL,
-                                    accept_downloads=True).new_page()
-        for p in (phone, staff):
-            p.set_default_timeout(15_000)
+    with chromium() as browser:
+        phone = new_context(browser, PHONE).new_page()
+        staff = new_context(browser, accept_downloads=True).new_page()
 
         # 1. the arrival scans the poster and registers on the phone
         phone.goto(poster_url)
@@ -149,4 +140,3 @@ def test_a_returnees_stay_from_poster_to_certificate(live, tmp_path):
         assert verdict.get_attribute("data-state") == "valid" and "有效" in verdict.inner_text()
         assert "林*梅" in phone.content() and "林晓梅" not in phone.content()
         shot(phone, "verify-phone")
-        browser.close()

@@ -16,12 +16,13 @@ import pytest
 from PIL import Image
 
 from app.extensions import db
-from app.models import GateEvent, Pass, Person, Place, SpotCheck, User
+from app.models import GateEvent, Pass, Person, Place, SpotCheck
 from app.services import duty
 from app.services.issuing import create_device, issue_pass, static_token
 from gatepass import qrimage
-from browser_helpers import CHROMIUM_ARGS, LOCAL, PHONE, LiveServer, launch, log_in
-from helpers import chromium_path, need
+from browser_helpers import (CHROMIUM_ARGS, PHONE, add_user, browser_server, launch, log_in,
+                             new_context)
+from helpers import chromium_path
 
 pytestmark = pytest.mark.browser
 
@@ -39,9 +40,7 @@ def _shot(page, name: str) -> None:
 
 def _seed(app) -> dict:
     with app.app_context():
-        u = User(username="guard", role="guard", display_name="门岗 赵")
-        u.set_password(PASSWORD)
-        db.session.add(u)
+        u = add_user("guard", "guard", PASSWORD, "门岗 赵")
         db.session.flush()
         device, _token = create_device("东门", "东门-1")
         duty.add_guard("赵师傅", pin="1234", user_id=u.id)
@@ -76,8 +75,7 @@ def _y4m(path: Path, text: str, size=(640, 480), frames=6) -> Path:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    need(chromium_path() is not None, "a Chromium browser (Debian package chromium)")
-    server = LiveServer.start(tmp_path_factory.mktemp("duty-live"))
+    server = browser_server(tmp_path_factory.mktemp("duty-live"))
     server.seeded = _seed(server.app)
     server.video = _y4m(tmp_path_factory.mktemp("cam") / "pass.y4m", server.seeded["token"])
     yield server
@@ -108,8 +106,7 @@ def camera_browser(pw, live):
 
 
 def _context(browser, live, device=TABLET):
-    context = browser.new_context(**device, **LOCAL)
-    context.set_default_timeout(15_000)
+    context = new_context(browser, device)
     page = context.new_page()
     log_in(page, live.url, "guard", PASSWORD)
     return context, page

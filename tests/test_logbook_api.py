@@ -10,6 +10,7 @@ import pytest
 from app.extensions import db
 from app.models import DutySession, GateEvent, Guard, Handover, HealthAlert, Scan
 from app.services import duty
+from helpers import post_at_once
 
 pytestmark = pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
@@ -192,27 +193,9 @@ def test_a_fever_reading_opens_one_alert_per_nonce(app, make, scan):
 
 def test_concurrent_events_with_one_nonce_store_one_row(app, device_token, backend):
     """The scanner's outbox and a slow link can deliver one event twice at once."""
-    import threading
     body = {"nonce": uuid.uuid4().hex, "kind": "incident", "at": "2026-12-01T02:00:00Z",
             "note": "冲卡", "type": "forced_entry"}
-    results, errors = [], []
-    barrier = threading.Barrier(6)
-
-    def worker():
-        client = app.test_client()
-        barrier.wait()
-        try:
-            r = client.post("/api/v1/events", json=body, headers=_auth(device_token))
-            results.append((r.status_code, r.get_json()))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    results = post_at_once(app, "/api/v1/events", body, _auth(device_token))
     assert all(code == 200 for code, _ in results), results
     assert len({r["event_id"] for _, r in results}) == 1
     with app.app_context():

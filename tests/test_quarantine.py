@@ -106,6 +106,15 @@ def start(client, person_id, token, **form):
     return client.post(f"/office/quarantine/{person_id}/start", data=data)
 
 
+def holder_and_health_login(app, client, make, name: str) -> tuple[int, int, str]:
+    """A pass holder (pass id, person id) and a health worker logged in: (pid, person_id, csrf)."""
+    pid = make.pass_for(name=name)
+    with app.app_context():
+        person_id = db.session.get(Pass, pid).person_id
+    login(client, make, "health")
+    return pid, person_id, csrf_token(client, "/office/quarantine")
+
+
 def episode_of(app, person_id) -> int:
     with app.app_context():
         return db.session.scalar(db.select(QuarantineEpisode.id).where(
@@ -122,11 +131,7 @@ def snapshot_quarantine(client, device_token, pass_id):
 @BOTH
 def test_gate_denies_exits_during_an_open_episode_and_ending_frees_the_pass_at_once(
         app, client, make, scan, device_token):
-    pid = make.pass_for(name="返乡人")
-    with app.app_context():
-        person_id = db.session.get(Pass, pid).person_id
-    login(client, make, "health")
-    token = csrf_token(client, "/office/quarantine")
+    pid, person_id, token = holder_and_health_login(app, client, make, "返乡人")
     arrived = (datetime.now(TZ) - timedelta(days=15)).date().isoformat()
     assert start(client, person_id, token, arrived_on=arrived, arrived_time="08:00").status_code == 302
     # past the planned end but not ended: still denied going out, everywhere
@@ -144,11 +149,7 @@ def test_gate_denies_exits_during_an_open_episode_and_ending_frees_the_pass_at_o
 
 def test_a_community_may_suspend_passes_for_the_stay(app, client, make, scan):
     app.config["QUARANTINE_SUSPENDS_PASS"] = True
-    pid = make.pass_for(name="暂停证")
-    with app.app_context():
-        person_id = db.session.get(Pass, pid).person_id
-    login(client, make, "health")
-    token = csrf_token(client, "/office/quarantine")
+    pid, person_id, token = holder_and_health_login(app, client, make, "暂停证")
     start(client, person_id, token)
     assert scan(make.token(pid), "in").get_json()["reason"] == "SUSPENDED"
     ep = episode_of(app, person_id)
@@ -460,11 +461,7 @@ def test_the_alert_list_shows_gate_alerts_even_without_a_person(app, client, mak
 def test_a_fever_at_the_gate_shows_in_the_list_and_holds_the_episode_open(app, client, make, scan):
     """A returnee's gate reading (the scan opens a GATE alert) is one more alert on the doctor's
     list, linked to the person, and an episode is not completed while it is open."""
-    pid = make.pass_for(name="门岗发热")
-    with app.app_context():
-        person_id = db.session.get(Pass, pid).person_id
-    login(client, make, "health")
-    token = csrf_token(client, "/office/quarantine")
+    pid, person_id, token = holder_and_health_login(app, client, make, "门岗发热")
     arrived = (datetime.now(TZ) - timedelta(days=15)).date().isoformat()
     start(client, person_id, token, arrived_on=arrived, arrived_time="08:00")
     body = scan(make.token(pid), "in", temperature=38.5).get_json()

@@ -19,7 +19,8 @@ from gatepass.wire import (DUTY_SIGN_OFF_PATH, DUTY_SIGN_ON_PATH, EVENTS_PATH,
                            OUTBOX_WAITING_HEADER, SCANNER_VERSION_HEADER, SCANS_PATH,
                            SNAPSHOT_PATH)
 
-from scanner_helpers import GateLink, LiveService, ScannerProcess, copy_keys, outbox_states
+from scanner_helpers import (GateLink, LiveService, ScannerProcess, copy_keys, outbox_states,
+                             wait_for)
 
 PEOPLE = [{"name": "张三丰"}, {"name": "李娜", "category": "tenant"}, {"name": "王伟"},
           {"name": "赵敏"}, {"name": "刘洋"}, {"name": "陈静"}]
@@ -68,15 +69,6 @@ def next_of(proc: ScannerProcess, kind: str, timeout: float = 20) -> dict:
         if line.get("type") == kind:
             return line
     raise AssertionError(f"no {kind} line")
-
-
-def wait_for(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def set_rule(service, category: str, temperature_required: bool) -> None:

@@ -10,14 +10,16 @@ import random
 import sqlite3
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Iterator
 
 import pytest
 
 from scanner.outbox import (AUTH_RETRY, BACKOFF_CAP, Link, Outbox, Sender, ServiceClient,
                             backoff)
 
-from scanner_helpers import LiveService, free_port
+from scanner_helpers import LiveService, free_port, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -34,19 +36,16 @@ def body(token: str, **extra) -> dict:
             "scanned_at": datetime.now(timezone.utc).isoformat(), **extra}
 
 
-def wait_for(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-def start_sender(outbox, server, token, link=None) -> Sender:
+@contextmanager
+def running_sender(outbox, server, token, link=None) -> Iterator[Sender]:
+    """A sender thread delivering ``outbox`` to ``server`` while the block runs; stopped after."""
     sender = Sender(outbox, server, token, link or Link(), timeout=5)
     sender.start()
-    return sender
+    try:
+        yield sender
+    finally:
+        sender.stop()
+        sender.join(5)
 
 
 def test_a_scan_is_committed_before_anything_is_sent(tmp_path):
@@ -69,12 +68,8 @@ def test_sender_delivers_each_scan_once_and_keeps_the_service_verdict(service, t
     box = Outbox(tmp_path / "outbox.sqlite3")
     tokens = [p["token"] for p in service.passes]
     nonces = [box.add(body(t)) for t in tokens]
-    sender = start_sender(box, service.url, service.device_token)
-    try:
+    with running_sender(box, service.url, service.device_token):
         assert wait_for(lambda: box.pending_count() == 0)
-    finally:
-        sender.stop()
-        sender.join(5)
     rows = {r.nonce: r for r in box.rows()}
     assert [rows[n].state for n in nonces] == ["delivered"] * 3
     assert [rows[n].response["reason"] for n in nonces] == ["OK", "OK", "SUSPENDED"]
@@ -91,14 +86,10 @@ def test_a_scan_the_service_can_never_accept_is_kept_aside(service, tmp_path):
     box = Outbox(tmp_path / "outbox.sqlite3")
     bad = box.add(body(service.passes[0]["token"], direction="sideways"))
     good = box.add(body(service.passes[1]["token"]))
-    sender = start_sender(box, service.url, service.device_token)
-    try:
+    with running_sender(box, service.url, service.device_token) as sender:
         assert wait_for(lambda: box.pending_count() == 0)
         sender.flush()  # a few more rounds: a rejected scan is never retried
         time.sleep(0.3)
-    finally:
-        sender.stop()
-        sender.join(5)
     rows = {r.nonce: r for r in box.rows()}
     assert rows[bad].state == "rejected" and rows[bad].attempts == 1
     assert "HTTP 400" in rows[bad].last_error and "direction" in rows[bad].last_error
@@ -110,12 +101,8 @@ def test_a_refused_device_token_keeps_the_scan_and_tells_the_guard(service, tmp_
     box = Outbox(tmp_path / "outbox.sqlite3")
     link = Link()
     nonce = box.add(body(service.passes[0]["token"]))
-    sender = start_sender(box, service.url, "not-the-device-token", link)
-    try:
+    with running_sender(box, service.url, "not-the-device-token", link):
         assert wait_for(lambda: link.auth_failed)
-    finally:
-        sender.stop()
-        sender.join(5)
     [row] = box.rows()
     assert row.nonce == nonce and row.state == "pending" and "401" in row.last_error
     assert row.next_try > time.time() + AUTH_RETRY - 10  # retried slowly, not hammered
@@ -125,12 +112,8 @@ def test_an_unreachable_service_is_retried_with_backoff_and_nothing_is_lost(tmp_
     box = Outbox(tmp_path / "outbox.sqlite3")
     link = Link()
     nonces = [box.add(body("GPS.k1.1.1.AAAAAAAAAAAAAAAAAAAA")) for _ in range(2)]
-    sender = start_sender(box, f"http://127.0.0.1:{free_port()}", "token", link)
-    try:
+    with running_sender(box, f"http://127.0.0.1:{free_port()}", "token", link) as sender:
         assert wait_for(lambda: sender.streak >= 2)  # backoff 0.5-1 s, then 1-2 s
-    finally:
-        sender.stop()
-        sender.join(5)
     assert link.online is False and link.error
     assert box.pending_count() == 2 and [r.nonce for r in box.rows()] == nonces
     # the queue pauses as a whole: each retry tries whichever scan is due first
@@ -167,11 +150,7 @@ def test_an_outbox_from_before_events_is_upgraded_in_place(service, tmp_path):
     box = Outbox(path)
     [row] = box.rows()
     assert (row.kind, row.state, row.body) == ("scan", "pending", old)
-    sender = start_sender(box, service.url, service.device_token)
-    try:
+    with running_sender(box, service.url, service.device_token):
         assert wait_for(lambda: box.pending_count() == 0)
-    finally:
-        sender.stop()
-        sender.join(5)
     assert box.rows()[0].response["scan_id"] > 0
     assert old["nonce"] in {s["nonce"] for s in service.scans()}

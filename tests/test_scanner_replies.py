@@ -21,7 +21,7 @@ import pytest
 from gatepass.tokens import KeyRing, issue_static
 from scanner.outbox import Link, Outbox, Sender, ServiceClient, deliver
 
-from scanner_helpers import ROOT, ScannerProcess
+from scanner_helpers import ROOT, ScannerProcess, wait_for
 
 RECEIPT = {"scan_id": 1, "reason": "OK", "allowed": True, "message": "通过",
            "holder": {"name": "张*丰"}}
@@ -127,15 +127,6 @@ def server():
 def body() -> dict:
     return {"nonce": uuid.uuid4().hex, "token": "GPS.k1.1.1.AAAAAAAAAAAAAAAAAAAA",
             "direction": "in", "scanned_at": datetime.now(timezone.utc).isoformat()}
-
-
-def wait_for(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 # --------------------------------------------------------------------------- fix 3

@@ -14,6 +14,7 @@ from ..models import Gate
 from ..services import duty
 from ..services.duty_print import duty_sheet_pdf
 from ..services.errors import ServiceError
+from .retention import cutoff, purge_options, refuse_without_yes
 
 duty_cli = AppGroup("duty", help="Gate duty: guards, shift patterns, week plans, duty sheets.")
 
@@ -96,20 +97,15 @@ def sheet_cmd(week, out, gate_name):
 
 
 @duty_cli.command("purge")
-@click.option("--older-than", "days", type=click.IntRange(min=1), required=True,
-              help="delete logbook entries, spot checks and handovers older than DAYS days")
-@click.option("--yes", is_flag=True, help="really delete (without it: nothing is deleted, exit 1)")
+@purge_options("delete logbook entries, spot checks and handovers older than DAYS days",
+               "really delete (without it: nothing is deleted, exit 1)")
 def purge_cmd(days, yes):
     """Delete gate-duty records older than DAYS days (what a cron job runs, like scans purge)."""
-    from datetime import datetime, timedelta, timezone
-    cutoff = datetime.now(timezone.utc) - timedelta(days=days)
-    counts = duty.purge(cutoff)
+    counts = duty.purge(cutoff(days))
     text = ", ".join(f"{n} {k}" for k, n in counts.items())
     if not yes:
         db.session.rollback()
-        click.echo(f"would delete {text}; nothing deleted: run again with --yes")
-        if any(counts.values()):
-            raise SystemExit(1)
+        refuse_without_yes(f"would delete {text}", any(counts.values()))
         return
     db.session.commit()
     click.echo(f"deleted {text}")

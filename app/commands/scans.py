@@ -5,7 +5,7 @@ only as long as the lockdown needs it. ``purge`` is what a cron job runs.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -15,6 +15,7 @@ from ..extensions import db
 from ..config import community_tz
 from ..models import Gate, Scan
 from ..services import exports
+from .retention import cutoff, purge_options, refuse_without_yes
 
 scans_cli = AppGroup("scans", help="The scan log: export (CSV/XLSX) and purge old scans.")
 PURGE_BATCH = 5000
@@ -74,20 +75,15 @@ def export_command(since, until, gate, lang, out):
 
 
 @scans_cli.command("purge")
-@click.option("--older-than", "days", type=click.IntRange(min=1), required=True,
-              help="delete scans older than DAYS days")
-@click.option("--yes", is_flag=True, help="really delete (without it: only say how many)")
+@purge_options("delete scans older than DAYS days", "really delete (without it: only say how many)")
 def purge_command(days, yes):
     """Delete scans older than DAYS days. Without --yes: count, refuse, exit 1."""
-    cutoff = datetime.now(timezone.utc) - timedelta(days=days)
-    old = db.select(Scan.id).where(Scan.scanned_at < cutoff)
+    before = cutoff(days)
+    old = db.select(Scan.id).where(Scan.scanned_at < before)
     count = db.session.scalar(db.select(db.func.count()).select_from(old.subquery()))
-    when = cutoff.astimezone(community_tz()).strftime("%Y-%m-%d %H:%M")
+    when = before.astimezone(community_tz()).strftime("%Y-%m-%d %H:%M")
     if not yes:
-        click.echo(f"{count} scan(s) from before {when} would be deleted; "
-                   "nothing deleted: run again with --yes")
-        if count:
-            raise SystemExit(1)
+        refuse_without_yes(f"{count} scan(s) from before {when} would be deleted", bool(count))
         return
     deleted = 0
     while True:  # in batches, so gates can still record scans meanwhile

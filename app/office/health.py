@@ -40,6 +40,14 @@ def _checked() -> None:
         abort(400)
 
 
+def _back_to(ep, back: str, endpoint: str):
+    """After a form about one episode: back to the list it was sent from (its ``back``
+    field says so), else to the episode's own page."""
+    if request.form.get("back") == back:
+        return redirect(url_for(endpoint))
+    return redirect(url_for(".episode", episode_id=ep.id))
+
+
 def _local_datetime(day: str, clock: str = "") -> datetime | None:
     """A local date (and optional HH:MM) from a form, as UTC; None for "now"; refused if nonsense."""
     if not day or (not clock and day == datetime.now(community_tz()).date().isoformat()):
@@ -142,8 +150,7 @@ def episode_report(episode_id: int):
     report = health.record_report(ep, value, request.form.get("symptoms", ""), user_id=current_user.id)
     db.session.commit()
     flash(_("已记录体温 %(v).1f℃", v=report.value), "ok")
-    return redirect(request.form.get("back") == "list" and url_for(".quarantine")
-                    or url_for(".episode", episode_id=ep.id))
+    return _back_to(ep, "list", ".quarantine")
 
 
 @bp.post("/quarantine/episodes/<int:episode_id>/end")
@@ -167,8 +174,7 @@ def episode_check(episode_id: int):
                        request.form.get("note", ""), current_user.id)
     db.session.commit()
     flash(_("已记录入户检查"), "ok")
-    return redirect(request.form.get("back") == "homecare" and url_for(".homecare")
-                    or url_for(".episode", episode_id=ep.id))
+    return _back_to(ep, "homecare", ".homecare")
 
 
 @bp.post("/quarantine/episodes/<int:episode_id>/errands")
@@ -179,8 +185,7 @@ def episode_errand(episode_id: int):
     care.log_errand(ep, request.form.get("kind", ""), request.form.get("note", ""), current_user.id)
     db.session.commit()
     flash(_("已记录代办事项"), "ok")
-    return redirect(request.form.get("back") == "homecare" and url_for(".homecare")
-                    or url_for(".episode", episode_id=ep.id))
+    return _back_to(ep, "homecare", ".homecare")
 
 
 @bp.get("/homecare")

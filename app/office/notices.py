@@ -11,7 +11,7 @@ from flask_login import current_user
 from . import bp
 from .forms import ActionForm
 from ..auth import roles_required
-from ..config import community_tz
+from ..config import community_time, community_tz
 from ..extensions import db
 from ..i18n import lang
 from ..models import Building
@@ -24,13 +24,10 @@ from gatepass.categories import CATEGORIES
 
 def _local(name: str) -> datetime | None:
     value = (request.form.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise notices.NoticeError("BAD_TIME", "时间格式不正确", "bad date") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
+    dt = community_time(value)
+    if value and dt is None:
+        raise notices.NoticeError("BAD_TIME", "时间格式不正确", "bad date")
+    return dt
 
 
 @bp.route("/notices", methods=["GET", "POST"])

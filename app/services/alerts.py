@@ -7,7 +7,7 @@ from gatepass.alerts import AlertAction, AlertKind, AlertSource
 
 from ..extensions import db
 from ..models import HealthAlert
-from .errors import NotFound, ServiceError
+from .errors import ServiceError, must_exist
 
 
 class AlertError(ServiceError):
@@ -29,9 +29,8 @@ def open_alert(kind: AlertKind, source: AlertSource, *, person_id: int | None = 
 
 def close_alert(alert_id: int, action: str, user_id: int | None, note: str = "",
                 now: datetime | None = None) -> HealthAlert:
-    alert = db.session.get(HealthAlert, alert_id)
-    if alert is None:
-        raise NotFound("NO_ALERT", "没有这条提醒", "no such alert")
+    alert = must_exist(db.session.get(HealthAlert, alert_id),
+                       "NO_ALERT", "没有这条提醒", "no such alert")
     if not alert.is_open:
         raise AlertError("ALERT_CLOSED", "该提醒已处理", "the alert is closed already")
     try:

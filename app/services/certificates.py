@@ -18,7 +18,7 @@ from ..config import community_tz
 from ..extensions import db
 from ..models import HealthCertificate, QuarantineEpisode, User
 from . import health_pdf
-from .errors import NotFound, ServiceError
+from .errors import ServiceError, must_exist
 from .registrations import public_base
 
 
@@ -70,10 +70,8 @@ def issue(ep: QuarantineEpisode, user_id: int | None, now: datetime | None = Non
 
 
 def get(cert_id: int) -> HealthCertificate:
-    cert = db.session.get(HealthCertificate, cert_id)
-    if cert is None:
-        raise NotFound("NO_CERTIFICATE", "没有这份健康证明", "no such certificate")
-    return cert
+    return must_exist(db.session.get(HealthCertificate, cert_id),
+                      "NO_CERTIFICATE", "没有这份健康证明", "no such certificate")
 
 
 def revoke(cert: HealthCertificate, reason: str, user_id: int | None,

@@ -23,7 +23,7 @@ from gatepass.wire import ENROLL_CODE_LENGTH, enroll_text
 from ..extensions import db
 from ..models import EnrolmentCode, Gate, GateDevice
 from .audit import record_action
-from .errors import NotFound, ServiceError
+from .errors import ServiceError, must_exist
 from .keys import key_ring
 
 #: How long a setup QR works.
@@ -170,10 +170,8 @@ def key_file_entries() -> list[dict]:
 
 
 def get_device(device_id: int) -> GateDevice:
-    device = db.session.get(GateDevice, device_id)
-    if device is None:
-        raise NotFound("NO_DEVICE", f"没有设备 {device_id}", f"no device {device_id}")
-    return device
+    return must_exist(db.session.get(GateDevice, device_id),
+                      "NO_DEVICE", f"没有设备 {device_id}", f"no device {device_id}")
 
 
 def disable(device: GateDevice) -> None:

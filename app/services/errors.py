@@ -30,3 +30,10 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     status = 409
+
+
+def must_exist(row, code: str, message: str, message_en: str):
+    """``row`` as it is, or NotFound (404) when the lookup (``db.session.get``) found nothing."""
+    if row is None:
+        raise NotFound(code, message, message_en)
+    return row

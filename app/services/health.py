@@ -22,7 +22,7 @@ from ..config import community_tz
 from ..extensions import db
 from ..models import HealthAlert, Pass, Person, QuarantineEpisode, TemperatureReport
 from .alerts import open_alert
-from .errors import NotFound, ServiceError
+from .errors import ServiceError, must_exist
 
 
 class HealthError(ServiceError):
@@ -59,10 +59,8 @@ def open_episode(person: Person) -> QuarantineEpisode | None:
 
 
 def get_episode(episode_id: int) -> QuarantineEpisode:
-    ep = db.session.get(QuarantineEpisode, episode_id)
-    if ep is None:
-        raise NotFound("NO_EPISODE", "没有这条隔离记录", "no such quarantine episode")
-    return ep
+    return must_exist(db.session.get(QuarantineEpisode, episode_id),
+                      "NO_EPISODE", "没有这条隔离记录", "no such quarantine episode")
 
 
 def start_episode(person: Person, arrived_at: datetime | None = None, *, days: int | None = None,

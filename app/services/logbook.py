@@ -16,7 +16,7 @@ from sqlalchemy import String, cast, or_
 from sqlalchemy.exc import IntegrityError
 
 from gatepass.logbook import EVENT_KINDS, EventError, clean_event, describe, kind_label
-from ..config import community_tz
+from ..config import community_time
 from ..extensions import db
 from ..models import Gate, GateDevice, GateEvent, Guard
 from . import duty
@@ -107,16 +107,6 @@ def record_event(req: EventRequest, *, device: GateDevice | None = None,
 
 # -- reading it ----------------------------------------------------------------
 
-def _local(value: str | None):
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
-
-
 def event_query(args) -> tuple:
     """The logbook query for the page's filters (kind, gate, guard, since, until, q)."""
     f = {k: (args.get(k) or "").strip() for k in ("kind", "gate", "guard", "since", "until", "q")}
@@ -127,9 +117,9 @@ def event_query(args) -> tuple:
         stmt = stmt.where(GateEvent.gate_id == int(f["gate"]))
     if f["guard"].isdigit():
         stmt = stmt.where(GateEvent.guard_id == int(f["guard"]))
-    if since := _local(f["since"]):
+    if since := community_time(f["since"]):
         stmt = stmt.where(GateEvent.at >= since)
-    if until := _local(f["until"]):
+    if until := community_time(f["until"]):
         stmt = stmt.where(GateEvent.at < until)
     if f["q"]:
         # The fields are JSON text with non-ASCII escaped (\u738b...): search both spellings.

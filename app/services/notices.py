@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_
 from gatepass.categories import CATEGORIES
 from ..extensions import db
 from ..models import Building, Notice, Pass
-from .errors import NotFound, ServiceError
+from .errors import ServiceError, must_exist
 
 AUDIENCES = ("everyone", "category", "building")
 
@@ -48,10 +48,8 @@ def save_notice(notice: Notice | None, *, title: str, body: str, audience: str =
 
 
 def get_notice(notice_id: int) -> Notice:
-    n = db.session.get(Notice, notice_id)
-    if n is None:
-        raise NotFound("NO_NOTICE", "没有这条公告", "no such notice")
-    return n
+    return must_exist(db.session.get(Notice, notice_id),
+                      "NO_NOTICE", "没有这条公告", "no such notice")
 
 
 def _live(now: datetime):

@@ -18,7 +18,7 @@ from gatepass.verdict import verify
 from ..extensions import db
 from ..models import Pass, Place, SpotCheck
 from .checkin import gate_context
-from .errors import NotFound, ServiceError
+from .errors import ServiceError, must_exist
 from .keys import key_ring
 
 FUTURE_SLACK = timedelta(minutes=5)
@@ -85,9 +85,8 @@ def record_check(req: CheckRequest, user_id: int) -> tuple[SpotCheck, bool]:
     found = _existing(user_id, req.nonce)
     if found is not None:
         return found, False
-    place = db.session.get(Place, req.place_id)
-    if place is None:
-        raise NotFound("NO_PLACE", "没有这个地点", "no such place")
+    place = must_exist(db.session.get(Place, req.place_id),
+                       "NO_PLACE", "没有这个地点", "no such place")
     now = datetime.now(timezone.utc)
     at = min(req.at, now + FUTURE_SLACK)
     check = SpotCheck(nonce=req.nonce, place_id=place.id, user_id=user_id, at=at, received_at=now,

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..models import Gate, Household, Pass, Person, Registration
 from . import health, issuing, ratelimit
 from .alerts import open_alert
-from .errors import NotFound, ServiceError
+from .errors import ServiceError, must_exist
 
 POSTER_SALT = "gatepass.arrival-poster.v1"
 STATUS_SALT = "gatepass.registration-status.v1"
@@ -47,12 +47,17 @@ def poster_token(gate: Gate) -> str:
     return _serializer(POSTER_SALT).dumps(gate.id)
 
 
-def gate_for_poster(token: str) -> Gate | None:
+def _signed_row(salt: str, token: str, model):
+    """The row a signed link names, or None for a forged, foreign or stale link."""
     try:
-        gate_id = _serializer(POSTER_SALT).loads(token)
+        row_id = _serializer(salt).loads(token)
     except (BadSignature, ValueError, TypeError):
         return None
-    return db.session.get(Gate, gate_id) if isinstance(gate_id, int) else None
+    return db.session.get(model, row_id) if isinstance(row_id, int) else None
+
+
+def gate_for_poster(token: str) -> Gate | None:
+    return _signed_row(POSTER_SALT, token, Gate)
 
 
 def status_token(reg: Registration) -> str:
@@ -60,11 +65,7 @@ def status_token(reg: Registration) -> str:
 
 
 def registration_for_status(token: str) -> Registration | None:
-    try:
-        reg_id = _serializer(STATUS_SALT).loads(token)
-    except (BadSignature, ValueError, TypeError):
-        return None
-    return db.session.get(Registration, reg_id) if isinstance(reg_id, int) else None
+    return _signed_row(STATUS_SALT, token, Registration)
 
 
 def public_base() -> str:
@@ -168,10 +169,8 @@ def pending_count() -> int:
 
 
 def get(reg_id: int) -> Registration:
-    reg = db.session.get(Registration, reg_id)
-    if reg is None:
-        raise NotFound("NO_REGISTRATION", "没有这条登记", "no such registration")
-    return reg
+    return must_exist(db.session.get(Registration, reg_id),
+                      "NO_REGISTRATION", "没有这条登记", "no such registration")
 
 
 def _pending(reg: Registration) -> None:

@@ -1,26 +1,14 @@
 """The scan log as the office and health staff search it: one query for pages, exports and CLI."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import func, or_
 
 from gatepass.verdict import REASONS
 from gatepass.wire import DIRECTIONS
 
-from ..config import community_tz
+from ..config import community_time
 from ..extensions import db
 from ..models import Household, Pass, Person, Scan, Vehicle
-
-
-def _parse_local(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
 
 
 #: Reasons that tell whose health is in question; a guard's log and export say only "denied".
@@ -58,8 +46,8 @@ def scan_query(args, for_guard: bool = False) -> tuple:
         stmt = stmt.where(~Scan.allowed)
     if f["reason"] in REASONS and not (for_guard and f["reason"] in HEALTH_REASONS):
         stmt = stmt.where(Scan.reason == f["reason"])
-    if since := _parse_local(f["since"]):
+    if since := community_time(f["since"]):
         stmt = stmt.where(Scan.scanned_at >= since)
-    if until := _parse_local(f["until"]):
+    if until := community_time(f["until"]):
         stmt = stmt.where(Scan.scanned_at < until)
     return stmt.order_by(Scan.scanned_at.desc(), Scan.id.desc()), f
