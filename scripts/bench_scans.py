@@ -360,7 +360,8 @@ def profile(args) -> None:
     run(400)
     prof.disable()
     print(f"{(time.perf_counter() - t) / 400 * 1000:.2f} ms per scan in-process ({args.profile_db})")
-    pstats.Stats(prof).sort_stats("cumulative").print_stats("gatepass|/app/|flask|werkzeug|json", 40)
+    pstats.Stats(prof).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(
+        os.environ.get("BENCH_FILTER", "gatepass|/app/|flask|werkzeug|json"), 40)
 
 
 def main() -> None:

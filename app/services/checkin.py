@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -61,7 +61,13 @@ def _pass_query():
             .select_from(joined).with_for_update(of=p))
 
 
-PASS_QUERY = _pass_query()
+PASS_QUERY = _pass_query().where(Pass.__table__.c.id == bindparam("pass_id"))
+#: The statements a scan writes, built once: values go in as parameters, so SQLAlchemy
+#: neither rebuilds nor re-coerces them per request (profiled: a third of the ORM cost).
+INSERT_SCAN = insert(Scan.__table__).returning(Scan.__table__.c.id)
+UPDATE_PRESENCE = (update(Pass.__table__).where(Pass.__table__.c.id == bindparam("b_pass_id"))
+                   .values(inside=bindparam("b_inside"), last_scan_at=bindparam("b_at"),
+                           last_gate_id=bindparam("b_gate")))
 
 
 def _state(row) -> PassState:
@@ -145,7 +151,7 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
     locked: dict[int, object] = {}  # pass id -> its locked row
 
     def lookup(pass_id: int) -> PassState | None:
-        row = db.session.execute(PASS_QUERY.where(Pass.__table__.c.id == pass_id)).first()
+        row = db.session.execute(PASS_QUERY, {"pass_id": pass_id}).first()
         if row is None:
             return None
         locked[pass_id] = row
@@ -175,14 +181,11 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
     p = locked.get(verdict.pass_id)
     try:
         db.session.flush()  # the device's last seen, if it changed
-        scans, passes = Scan.__table__, Pass.__table__  # plain tables: no ORM bookkeeping
-        scan_id = db.session.execute(insert(scans).values(**values).returning(scans.c.id)
-                                     ).scalar_one()
+        scan_id = db.session.execute(INSERT_SCAN, values).scalar_one()
         if verdict.allowed and p is not None and \
                 (p.last_scan_at is None or happened_at >= p.last_scan_at):
-            db.session.execute(update(passes).where(passes.c.id == p.id).values(
-                inside=req.direction == "in", last_scan_at=happened_at,
-                last_gate_id=device.gate_id))
+            db.session.execute(UPDATE_PRESENCE, {"b_pass_id": p.id, "b_inside": req.direction == "in",
+                                                 "b_at": happened_at, "b_gate": device.gate_id})
         if req.temperature is not None and req.temperature >= ctx.fever_threshold:
             _fever_alert(scan_id, p, device, req.temperature, received)
         db.session.commit()

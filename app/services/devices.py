@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app, has_app_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from gatepass.wire import ENROLL_CODE_LENGTH, enroll_text
 
@@ -118,6 +119,16 @@ def touch_device(device: GateDevice, version: str | None, waiting: str | None) -
     if device.last_seen_at is None or now - device.last_seen_at >= SEEN_EVERY \
             or version != device.scanner_version or count != device.outbox_waiting:
         device.last_seen_at, device.scanner_version, device.outbox_waiting = now, version, count
+        _seen_in_cache(device)
+
+
+def _seen_in_cache(device: GateDevice) -> None:
+    """The worker's cached copy learns what was just written, or every request in the next
+    seconds would write the device row again."""
+    for _at, cached in current_app.extensions.setdefault("gatepass.devices", {}).values():
+        if cached.id == device.id:  # as loaded, not as a change (merge(load=False) needs that)
+            for name in ("last_seen_at", "scanner_version", "outbox_waiting"):
+                set_committed_value(cached, name, getattr(device, name))
 
 
 def _code_hash(code: str) -> str:

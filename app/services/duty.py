@@ -13,6 +13,7 @@ import hmac
 from datetime import date, datetime, timedelta, timezone
 
 from flask import current_app
+from sqlalchemy import bindparam, select
 
 from gatepass import duty as rules
 from ..config import community_tz
@@ -107,14 +108,27 @@ def guard_on_duty(device: GateDevice | None, gate_id: int | None,
     """The guard a scan or event is stamped with when the scanner did not say."""
     now = now or datetime.now(timezone.utc)
     if device is not None:
-        s = db.session.scalar(_open_sessions(now).where(DutySession.device_id == device.id))
-        if s:
-            return s.guard_id
         gate_id = device.gate_id
     if gate_id is None:
         return None
-    s = db.session.scalar(_open_sessions(now).where(DutySession.gate_id == gate_id))
-    return s.guard_id if s else None
+    return db.session.execute(GUARD_ON_DUTY, {"b_gate": gate_id, "b_since": now - SESSION_MAX,
+                                              "b_device": device.id if device else -1}
+                              ).scalar()
+
+
+def _guard_on_duty_query():
+    """Every scan asks, so one prebuilt Core query: the guard signed on at this device, else
+    the latest signed on at its gate."""
+    t = DutySession.__table__
+    return (select(t.c.guard_id)
+            .where(t.c.ended_at.is_(None), t.c.started_at > bindparam("b_since"),
+                   t.c.gate_id == bindparam("b_gate"))
+            .order_by((t.c.device_id == bindparam("b_device")).desc(), t.c.started_at.desc(),
+                      t.c.id.desc())
+            .limit(1))
+
+
+GUARD_ON_DUTY = _guard_on_duty_query()
 
 
 def valid_guard_id(value) -> int | None:
