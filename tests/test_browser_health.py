@@ -97,7 +97,8 @@ def test_a_returnees_stay_from_poster_to_certificate(live, tmp_path):
         phone.click("#pass-link")
         phone.wait_for_url("**/p/**")
         report = phone.locator("#report")
-        assert "第 15 天 / 共 14 天" in report.inner_text()
+        # arrived 14 days ago: the stay has run its days and waits for the doctor to end it
+        assert "已满 14 天，等待社区解除" in report.inner_text()
         phone.fill("#report input[name=value]", "38.1")
         phone.check("#report input[value=咳嗽]")
         phone.click("#report button[type=submit]")
