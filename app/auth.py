@@ -21,7 +21,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from .extensions import db, limiter, login_manager
+from .extensions import db, login_manager
+from .services import ratelimit
 from .models import User
 
 bp = Blueprint("auth", __name__)
@@ -79,13 +80,13 @@ class LoginForm(FlaskForm):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_USER"], key_func=_login_user_key,
-               methods=["POST"], deduct_when=lambda resp: resp.status_code != 302)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-               key_func=_login_address_key, methods=["POST"],
-               deduct_when=lambda resp: resp.status_code != 302)
 def login():
     form = LoginForm()
+    throttles = ((_login_user_key(), current_app.config["LOGIN_LIMIT_PER_USER"]),
+                 (_login_address_key(), current_app.config["LOGIN_LIMIT_PER_ADDRESS"]))
+    if request.method == "POST" and any(ratelimit.over("login", key, spec)
+                                        for key, spec in throttles):
+        abort(429)  # the right password too: guessing cannot go on
     if form.validate_on_submit():
         user = db.session.scalar(db.select(User).where(User.username == form.username.data.strip()))
         if user is None:
@@ -106,6 +107,10 @@ def login():
                 target = url_for("office.home")
             return redirect(target)
         flash(_("用户名或密码错误"), "error")
+    if request.method == "POST":  # every POST that did not log in counts against both limits
+        for key, _spec in throttles:
+            ratelimit.count("login", key)
+        db.session.commit()
     return render_template("auth/login.html", form=form)
 
 

@@ -58,14 +58,12 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": (env("SESSION_COOKIE_SECURE") or "") == "1",
         # A login lasts about one shift; logging out ends it on the server (auth.py).
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(env("SESSION_HOURS") or 12)),
-        # Wrong passwords: per username and address, and per address (Flask-Limiter syntax).
+        # Wrong passwords: per username and address, and per address ("N per M minutes",
+        # counted in the database: every gunicorn worker sees the same count).
         "LOGIN_LIMIT_PER_USER": env("LOGIN_LIMIT_PER_USER") or "10 per 5 minutes",
         "LOGIN_LIMIT_PER_ADDRESS": env("LOGIN_LIMIT_PER_ADDRESS") or "60 per 5 minutes",
-        # memory:// counts per process; e.g. redis://localhost:6379 counts across workers.
         # Setup-code exchanges per client address (a code is 32 random characters anyway).
         "ENROLL_LIMIT": env("ENROLL_LIMIT") or "20 per minute",
-        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
-        "RATELIMIT_HEADERS_ENABLED": True,
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none).
         "PROXY_FIX_HOPS": int(env("PROXY_FIX_HOPS") or 0),
         # Pages send no Referer (Referrer-Policy: no-referrer: links carry secrets), so the

@@ -1,7 +1,5 @@
 """Flask extensions, created unbound here and bound in ``create_app``."""
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -23,9 +21,6 @@ migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-# Login throttling. Storage comes from RATELIMIT_STORAGE_URI (memory:// by default: per
-# process; with several gunicorn workers use a shared one, see docs/deploy.md).
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 @event.listens_for(Engine, "connect")
@@ -50,6 +45,5 @@ def init_extensions(app, locale_selector) -> None:
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     login_manager.init_app(app)
-    limiter.init_app(app)
     babel.init_app(app, locale_selector=locale_selector,
                    default_translation_directories=str(Path(__file__).parent / "translations"))

@@ -214,3 +214,33 @@ def test_a_login_lasts_about_one_shift(app, client, auth):
                      + timedelta(minutes=1)):
         r = client.get("/office/passes")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_wrong_passwords_are_counted_for_every_worker(app, client, make, database_url,
+                                                      keys_dir):
+    """The count lives in the database: a second app on the same database (another gunicorn
+    worker) refuses a user the first one throttled."""
+    from app import create_app
+
+    make.user("office1", "office", "right-password-1")
+    app.config["LOGIN_LIMIT_PER_USER"] = "3 per 5 minutes"
+    assert [_try_login(client, "office1", f"wrong-{i}").status_code for i in range(3)] == [200] * 3
+    other = create_app({"TESTING": True, "SECRET_KEY": app.config["SECRET_KEY"],
+                        "SQLALCHEMY_DATABASE_URI": database_url, "KEYS_DIR": str(keys_dir),
+                        "SERVER_NAME": "localhost", "LOGIN_LIMIT_PER_USER": "3 per 5 minutes"})
+    try:
+        assert _try_login(other.test_client(), "office1", "right-password-1").status_code == 429
+    finally:
+        with other.app_context():
+            from app.extensions import db
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_setup_code_exchanges_are_throttled_even_when_refused(app, client):
+    app.config["ENROLL_LIMIT"] = "2 per minute"
+    codes = [client.post("/api/v1/enroll", json={"code": "x" * 32}).status_code
+             for _ in range(3)]
+    assert codes == [403, 403, 429]
+    assert client.post("/api/v1/enroll", json={"code": "y" * 32}).get_json()["error"] \
+        == "too_many_requests"

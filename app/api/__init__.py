@@ -6,10 +6,10 @@ import json
 from datetime import datetime, timezone
 from functools import wraps
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from ..extensions import csrf, db, limiter
+from ..extensions import csrf, db
 from gatepass.wire import (DIRECTIONS, OUTBOX_WAITING_HEADER, SCANNER_VERSION_HEADER,
                            TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time, scan_time_problem)
 from ..services.checkin import ScanRequest, perform_scan
@@ -125,10 +125,15 @@ def ping():
 
 
 @bp.post("/enroll")
-@limiter.limit(lambda: current_app.config["ENROLL_LIMIT"])
 def enroll():
     """A gate laptop exchanges its one-time setup code for its token and the key ring."""
+    from ..services import ratelimit
     from ..services.devices import redeem
+    address = request.remote_addr or ""
+    if ratelimit.over("enroll", address, current_app.config["ENROLL_LIMIT"]):
+        abort(429)
+    ratelimit.count("enroll", address)
+    db.session.commit()  # counted even when the code is refused: that is what is throttled
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object with a code")

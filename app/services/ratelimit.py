@@ -1,6 +1,11 @@
-"""Count attempts against a limit in the database (every worker sees the same count)."""
+"""Count attempts against a limit in the database (every worker sees the same count).
+
+One mechanism for every limit: wrong passwords, setup-code exchanges, wrong PINs,
+self-registrations, link look-ups. Settings read like ``"10 per 5 minutes"``.
+"""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from ..extensions import db
@@ -22,3 +27,21 @@ def count(bucket: str, key: str, now: datetime | None = None) -> None:
     db.session.add(RateHit(bucket=bucket, key=key[:80], at=now))
     if now.second == 0:  # about one request in sixty tidies up
         db.session.execute(db.delete(RateHit).where(RateHit.at < now - timedelta(days=1)))
+
+
+_SPEC = re.compile(r"^\s*(\d+)\s*(?:per|/)\s*(\d+)?\s*(second|minute|hour|day)s?\s*$", re.I)
+
+
+def parse_limit(spec: str) -> tuple[int, timedelta]:
+    """``"10 per 5 minutes"`` -> (10, 5 minutes); ValueError for anything else."""
+    m = _SPEC.match(spec or "")
+    if not m:
+        raise ValueError(f"a limit reads like '10 per 5 minutes', not {spec!r}")
+    n, amount, unit = int(m.group(1)), int(m.group(2) or 1), m.group(3).lower()
+    return n, timedelta(**{unit + "s": amount})
+
+
+def over(bucket: str, key: str, spec: str, now: datetime | None = None) -> bool:
+    """True when ``key`` has used up the limit ``spec`` (a setting such as LOGIN_LIMIT_PER_USER)."""
+    limit, window = parse_limit(spec)
+    return too_many(bucket, key, limit, window, now)
