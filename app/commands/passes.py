@@ -108,8 +108,9 @@ def list_cmd(all_, building, category, since, reprint):
 def links_cmd(out, base_url):
     """Every active person pass's personal phone link: name, phone, address, link."""
     from flask import current_app
+    from ..config import public_base_url
     from ..services import links
-    base = (base_url or links.base_url()).rstrip("/")
+    base = (base_url or public_base_url()).rstrip("/")
     if not base:
         server = current_app.config.get("SERVER_NAME")
         base = f"http://{server}" if server else "http://localhost:5000"

@@ -24,12 +24,6 @@ class NewDeviceForm(FlaskForm):
     name = StringField("name", validators=[Opt(), Length(max=60)])
 
 
-def server_url() -> str:
-    """The address gates reach the service at: PUBLIC_BASE_URL, else this request's (behind
-    a proxy, ProxyFix makes that the public https address)."""
-    return public_base_url()
-
-
 def _setup_page(device: GateDevice, text: str, expires):
     resp = current_app.make_response(render_template(
         "office/device_setup.html", device=device, text=text, expires=expires,
@@ -53,7 +47,7 @@ def create_device():
         flash(_("请填写门岗名称"), "error")
         return redirect(url_for(".devices"))
     device, text, expires = device_service.enrol_new_device(
-        form.gate.data.strip(), server_url(), (form.name.data or "").strip() or None)
+        form.gate.data.strip(), public_base_url(), (form.name.data or "").strip() or None)
     db.session.commit()
     return _setup_page(device, text, expires)
 
@@ -67,7 +61,7 @@ def device_action(device_id: int, action: str):
         abort(400)
     device = device_service.get_device(device_id)
     if action == "setup":
-        text, expires = device_service.new_enrolment(device, server_url())
+        text, expires = device_service.new_enrolment(device, public_base_url())
         db.session.commit()
         return _setup_page(device, text, expires)
     if action == "rotate":

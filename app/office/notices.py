@@ -11,7 +11,7 @@ from flask_login import current_user
 from . import bp
 from .forms import ActionForm
 from ..auth import roles_required
-from ..config import community_time, community_tz
+from ..config import community_time, community_tz, public_base_url
 from ..extensions import db
 from ..i18n import lang
 from ..models import Building
@@ -89,7 +89,7 @@ def links_csv():
     """Every active person pass's personal link, for SMS tools and chat groups."""
     record_action("links.export", detail="every active person pass's phone link")
     db.session.commit()
-    rows = links.links_csv(links.base_url() or request.host_url, lang())
+    rows = links.links_csv(public_base_url(), lang())
     return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
                              f'attachment; filename="{export_name("links", "csv")}"',

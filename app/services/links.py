@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Iterator
 
-from flask import current_app, url_for
+from flask import url_for
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -79,7 +79,3 @@ def find_pass(phone: str, room: str, id_last4: str, address: str) -> Pass | None
         return None
     return db.session.scalar(db.select(Pass).where(Pass.person_id == person.id,
                                                    Pass.status == "active"))
-
-
-def base_url() -> str:
-    return (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
