@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app, has_app_context
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import inspect
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from gatepass.wire import ENROLL_CODE_LENGTH, enroll_text
@@ -26,6 +24,7 @@ from ..models import EnrolmentCode, Gate, GateDevice
 from .audit import record_action
 from .errors import ServiceError, must_exist
 from .keys import key_ring
+from .worker_cache import WorkerCache
 
 #: How long a setup QR works.
 ENROLL_VALID = timedelta(minutes=10)
@@ -71,39 +70,35 @@ def device_for_token(token: str) -> GateDevice | None:
     if not token or len(token) > 200:
         return None
     digest = device_token_hash(token)
-    cache = current_app.extensions.setdefault("gatepass.devices", {})
-    hit = cache.get(digest)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < DEVICE_CACHE_SECONDS:
+    cached = _cache.get(digest)
+    if cached is not None:
         # A copy of the row loaded a moment ago, attached without a query.
-        return db.session.merge(hit[1], load=False)
+        return db.session.merge(cached, load=False)
     device = db.session.scalar(db.select(GateDevice).options(joinedload(GateDevice.gate)).where(
         GateDevice.token_hash == digest))
     if device is None or not device.active:
         return None
     db.session.expunge(device.gate)  # both out of the session before its commit expires them
     db.session.expunge(device)
-    cache[digest] = (now, device)
+    _cache.put(digest, device)
     return db.session.merge(device, load=False)
 
 
 def forget_devices() -> None:
-    current_app.extensions.setdefault("gatepass.devices", {}).clear()
+    _cache.clear()
 
 
-@event.listens_for(Session, "after_flush")
-def _devices_changed(session, _context) -> None:
-    """A device written in this process (disabled, new token) is looked up afresh."""
-    if any(isinstance(o, GateDevice) and (o in session.new or o in session.deleted or
-                                          _token_or_state_changed(o))
-           for o in (*session.new, *session.dirty, *session.deleted)):
-        if has_app_context():
-            forget_devices()
-
-
-def _token_or_state_changed(device: GateDevice) -> bool:
+def _token_or_state_changed(session, device: GateDevice) -> bool:
+    """A device made, deleted, disabled or given a new token is looked up afresh (a
+    last-seen write is not: it happens every 30 s)."""
+    if device in session.new or device in session.deleted:
+        return True
     state = inspect(device)
     return any(state.attrs[name].history.has_changes() for name in ("token_hash", "active"))
+
+
+_cache = WorkerCache("gatepass.devices", GateDevice, seconds=lambda: DEVICE_CACHE_SECONDS,
+                     changed=_token_or_state_changed)
 
 
 class EnrolRefused(ServiceError):
@@ -125,7 +120,7 @@ def touch_device(device: GateDevice, version: str | None, waiting: str | None) -
 def _seen_in_cache(device: GateDevice) -> None:
     """The worker's cached copy learns what was just written, or every request in the next
     seconds would write the device row again."""
-    for _at, cached in current_app.extensions.setdefault("gatepass.devices", {}).values():
+    for cached in _cache.values():
         if cached.id == device.id:  # as loaded, not as a change (merge(load=False) needs that)
             for name in ("last_seen_at", "scanner_version", "outbox_waiting"):
                 set_committed_value(cached, name, getattr(device, name))

@@ -7,11 +7,7 @@ anywhere in this process clears it too.)
 """
 from __future__ import annotations
 
-import time
-
-from flask import current_app, has_app_context
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from flask import current_app
 
 from ..extensions import db
 from ..models import CategoryRuleRow
@@ -19,6 +15,7 @@ from gatepass.categories import CATEGORIES
 from gatepass.rules import CategoryRule, WindowError
 from .audit import record_action
 from .errors import ServiceError
+from .worker_cache import WorkerCache
 
 
 class RuleError(ServiceError):
@@ -34,27 +31,22 @@ def _load_rules() -> dict[str, CategoryRule]:
     return {c: found.get(c, CategoryRule(c)) for c in CATEGORIES} | found
 
 
+#: Every scan needs the rules; any write of a rule row in this worker clears them.
+_cache = WorkerCache("gatepass.rules", CategoryRuleRow,
+                     seconds=lambda: current_app.config.get("RULES_CACHE_SECONDS", CACHE_SECONDS))
+
+
 def category_rules() -> dict[str, CategoryRule]:
     """The rules by category (a copy of the mapping: callers may not change the cache)."""
-    cache = current_app.extensions.setdefault("gatepass.rules", {})
-    hit = cache.get("rules")
-    now = time.monotonic()
-    if hit is None or now - hit[0] > current_app.config.get("RULES_CACHE_SECONDS", CACHE_SECONDS):
-        hit = cache["rules"] = (now, _load_rules())
-    return dict(hit[1])
+    rules = _cache.get("rules")
+    if rules is None:
+        rules = _cache.put("rules", _load_rules())
+    return dict(rules)
 
 
 def forget_rules() -> None:
     """Drop this process's cached rules (after a change)."""
-    current_app.extensions.setdefault("gatepass.rules", {}).pop("rules", None)
-
-
-@event.listens_for(Session, "after_flush")
-def _rules_changed(session, _context) -> None:
-    """Any write of a rule row (this module, another service, a test) clears the cache."""
-    if any(isinstance(o, CategoryRuleRow) for o in (*session.new, *session.dirty, *session.deleted)):
-        if has_app_context():
-            forget_rules()
+    _cache.clear()
 
 
 def set_rule(category: str, hours: str = "", gates: str = "", anti_passback: bool = True,
