@@ -9,8 +9,6 @@ import io
 from datetime import date, datetime
 from xml.sax.saxutils import escape
 
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -21,6 +19,7 @@ from reportlab.platypus import (PageBreak, Paragraph, SimpleDocTemplate, Spacer,
 from gatepass.duty import PATTERN_LABELS, week_days
 from ..config import community_tz
 from .pdf_fonts import register_fonts
+from .pdf_qr import QrFlowable
 
 WEEKDAYS = "一二三四五六日"
 ASCII = "".join(chr(c) for c in range(32, 127))
@@ -121,12 +120,9 @@ def poster_pdf(community: str, title: str, body: str, footer: str = "",
     for para in [p.strip() for p in (body or "").splitlines() if p.strip()]:
         story.append(Paragraph(escape(para), text))
     if qr_text:
-        widget = QrCodeWidget(qr_text, barLevel="M")
-        x1, y1, x2, y2 = widget.getBounds()
         size = 70 * mm
-        drawing = Drawing(size, size, transform=[size / (x2 - x1), 0, 0, size / (y2 - y1), 0, 0])
-        drawing.add(widget)
-        story += [Spacer(1, 6 * mm), Table([[drawing]], colWidths=[size], hAlign="CENTER"),
+        story += [Spacer(1, 6 * mm),
+                  Table([[QrFlowable(qr_text, size)]], colWidths=[size], hAlign="CENTER"),
                   Paragraph(escape(qr_caption), cap)]
     if footer:
         story += [Spacer(1, 10 * mm), Paragraph(escape(footer), foot)]

@@ -16,7 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from .pdf_fonts import register_fonts
-from .pdf_qr import qr_paths_batch
+from .pdf_qr import draw_qr
 
 PAGE_W, PAGE_H = A4
 POSTER_QR = 120 * mm
@@ -34,14 +34,6 @@ CERT_NOTE = "本证明仅证明隔离期间情况，涂改无效。"
 
 def _chars(*texts: str) -> str:
     return "".join(sorted(set("".join(texts) + "0123456789-—:/·.（）()℃ ")))
-
-
-def _qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
-    n, ops = qr_paths_batch([text])[0]
-    s = size / n
-    canvas.setFillGray(1)
-    canvas.rect(x, y, size, size, stroke=0, fill=1)
-    canvas.addLiteral(f"q 0 g {s:.5f} 0 0 {s:.5f} {x:.3f} {y:.3f} cm {ops}f Q")
 
 
 def _fit(text: str, font: str, size: float, width: float) -> float:
@@ -72,7 +64,7 @@ def poster(community: str, gate: str, url: str) -> bytes:
         c.drawString(15 * mm, y, step)
         y -= 9 * mm
     qr_y = y - 4 * mm - POSTER_QR
-    _qr(c, url, (PAGE_W - POSTER_QR) / 2, qr_y, POSTER_QR)
+    draw_qr(c, url, (PAGE_W - POSTER_QR) / 2, qr_y, POSTER_QR)
     c.setFont(regular, 11)
     c.setFillGray(0.3)
     c.drawCentredString(PAGE_W / 2, qr_y - 8 * mm, POSTER_NOTE)
@@ -150,7 +142,7 @@ def certificate(t: CertificateText) -> bytes:
     text.textLine(line)
     c.drawText(text)
     qr_y = 40 * mm
-    _qr(c, t.url, left, qr_y, CERT_QR)
+    draw_qr(c, t.url, left, qr_y, CERT_QR)
     c.setFont(regular, 10)
     c.setFillGray(0)
     c.drawString(left + CERT_QR + 6 * mm, qr_y + CERT_QR / 2 + 2 * mm, check)

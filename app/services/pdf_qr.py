@@ -13,6 +13,7 @@ from typing import Iterator
 
 import numpy as np
 import zxingcpp
+from reportlab.platypus import Flowable
 
 from gatepass.qrimage import QUIET_ZONE
 
@@ -56,6 +57,37 @@ def qr_paths_batch(tokens: list[str]) -> list[tuple[int, str]]:
         for j, i in enumerate(idx):
             out[i] = (n + 2 * QUIET_ZONE, blob[bounds[j]:bounds[j + 1]].decode("ascii"))
     return out
+
+
+def draw_qr_path(canvas, qr: tuple[int, str], x: float, y: float, size: float) -> None:
+    """Fill one code from ``qr_paths_batch`` into the ``size`` square at (x, y), in points."""
+    n, ops = qr
+    s = size / n
+    canvas.addLiteral(f"q 0 g {s:.5f} 0 0 {s:.5f} {x:.3f} {y:.3f} cm {ops}f Q")
+
+
+def draw_qr(canvas, text: str, x: float, y: float, size: float) -> None:
+    """One QR on a white square (quiet zone included): posters, certificates."""
+    canvas.saveState()
+    canvas.setFillGray(1)
+    canvas.rect(x, y, size, size, stroke=0, fill=1)
+    canvas.restoreState()
+    draw_qr_path(canvas, qr_paths_batch([text])[0], x, y, size)
+
+
+class QrFlowable(Flowable):
+    """The same vector QR in a platypus story (a poster laid out as paragraphs)."""
+
+    def __init__(self, text: str, size: float):
+        super().__init__()
+        self.text, self.size = text, size
+        self.width = self.height = size
+
+    def wrap(self, _avail_width, _avail_height):
+        return self.size, self.size
+
+    def draw(self) -> None:
+        draw_qr(self.canv, self.text, 0, 0, self.size)
 
 
 def helper_pool(workers: int) -> ProcessPoolExecutor | None:

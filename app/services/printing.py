@@ -38,7 +38,7 @@ from .card_sheet import (BAND_H, CARD_H, CARD_W, COLS, GRID_X, GRID_Y, PAGE_H, P
                          PER_PAGE, QR_BOX, QR_X, QR_Y, ROWS, TEXT_W, TEXT_X, VERIFY_DPI,
                          card_origin)
 from .pdf_fonts import font_subset, font_name, is_registered, register_fonts
-from .pdf_qr import helper_pool, qr_paths, qr_paths_batch  # noqa: F401
+from .pdf_qr import draw_qr_path, helper_pool, qr_paths, qr_paths_batch  # noqa: F401
 from .pdf_verify import VerifyReport, verify_pdf  # noqa: F401
 
 Progress = Callable[[int, int], None]
@@ -271,9 +271,7 @@ def _card(canvas: Canvas, card: Card, slot: int, qr: tuple[int, str],
         text.setTextOrigin(TEXT_X, top)
         text.textOut(value)
     canvas.drawText(text)
-    n, ops = qr
-    s = QR_BOX / n
-    canvas.addLiteral(f"q 0 g {s:.5f} 0 0 {s:.5f} {QR_X:.3f} {QR_Y:.3f} cm {ops}f Q")
+    draw_qr_path(canvas, qr, QR_X, QR_Y, QR_BOX)
     canvas.restoreState()
 
 
