@@ -77,10 +77,18 @@ class ChainResult:
     ms: float
     steps_tried: int = 0
     rejected: tuple[str, ...] = field(default=())
+    #: further accepted codes read in the same frame (a family holding up two or three
+    #: passes): (text, corner points) pairs, never repeating `text`.
+    others: tuple[tuple[str, np.ndarray], ...] = field(default=())
 
     @property
     def ok(self) -> bool:
         return self.text is not None
+
+    @property
+    def codes(self) -> list[tuple[str, np.ndarray | None]]:
+        """Every accepted code in the frame, the one in `text` first."""
+        return ([(self.text, self.points)] if self.ok else []) + list(self.others)
 
 
 def accept_any(text: str) -> bool:

@@ -19,6 +19,64 @@ from app.models import Building, Household, Pass, Person, User, Vehicle
 from gatepass.tokens import KeyRing
 from helpers import ROOT, SHARED, IN_CI, chromium_path, csrf_token, login, need  # noqa: F401
 
+# -- a travelled clock -------------------------------------------------------
+#
+# ``pytest --clock 00:40`` (community time, today) or ``--clock 2026-12-31T23:50``
+# runs the test process at that hour, its clock ticking on from there
+# (time-machine). A test that builds "today at 08:05" or "this morning's slot"
+# from the wall clock fails here at 00:40 the way it would on a CI machine at
+# that hour. Tests that talk to another process (a browser, a scanner
+# subprocess, gunicorn) are skipped: that process keeps the real clock. They
+# carry the ``other_process`` marker.
+
+def pytest_addoption(parser):
+    parser.addoption("--clock", default=None, metavar="HH:MM|YYYY-MM-DDTHH:MM",
+                     help="travel the test process's clock to this community-local time")
+
+
+def _clock_destination(text: str) -> datetime:
+    from zoneinfo import ZoneInfo
+    from gatepass.wire import DEFAULT_TIMEZONE
+    tz = ZoneInfo(DEFAULT_TIMEZONE)
+    if "T" in text or "-" in text:
+        dest = datetime.fromisoformat(text)
+    else:
+        hour, minute = (int(x) for x in text.split(":"))
+        dest = datetime.now(tz).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return dest if dest.tzinfo else dest.replace(tzinfo=tz)
+
+
+_traveller = None
+
+
+def pytest_configure(config):
+    global _traveller
+    text = config.getoption("--clock")
+    if text:
+        import time_machine
+        _traveller = time_machine.travel(_clock_destination(text), tick=True)
+        _traveller.start()
+
+
+def pytest_unconfigure(config):
+    if _traveller is not None:
+        _traveller.stop()
+
+
+def pytest_report_header(config):
+    if config.getoption("--clock"):
+        return f"clock travelled to {datetime.now().astimezone().isoformat(timespec='minutes')}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--clock"):
+        return
+    skip = pytest.mark.skip(reason="another process keeps the real clock (--clock)")
+    for item in items:
+        if item.get_closest_marker("other_process") or item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def keys_dir(tmp_path) -> Path:
     d = tmp_path / "keys"
