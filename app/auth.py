@@ -22,6 +22,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from .extensions import db, login_manager
+from gatepass.disclosure import Disclosure, for_role
 from .services import ratelimit
 from .models import User
 
@@ -29,6 +30,12 @@ bp = Blueprint("auth", __name__)
 
 #: Checked when the username is unknown, so that answer takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-password-of-anyone")
+
+
+def viewer() -> Disclosure:
+    """What the logged-in reader may see of health data, names and phone numbers
+    (``gatepass.disclosure``); anyone not logged in gets the narrowest view."""
+    return for_role(getattr(current_user, "role", None))
 
 
 def init_app(app) -> None:

@@ -7,7 +7,7 @@ from flask import current_app, request, session
 from flask_babel import get_locale
 
 from gatepass import categories
-from gatepass.verdict import REASONS
+from .auth import viewer
 
 
 def select_locale() -> str:
@@ -30,8 +30,14 @@ def other_language_url() -> str:
 
 
 def reason_text(code: str) -> str:
-    zh, en = REASONS.get(code, (code, code))
-    return en if lang() == "en" else zh
+    """A reason in the reader's language, as the reader's role may see it: a health reason
+    reads "请联系社区" to anyone but health staff (``gatepass.disclosure``)."""
+    return viewer().reason_text(code, lang())
+
+
+def shown_reason(code: str) -> str:
+    """The reason code the reader's role may see (for titles and data attributes)."""
+    return viewer().reason(code)
 
 
 def category_label(code: str) -> str:

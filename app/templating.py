@@ -15,7 +15,8 @@ from gatepass.categories import VehicleKind
 from gatepass.roles import Role
 from gatepass.status import PAGE_ACTIONS, PassAction, PassStatus
 from .config import community_tz
-from .i18n import category_label, label, lang, other_language_url, reason_text
+from .auth import viewer
+from .i18n import category_label, label, lang, other_language_url, reason_text, shown_reason
 
 
 def localtime(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -25,7 +26,8 @@ def localtime(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 def init_app(app) -> None:
     app.jinja_env.globals.update(
-        reason_text=reason_text, category_label=category_label,
+        reason_text=reason_text, shown_reason=shown_reason, viewer=viewer,
+        category_label=category_label,
         category_colour=categories.colour, other_language_url=other_language_url,
         label=label, PassStatus=PassStatus, PassAction=PassAction, Role=Role,
         VehicleKind=VehicleKind, PAGE_ACTIONS=PAGE_ACTIONS)

@@ -58,6 +58,8 @@ class PassState:
     valid_until: Optional[datetime] = None
     inside: Optional[bool] = None
     quarantine_until: Optional[datetime] = None
+    #: May not go out (home quarantine): what a gate's offline snapshot says instead of a date.
+    no_exit: bool = False
     holder: Optional[dict] = None  # masked name, building/unit, category label
 
 
@@ -153,7 +155,8 @@ def _verify(text, ring, lookup, now, ctx) -> Verdict:
     if state.valid_until and now >= _aware(state.valid_until):
         return deny("EXPIRED")
 
-    if ctx.direction == "out" and state.quarantine_until and now < _aware(state.quarantine_until):
+    if ctx.direction == "out" and (state.no_exit or (
+            state.quarantine_until and now < _aware(state.quarantine_until))):
         return deny("IN_QUARANTINE")
 
     reason = gate_rules.temperature_reason(rule, ctx.temperature, ctx.direction,

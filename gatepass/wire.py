@@ -37,7 +37,14 @@ RETRY_STATUSES = frozenset({401, 408, 429})
 
 #: One pass in the gate snapshot is a list in this order (about 60 bytes).
 SNAPSHOT_PASS_FIELDS = ("serial", "status", "category", "valid_from", "valid_until",
-                        "quarantine_until")
+                        "no_exit")
+
+#: ``no_exit``, the only health fact a gate is sent: the holder may not go out (home
+#: quarantine). On the wire it is null or this fixed marker, never a real date: the field
+#: used to be ``quarantine_until``, and a scanner older than the flag reads the marker as a
+#: date far ahead and denies going out alike. A reader also takes ``true`` as set, and a
+#: real date (a row cached before the service sent flags) as set while it is ahead.
+NO_EXIT_MARK = "9999-01-01T00:00:00+00:00"
 
 
 def pass_code(pass_id: int, serial: int) -> str:
@@ -73,18 +80,29 @@ def _iso(dt: Optional[datetime]) -> Optional[str]:
 
 
 def pack_pass_row(serial: int, status: str, category: str, valid_from: Optional[datetime],
-                  valid_until: Optional[datetime], quarantine_until: Optional[datetime]) -> list:
-    """A pass as the snapshot carries it (see SNAPSHOT_PASS_FIELDS)."""
-    return [serial, status, category, _iso(valid_from), _iso(valid_until), _iso(quarantine_until)]
+                  valid_until: Optional[datetime], no_exit: bool) -> list:
+    """A pass as the snapshot carries it (see SNAPSHOT_PASS_FIELDS and NO_EXIT_MARK)."""
+    return [serial, status, category, _iso(valid_from), _iso(valid_until),
+            NO_EXIT_MARK if no_exit else None]
 
 
-def unpack_pass_row(row: Any) -> dict:
-    """The snapshot's list back into named fields; short or odd rows are padded, dates parsed."""
+def unpack_pass_row(row: Any, now: Optional[datetime] = None) -> dict:
+    """The snapshot's list back into named fields; short or odd rows are padded, dates
+    parsed, ``no_exit`` a bool (a legacy date counts as set while it is after ``now``)."""
     values = (list(row) + [None] * len(SNAPSHOT_PASS_FIELDS))[:len(SNAPSHOT_PASS_FIELDS)]
     out = dict(zip(SNAPSHOT_PASS_FIELDS, values))
-    for key in ("valid_from", "valid_until", "quarantine_until"):
+    for key in ("valid_from", "valid_until"):
         out[key] = parse_time(str(out[key])) if out[key] else None
+    out["no_exit"] = _no_exit(out["no_exit"], now or datetime.now(timezone.utc))
     return out
+
+
+def _no_exit(value: Any, now: datetime) -> bool:
+    if isinstance(value, (bool, int)):
+        return bool(value)
+    if not value or not isinstance(value, str):
+        return False  # null, or nothing a reader can make sense of
+    return value == NO_EXIT_MARK or now < parse_time(value)
 
 
 # --------------------------------------------------------------------------- scanner contracts

@@ -1,6 +1,7 @@
 """Judging passes at the gate without the service: keys on disk plus a cached snapshot.
 
-The service's snapshot lists every pass (serial, status, category, validity),
+The service's snapshot lists every pass (serial, status, category, validity, and
+whether its holder may not go out: a flag, never a quarantine date),
 the retired key ids and the category rules. It is polled every 30 s and kept
 on disk, so a scanner restarted while the network is down still denies a
 revoked pass, an old card after a reissue, and every pass of a retired key.
@@ -81,15 +82,17 @@ class Snapshot:
     def retired_kids(self) -> set[str]:
         return set(self.data.get("retired_kids") or ())
 
-    def state(self, pass_id: int) -> Optional[PassState]:
+    def state(self, pass_id: int, now: Optional[datetime] = None) -> Optional[PassState]:
+        """The pass as the snapshot lists it; ``now`` judges a row cached before the service
+        sent the may-not-go-out flag, with a date in its place (see wire.NO_EXIT_MARK)."""
         row = (self.data.get("passes") or {}).get(str(pass_id))
         if not row:
             return None
-        f = unpack_pass_row(row)
+        f = unpack_pass_row(row, now)
         category = f["category"]
         return PassState(pass_id=pass_id, serial=int(f["serial"]), status=f["status"] or "active",
                          category=category or "other", valid_from=f["valid_from"],
-                         valid_until=f["valid_until"], quarantine_until=f["quarantine_until"],
+                         valid_until=f["valid_until"], no_exit=f["no_exit"],
                          holder={"category": category, "category_label": label(category or ""),
                                  "code": pass_code(pass_id, f["serial"])})
 
@@ -253,7 +256,7 @@ class OfflineJudge:
         def lookup(pass_id: int) -> Optional[PassState]:
             nonlocal signature_only
             if snap is not None:
-                state = snap.state(pass_id)
+                state = snap.state(pass_id, now)
                 if state is not None or pass_id <= snap.max_id:
                     return state
             # Not listed and newer than the snapshot (or no snapshot): trust the signature.

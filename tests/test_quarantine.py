@@ -18,9 +18,9 @@ from freezegun import freeze_time
 from app.extensions import db
 from app.models import (AuditEntry, Errand, HealthAlert, HomeCheck, Pass, Person, QuarantineEpisode,
                         TemperatureReport)
-from gatepass.quarantine import (OPEN_EPISODE_UNTIL, cohorts, day_number, day_of, in_quarantine,
+from gatepass.quarantine import (cohorts, day_number, day_of, in_quarantine,
                                  may_end, parse_overdue, people_per_day, quarantine_end, today_reports)
-from gatepass.wire import unpack_pass_row
+from gatepass.wire import NO_EXIT_MARK, unpack_pass_row
 from helpers import csrf_token, login
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -121,9 +121,12 @@ def episode_of(app, person_id) -> int:
             QuarantineEpisode.person_id == person_id).order_by(QuarantineEpisode.id.desc()))
 
 
-def snapshot_quarantine(client, device_token, pass_id):
+def snapshot_no_exit(client, device_token, pass_id) -> bool:
+    """The may-not-go-out flag the gate snapshot carries for a pass (never a date: PIPL)."""
     body = client.get("/api/v1/gate/snapshot", headers={"Authorization": f"Bearer {device_token}"}).get_json()
-    return unpack_pass_row(body["passes"][str(pass_id)])["quarantine_until"]
+    row = body["passes"][str(pass_id)]
+    assert row[5] in (None, NO_EXIT_MARK)  # null or the fixed marker: no real date leaves
+    return unpack_pass_row(row)["no_exit"]
 
 
 # -- the gate ----------------------------------------------------------------------------------
@@ -138,13 +141,13 @@ def test_gate_denies_exits_during_an_open_episode_and_ending_frees_the_pass_at_o
     body = scan(make.token(pid), "out").get_json()
     assert (body["allowed"], body["reason"], body["message"]) == (False, "IN_QUARANTINE", "居家隔离期内，不得外出")
     assert scan(make.token(pid), "in").get_json()["reason"] == "OK"  # coming home is fine
-    assert snapshot_quarantine(client, device_token, pid) == OPEN_EPISODE_UNTIL
+    assert snapshot_no_exit(client, device_token, pid) is True
     ep = episode_of(app, person_id)
     r = client.post(f"/office/quarantine/episodes/{ep}/end", data={"csrf_token": token, "outcome": "completed"},
                     follow_redirects=True)
     assert "已解除居家隔离：返乡人" in r.get_data(as_text=True)
     assert scan(make.token(pid), "out").get_json()["reason"] == "OK"
-    assert snapshot_quarantine(client, device_token, pid) <= datetime.now(timezone.utc)
+    assert snapshot_no_exit(client, device_token, pid) is False
 
 
 def test_a_community_may_suspend_passes_for_the_stay(app, client, make, scan):

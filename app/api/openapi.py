@@ -127,7 +127,8 @@ SCHEMAS = {
             "passes": {
                 "type": "object",
                 "description": "pass id -> [serial, status, category, valid_from, valid_until, "
-                               "quarantine_until]",
+                               "no_exit]; no_exit (may not go out) is null or the fixed "
+                               "marker 9999-01-01T00:00:00+00:00, never a real date",
                 "additionalProperties": {
                     "type": "array", "minItems": 6, "maxItems": 6,
                     "prefixItems": [{"type": "integer"}, _STATUS, {"type": "string"},

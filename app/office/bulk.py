@@ -10,12 +10,11 @@ from urllib.parse import urlsplit
 
 from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from . import bp
 from .forms import ActionForm
-from ..services.scanlog import scan_query
-from ..auth import roles_required
+from ..services.scanlog import record_health_view, scan_query
+from ..auth import roles_required, viewer
 from ..config import community_tz
 from ..extensions import db
 from ..i18n import done_label, lang
@@ -77,12 +76,23 @@ def _attachment(ext: str) -> dict:
             "Cache-Control": "no-store"}
 
 
+def _scan_export(ext: str):
+    """The page's query and the reader's view (masked names, no phone search, no health
+    data for a guard; no health data for the office); a health reader's export is logged
+    as a view of health data, committed before the rows stream."""
+    view = viewer()
+    stmt, f = scan_query(request.args, view)
+    filters = " ".join(f"{k}={v}" for k, v in f.items() if v)
+    record_health_view("health.scans_export", view, detail=f"{ext} {filters}".strip())
+    db.session.commit()
+    return stmt, view
+
+
 @bp.get("/scans/export.csv")
 @roles_required(*READERS)
 def export_scans_csv():
-    guard = current_user.role == Role.GUARD  # masked names, no temperatures, no phone search
-    stmt, _f = scan_query(request.args, for_guard=guard)
-    rows = exports.scans_csv(stmt, community_tz(), lang(), for_guard=guard)
+    stmt, view = _scan_export("csv")
+    rows = exports.scans_csv(stmt, community_tz(), lang(), view)
     return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
                     headers=_attachment("csv"))
 
@@ -90,8 +100,7 @@ def export_scans_csv():
 @bp.get("/scans/export.xlsx")
 @roles_required(*READERS)
 def export_scans_xlsx():
-    guard = current_user.role == Role.GUARD
-    stmt, _f = scan_query(request.args, for_guard=guard)
-    data = exports.scans_xlsx(stmt, community_tz(), lang(), for_guard=guard)
+    stmt, view = _scan_export("xlsx")
+    data = exports.scans_xlsx(stmt, community_tz(), lang(), view)
     return Response(data, headers=_attachment("xlsx"),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -11,12 +11,11 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import or_
 
 from . import bp
 from .forms import ActionForm, RuleForm
-from ..auth import roles_required
+from ..auth import roles_required, viewer
 from ..config import community_tz
 from ..extensions import db
 from ..models import Building, Gate, GateDevice, Household, Pass, Person, Scan, Vehicle
@@ -28,7 +27,8 @@ from gatepass.status import PAGE_ACTIONS, PassAction, PassStatus
 from gatepass.verdict import REASONS
 from ..services import dashboard, issuing
 from ..services.rules import category_rules, set_rule
-from ..services.scanlog import HEALTH_REASONS, scan_query
+from ..services.scanlog import record_health_view, scan_query
+from .health import render_logged
 
 PAGE = 50
 
@@ -40,13 +40,11 @@ def _page() -> int:
 @bp.get("/")
 @roles_required(*READERS)
 def home():
-    tz = community_tz()
-    board = dashboard.build(dashboard.parse_day(request.args.get("day"), tz), tz)
-    start, end = dashboard.day_bounds(board.day, tz)
-    recent = db.session.scalars(db.select(Scan).where(Scan.scanned_at >= start,
-                                                      Scan.scanned_at < end)
-                                .order_by(Scan.scanned_at.desc()).limit(10)).all()
-    return render_template("office/home.html", board=board, recent=recent,
+    tz, view = community_tz(), viewer()
+    board = dashboard.build(dashboard.parse_day(request.args.get("day"), tz), tz, view)
+    recent = dashboard.recent(board.day, tz)
+    record_health_view("health.dashboard_scans", view, recent)
+    return render_logged("office/home.html", board=board, recent=recent,
                            day_before=board.day - timedelta(days=1),
                            day_after=board.day + timedelta(days=1))
 
@@ -194,15 +192,14 @@ def pass_qr_svg(pass_id: int):
 @bp.get("/scans")
 @roles_required(*READERS)
 def scans():
-    guard = current_user.role == Role.GUARD  # no phone search, no temperatures, masked names
-    stmt, f = scan_query(request.args, for_guard=guard)
+    view = viewer()  # phone search, temperatures, health reasons, full names: per role
+    stmt, f = scan_query(request.args, view)
     page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
+    record_health_view("health.scans", view, page.items)
     gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
     buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
-    return render_template("office/scans.html", page=page, f=f, gates=gates,
-                           buildings=buildings, guard=guard,
-                           reasons=[r for r in REASONS if not (guard and r in HEALTH_REASONS)],
-                           hidden_reasons=HEALTH_REASONS if guard else ())
+    return render_logged("office/scans.html", page=page, f=f, gates=gates,
+                         buildings=buildings, view=view, reasons=view.reasons(REASONS))
 
 
 @bp.get("/outside")

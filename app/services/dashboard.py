@@ -16,6 +16,7 @@ from sqlalchemy import func
 from ..extensions import db
 from ..models import Gate, Pass, Scan
 from gatepass.categories import CATEGORIES
+from gatepass.disclosure import FULL, Disclosure
 from gatepass.rules import OUTSIDE_TOO_LONG
 from gatepass.status import PassStatus
 
@@ -75,6 +76,13 @@ def denials(day: date, tz: ZoneInfo) -> list[tuple[str, int]]:
                                                    Scan.scanned_at < end)
         .group_by(Scan.reason)).all()
     return sorted(((r, n) for r, n in rows), key=lambda rn: (-rn[1], rn[0]))
+
+
+def recent(day: date, tz: ZoneInfo, limit: int = 10) -> list[Scan]:
+    """The day's last scans, newest first (the dashboard's 最近通行)."""
+    start, end = day_bounds(day, tz)
+    return db.session.scalars(db.select(Scan).where(Scan.scanned_at >= start, Scan.scanned_at < end)
+                              .order_by(Scan.scanned_at.desc()).limit(limit)).all()
 
 
 def passes_by_category() -> list[dict]:
@@ -204,11 +212,13 @@ def gate_duty(day: date, tz: ZoneInfo) -> tuple[dict[str, int], int, list]:
             on_duty)
 
 
-def build(day: date, tz: ZoneInfo) -> Board:
+def build(day: date, tz: ZoneInfo, view: Disclosure = FULL) -> Board:
+    """The dashboard of ``day``; denial reasons as ``view`` may see them (health reasons
+    added up under the neutral one for anyone but health staff)."""
     now = datetime.now(tz)
     is_today = day == now.date()
     series = hourly(day, tz)
-    refused = denials(day, tz)
+    refused = view.fold(denials(day, tz))
     passes = passes_by_category()
     per_dir = {d: [sum(s.hours[h] for s in series if s.direction == d) for h in range(24)]
                for d in DIRECTIONS}

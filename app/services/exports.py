@@ -17,11 +17,10 @@ from sqlalchemy.orm import defer, joinedload
 
 from ..extensions import db
 from ..models import Gate, Household, Pass, Person, Scan, Vehicle
-from gatepass.categories import label, mask_name
-from gatepass.verdict import REASONS
+from gatepass.categories import label
+from gatepass.disclosure import FULL, Disclosure
 
 BOM = "\ufeff"
-GUARD_HIDDEN_REASONS = frozenset({"IN_QUARANTINE", "FEVER"})  # = scanlog.HEALTH_REASONS
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 
@@ -116,21 +115,24 @@ SCAN_HEADERS = {
 _TIME_COLUMN = 0
 
 
-def _holders(pass_ids: set[int], lang: str) -> dict[int, tuple]:
-    """(code, full name, category, address) per pass: a busy gate's log names the
-    same few thousand holders over and over, so each is loaded once."""
+def _holders(pass_ids: set[int], lang: str, view: Disclosure) -> dict[int, tuple]:
+    """(code, name as ``view`` may see it, category, address) per pass: a busy gate's log
+    names the same few thousand holders over and over, so each is loaded once."""
     home = joinedload(Household.building)
     rows = db.session.scalars(db.select(Pass).where(Pass.id.in_(pass_ids)).options(
         joinedload(Pass.person).joinedload(Person.household).options(home),
         joinedload(Pass.vehicle).joinedload(Vehicle.household).options(home)))
-    return {p.id: (p.code, p.holder_name, label(p.category, lang), p.address) for p in rows}
+    return {p.id: (p.code, view.name(p.holder_name, p.masked_holder), label(p.category, lang),
+                   p.address) for p in rows}
 
 
 def scan_rows(stmt, tz: ZoneInfo, lang: str = "zh", local_text: bool = True,
-              for_guard: bool = False) -> Iterator[list]:
-    """Rows for ``stmt`` (from ``services.scanlog.scan_query``), local time, full names.
+              view: Disclosure = FULL) -> Iterator[list]:
+    """Rows for ``stmt`` (from ``services.scanlog.scan_query``), local time.
 
-    ``for_guard``: masked names and no temperatures (health data is not a guard's).
+    ``view`` (``gatepass.disclosure``): what the reader may see. Temperatures and health
+    reasons (the gate's offline verdict too) are health staff's; the office and guards
+    get the neutral reason and no raw text for such a row, guards masked names.
     The raw text of an allowed scan is a working pass token: it is left out,
     only what a failed scan read is kept, to see what people hold up.
     """
@@ -144,16 +146,11 @@ def scan_rows(stmt, tz: ZoneInfo, lang: str = "zh", local_text: bool = True,
     for batch in db.session.scalars(stmt).partitions():
         wanted = {s.pass_id for s in batch if s.pass_id and s.pass_id not in holders}
         if wanted:
-            holders.update(_holders(wanted, lang))
+            holders.update(_holders(wanted, lang, view))
         for s in batch:
             code, name, category, address = holders.get(s.pass_id, no_holder)
-            if for_guard:
-                name = mask_name(name) if name and not name[:1].isascii() else name
             at = s.scanned_at.astimezone(tz)
-            zh_reason, en_reason = REASONS.get(s.reason, (s.reason, s.reason))
-            reason = s.reason
-            if for_guard and reason in GUARD_HIDDEN_REASONS:
-                reason, zh_reason, en_reason = "DENIED", "拒绝（防疫原因）", "Denied (health reason)"
+            reason = view.reason(s.reason)
             yield [
                 at.strftime("%Y-%m-%d %H:%M:%S") if local_text
                 else at.replace(tzinfo=None, microsecond=0),
@@ -162,21 +159,21 @@ def scan_rows(stmt, tz: ZoneInfo, lang: str = "zh", local_text: bool = True,
                 code, name, category, address,
                 ("allowed" if s.allowed else "denied") if en else ("通过" if s.allowed else "拒绝"),
                 reason,
-                en_reason if en else zh_reason,
-                None if for_guard else s.temperature,
-                "" if s.allowed else s.raw_text,
+                view.reason_text(s.reason, lang),
+                view.temperature(s.temperature),
+                "" if s.allowed or view.hides(s.reason) else s.raw_text,
                 yes if s.offline_reason else no,
-                s.offline_reason or "",
+                view.reason(s.offline_reason) or "",
             ]
 
 
-def scans_csv(stmt, tz: ZoneInfo, lang: str = "zh", for_guard: bool = False) -> Iterator[str]:
-    return iter_csv(SCAN_HEADERS[lang], scan_rows(stmt, tz, lang, for_guard=for_guard))
+def scans_csv(stmt, tz: ZoneInfo, lang: str = "zh", view: Disclosure = FULL) -> Iterator[str]:
+    return iter_csv(SCAN_HEADERS[lang], scan_rows(stmt, tz, lang, view=view))
 
 
-def scans_xlsx(stmt, tz: ZoneInfo, lang: str = "zh", for_guard: bool = False) -> bytes:
+def scans_xlsx(stmt, tz: ZoneInfo, lang: str = "zh", view: Disclosure = FULL) -> bytes:
     return table_xlsx(SCAN_HEADERS[lang], scan_rows(stmt, tz, lang, local_text=False,
-                                                    for_guard=for_guard),
+                                                    view=view),
                       title="通行记录" if lang == "zh" else "scans",
                       widths=[20, 8, 6, 12, 12, 10, 16, 8, 16, 26, 8, 30, 6, 14],
                       formats={_TIME_COLUMN: "yyyy-mm-dd hh:mm:ss"})

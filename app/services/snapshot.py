@@ -1,14 +1,18 @@
 """The offline snapshot a gate caches: enough to deny what must be denied.
 
-It lists every pass by id with its current serial, status, category and
-validity (no names: a stolen gate laptop leaks no residents), plus the
+It lists every pass by id with its current serial, status, category,
+validity and a may-not-go-out flag (no names, no quarantine dates: a stolen gate
+laptop leaks no residents and no health data), plus the
 retired key ids and the category rules. About 60 bytes a pass: 7,000 passes
 are under half a megabyte, and the ETag makes an unchanged poll free.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import current_app
 
+from gatepass.quarantine import in_quarantine
 from gatepass.wire import pack_pass_row
 
 from ..extensions import db
@@ -18,11 +22,16 @@ from .rules import category_rules
 
 
 def gate_snapshot(device: GateDevice) -> dict:
+    """The snapshot for ``device``'s gate. Of a holder's health it carries only what the
+    gate's rule needs, "may not go out" (health data stays on the server: PIPL), computed
+    from ``Person.quarantine_until`` here; the date itself never leaves."""
+    now = datetime.now(timezone.utc)
     rows = db.session.execute(db.select(
         Pass.id, Pass.serial, Pass.status, Pass.category, Pass.valid_from, Pass.valid_until,
         Person.quarantine_until).outerjoin(Person, Pass.person_id == Person.id)
     ).all()
-    passes = {str(pid): pack_pass_row(*row) for pid, *row in rows}
+    passes = {str(pid): pack_pass_row(*row, no_exit=in_quarantine(until, now))
+              for pid, *row, until in rows}
     rules = {c: {"hours": r.hours_text(), "gates": sorted(r.gates),
                  "anti_passback": r.anti_passback,
                  "temperature_required": r.temperature_required} for c, r in category_rules().items()}
