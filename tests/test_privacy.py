@@ -92,6 +92,23 @@ def test_a_guards_scan_log_and_downloads_show_no_health_reason_even_offline(app,
     assert views_logged(app) == []
 
 
+def test_a_guards_shift_summary_on_the_gate_page_adds_health_reasons_up_neutrally(
+        app, client, make, scan):
+    from app.models import Gate, User
+    from app.services import duty
+    login(client, make, "guard", "zhao")
+    with app.app_context():
+        gid = db.session.scalar(db.select(Gate.id).where(Gate.name == "东门"))
+        user_id = db.session.scalar(db.select(User.id).where(User.username == "zhao"))
+        duty.sign_on(duty.add_guard("赵师傅", user_id=user_id), db.session.get(Gate, gid))
+        db.session.commit()
+    health_scans(app, make, scan)  # at 东门, the `scan` fixture's gate
+    html = client.get(f"/office/gate?gate={gid}").get_data(as_text=True)
+    assert "赵师傅" in html
+    assert_no_health_data(html)
+    assert '<li class="deny">请联系社区 <b>2</b></li>' in html
+
+
 def test_who_is_outside_shows_guards_masked_names_and_the_office_full_ones(app, make, scan):
     pid = make.pass_for(name="周八一")
     scan(make.token(pid), "out")
