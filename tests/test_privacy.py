@@ -159,6 +159,18 @@ def test_health_staff_see_it_all_and_each_view_is_logged(app, client, make, scan
         assert entry.username == "dr-wang" and entry.detail == "3 rows with health data"
 
 
+def test_the_operators_cli_export_is_logged_as_a_view_of_health_data(app, make, scan, runner,
+                                                                     tmp_path):
+    health_scans(app, make, scan)
+    result = runner.invoke(args=["scans", "export", "-o", str(tmp_path / "scans.csv")])
+    assert result.exit_code == 0, result.output
+    assert "38.5" in (tmp_path / "scans.csv").read_text(encoding="utf-8-sig")
+    with app.app_context():
+        entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.kind == "view"))
+        assert (entry.action, entry.username, entry.detail) == \
+            ("health.scans_export", "cli", "cli csv 3 rows")
+
+
 # -- the gate snapshot ---------------------------------------------------------------------
 
 def snapshot_row(client, device_token, pass_id) -> list:

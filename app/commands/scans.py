@@ -56,7 +56,8 @@ def _gate_id(value: str | None) -> str:
               help="OUT.csv (UTF-8 with BOM, opens in Excel) or OUT.xlsx")
 def export_command(since, until, gate, lang, out):
     """Write the scan log, newest first, with full names, to a CSV or XLSX file."""
-    from ..services.scanlog import scan_query
+    from gatepass.disclosure import FULL
+    from ..services.scanlog import record_health_view, scan_query
     ext = Path(out).suffix.lower()
     if ext not in (".csv", ".xlsx"):
         raise click.BadParameter("must end in .csv or .xlsx", param_hint="--output")
@@ -71,6 +72,9 @@ def export_command(since, until, gate, lang, out):
         with open(out, "w", encoding="utf-8", newline="") as fh:
             for chunk in exports.scans_csv(stmt, community_tz(), lang):
                 fh.write(chunk)
+    # temperatures and health reasons went into the file: a view of health data, logged
+    record_health_view("health.scans_export", FULL, detail=f"cli {ext[1:]} {count} rows")
+    db.session.commit()
     click.echo(f"wrote {count} scan(s) to {out}")
 
 
