@@ -1,7 +1,7 @@
 """registrations.link_version: the pass link a registration's status page may show
 
 Revision ID: b13000000e01
-Revises: b12000000001
+Revises: b10000000001
 Create Date: 2026-12-02 04:30:00
 
 Registrations approved before this revision keep no link on their status page
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b13000000e01'
-down_revision = 'b12000000001'
+down_revision = 'b10000000001'
 branch_labels = None
 depends_on = None
 
