@@ -169,13 +169,15 @@ def record_report(ep: QuarantineEpisode, value: float, symptoms: str = "", *,
         db.session.add(report)
     report.value, report.taken_at, report.symptoms = round(value, 1), at, symptoms
     source = AlertSource.STAFF_REPORT if user_id else AlertSource.HOME_REPORT
-    kind = AlertKind.FEVER if is_fever(report.value, threshold()) else AlertKind.SYMPTOM if symptoms else None
+    kind = (AlertKind.FEVER if is_fever(report.value, threshold())
+            else AlertKind.SYMPTOM if symptoms else None)
     if kind is not None:
         _reading_alert(ep, kind, source, report, slot if user_id is None else None)
     return report
 
 
-def _home_report_in(ep: QuarantineEpisode, slot: tuple[datetime, datetime]) -> TemperatureReport | None:
+def _home_report_in(ep: QuarantineEpisode,
+                    slot: tuple[datetime, datetime]) -> TemperatureReport | None:
     return db.session.scalar(db.select(TemperatureReport).where(
         TemperatureReport.episode_id == ep.id, TemperatureReport.recorded_by.is_(None),
         TemperatureReport.taken_at >= slot[0], TemperatureReport.taken_at < slot[1])

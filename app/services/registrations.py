@@ -262,15 +262,17 @@ def _person_for(reg: Registration, choice: str, person_id: int | None) -> tuple[
     """
     match = match_for(reg)
     if match is not None and choice not in (SAME, NEW):
-        raise RegistrationError("CHOOSE_MATCH", "此手机号已属于已有人员：请核对后选择“同一人”或“新人员”",
-                                "this phone belongs to someone on file: choose same person or new person")
+        raise RegistrationError(
+            "CHOOSE_MATCH", "此手机号已属于已有人员：请核对后选择“同一人”或“新人员”",
+            "this phone belongs to someone on file: choose same person or new person")
     if choice == SAME:
         if match is None or match.person.id != person_id:
             raise RegistrationError("NO_MATCH", "已有人员已变化，请刷新后重新核对",
                                     "the person on file changed: reload and check again")
         if not match.may_be_same:
-            raise RegistrationError("NOT_SAME_PERSON", "姓名或身份证后 4 位与已有人员不一致，不能按同一人通过",
-                                    "name or ID last 4 differ from the person on file: not the same person")
+            raise RegistrationError(
+                "NOT_SAME_PERSON", "姓名或身份证后 4 位与已有人员不一致，不能按同一人通过",
+                "name or ID last 4 differ from the person on file: not the same person")
         person = match.person
         person.household_id = person.household_id or reg.household_id
         person.id_card_masked = person.id_card_masked or reg.id_card_masked
