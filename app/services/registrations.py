@@ -217,7 +217,7 @@ class Match:
 
     @property
     def may_be_same(self) -> bool:
-        """"Same person" is offered only when name and ID last 4 both agree."""
+        """Only when name and ID last 4 both agree may staff approve as the same person."""
         return self.same_name and self.same_id
 
 
@@ -275,7 +275,6 @@ def _person_for(reg: Registration, choice: str, person_id: int | None) -> tuple[
                 "name or ID last 4 differ from the person on file: not the same person")
         person = match.person
         person.household_id = person.household_id or reg.household_id
-        person.id_card_masked = person.id_card_masked or reg.id_card_masked
         return person, False
     person = Person(name=reg.name, phone=None if match else reg.phone, category="resident",
                     household_id=reg.household_id, id_card_masked=reg.id_card_masked)
