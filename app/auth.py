@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
@@ -23,6 +22,7 @@ from wtforms.validators import DataRequired
 
 from .extensions import db, login_manager
 from gatepass.disclosure import Disclosure, for_role
+from .security import same_site_path
 from .services import ratelimit
 from .models import User
 
@@ -109,10 +109,7 @@ def login():
                 user.end_sessions()
                 db.session.commit()
             login_user(user)
-            target = request.args.get("next", "")
-            if not target.startswith("/") or urlsplit(target).netloc or target.startswith("//"):
-                target = url_for("office.home")
-            return redirect(target)
+            return redirect(same_site_path(request.args.get("next")) or url_for("office.home"))
         flash(_("用户名或密码错误"), "error")
     if request.method == "POST":  # every POST that did not log in counts against both limits
         for key, _spec in throttles:
