@@ -22,6 +22,7 @@ import numpy as np
 
 from .deblur import deblur  # the costliest preprocessor has a module of its own
 from .views import View
+from .warp import unwarp  # non-flat codes: a bent grid, a module of its own too
 
 try:  # the decoders are optional at import time so a missing wheel only disables one step
     import zxingcpp
@@ -387,4 +388,5 @@ PREPROCESSORS: dict[str, Preprocessor] = {
     "denoise": denoise,
     "regions": regions,
     "deblur": deblur,
+    "unwarp": unwarp,
 }
