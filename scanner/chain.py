@@ -55,9 +55,12 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     ("zxing", 3.0),                          # whole frame: rotation, tilt, dark mode, moire
     ("regions,enlarge,sharpen>zxing", 4.0),  # far or soft code: zoom the crop, steepen edges
     ("regions,deblur>zxing", 5.0),           # hand shake / focus: Wiener-deconvolve the crop
+    # bent, folded, cloth: sample a bent module grid.  It costs more than a frame's budget,
+    # so within one frame it is always skipped (the steps after it run as before) and it
+    # runs as the step the next frame resumes at (carry-over): a held-up card gets it soon
+    ("regions,unwarp>zxing", 30.0),
     ("regions,enlarge>zxing-global", 1.5),   # uneven print, artwork: one global threshold
     ("regions,enlarge,denoise>zxing", 1.5),  # dim sensor noise, glare on a far code
-    ("regions,unwarp>zxing", 30.0),          # bent, folded, cloth: sample a bent grid
     ("regions>zbar", 4.0),                   # a second locator for codes zxing cannot find
     ("regions,level>zxing", 3.0),            # glare or shadow across the code
     ("regions,smooth>zbar", 3.0),            # screen grid / halftone texture inside modules
