@@ -287,6 +287,11 @@ def _layout(n: int, k: int) -> _Layout:
                    sign[idx] * (known[idx] & valid), ring, ctrl[idx], w4[idx], *_neighbours(k))
 
 
+def _offsets(steps: np.ndarray, module: float) -> np.ndarray:
+    """Every (dx, dy) pair of `steps` (module widths), in pixels."""
+    return np.stack(np.meshgrid(steps, steps), -1).reshape(-1, 2) * np.float32(module)
+
+
 def refine(grid: Grid, norm: np.ndarray, module: float) -> None:
     """Grow the displacement mesh from the finders outwards, a ring of control points at a
     time (vectorised: Python loops per control point would cost the frame budget).
@@ -299,8 +304,8 @@ def refine(grid: Grid, norm: np.ndarray, module: float) -> None:
     flat = cv2.perspectiveTransform(lay.uv[None], grid.hom)[0]
     done = np.zeros((k, k), bool)
     shift = grid.shift.reshape(-1, 2)  # a view: updates land in grid.shift
-    coarse = np.stack(np.meshgrid(SHIFTS, SHIFTS), -1).reshape(-1, 2) * np.float32(module)
-    fine = np.stack(np.meshgrid(*[np.linspace(-FINE, FINE, 3, dtype=np.float32)] * 2), -1).reshape(-1, 2) * np.float32(module)
+    coarse = _offsets(SHIFTS, module)
+    fine = _offsets(np.linspace(-FINE, FINE, 3, dtype=np.float32), module)
     rings = [np.flatnonzero(lay.ring == r) for r in np.unique(lay.ring[lay.ring >= 0])]
     flat_c = flat[lay.idx]  # (k*k, L, 2)
     done = done.ravel()
@@ -342,10 +347,12 @@ def unwarp(view: View) -> Iterator[Callable[[], View]]:
     img = view.image
     side = max(img.shape)
     factor = WORK_SIDE / side if side > WORK_SIDE else (2.0 if side < WORK_SIDE / 2 else 1.0)
+    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     work = img if factor == 1.0 else cv2.resize(img, None, fx=factor, fy=factor,
-                                                 interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+                                                 interpolation=interp)
     block = max(11, (max(work.shape) // 24) | 1)
-    bw = cv2.adaptiveThreshold(work, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 4)
+    bw = cv2.adaptiveThreshold(work, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
+                               block, 4)
     trio = pick_triple(find_finders(bw))
     if trio is None:
         return

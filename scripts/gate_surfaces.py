@@ -47,7 +47,8 @@ def fold(u, v, rng, size):
         p0 = centre + nrm * off * span
         side = (u - p0[0]) * nrm[0] + (v - p0[1]) * nrm[1]
         beyond = side > 0 if k == 0 else side < 0  # two creases turn the two outer strips
-        rot = _rotation(np.array([d[0], d[1], 0.0]), np.radians(rng.uniform(15, 40)) * rng.choice([-1, 1]))
+        turn = np.radians(rng.uniform(15, 40)) * rng.choice([-1, 1])
+        rot = _rotation(np.array([d[0], d[1], 0.0]), turn)
         pts = np.stack([x - p0[0], y - p0[1], z], -1)[beyond] @ rot.T
         x[beyond], y[beyond], z[beyond] = pts[:, 0] + p0[0], pts[:, 1] + p0[1], pts[:, 2]
     return x, y, z
@@ -105,7 +106,8 @@ def invert_map(fx, fy, step, box):
     dst = np.float32([[fx[0, 0], fy[0, 0]], [fx[0, -1], fy[0, -1]], [fx[-1, -1], fy[-1, -1]],
                       [fx[-1, 0], fy[-1, 0]]])
     hinv = cv2.getPerspectiveTransform(dst, src)
-    q = cv2.perspectiveTransform(np.stack([gx, gy], -1).reshape(-1, 1, 2), hinv).reshape(gx.shape + (2,))
+    q = cv2.perspectiveTransform(np.stack([gx, gy], -1).reshape(-1, 1, 2), hinv)
+    q = q.reshape(gx.shape + (2,))
     qu, qv = q[..., 0].copy(), q[..., 1].copy()
     dxu, dxv = np.gradient(fx, axis=1), np.gradient(fx, axis=0)
     dyu, dyv = np.gradient(fy, axis=1), np.gradient(fy, axis=0)

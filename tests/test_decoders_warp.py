@@ -104,7 +104,8 @@ def test_held_out_non_flat_frames_lose_nothing():
     bent, folded and cloth frame the chain without it reads.  (What it gains on the full
     held-out set is measured by `python -m scanner bench`, docs/benchmark-decoders.md.)"""
     budget = 75.0
-    chain, flat = DecoderChain(budget_ms=budget).warm_up(), DecoderChain(WITHOUT_WARP, budget_ms=budget)
+    chain = DecoderChain(budget_ms=budget).warm_up()
+    flat = DecoderChain(WITHOUT_WARP, budget_ms=budget).warm_up()
     rng = np.random.default_rng(HELD_OUT_SEED)
     lost = []
     for condition in ("bent", "folded", "cloth"):
