@@ -43,7 +43,11 @@ WORK_SIDE = 640
 
 @dataclass(frozen=True)
 class WarpedView(View):
-    """A synthetic code drawn from a bent grid; `to_frame` maps back through the warp."""
+    """A synthetic code drawn from a bent grid; `to_frame` maps back through the warp.
+
+    `unwarp` is the last preprocessor of a pipeline: its image is already clean, and a view
+    derived from it (`derive`) would map back by scale and offset only, not the warp.
+    """
 
     source: View | None = None
     mapper: Callable[[np.ndarray], np.ndarray] | None = None

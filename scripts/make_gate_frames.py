@@ -9,7 +9,13 @@ optics) and its own severity choices for the same named conditions, and writes t
 
     python scripts/make_gate_frames.py /tmp/heldout --per-condition 30 --seed 7
 
-File names are `<condition>_<nnn>.jpg` (the bench groups by that prefix).
+File names are `<condition>_<nnn>.jpg` (the bench groups by that prefix).  Besides the
+shared sets' conditions it renders cards that are not flat (`bent`, `folded`, `cloth`, see
+gate_surfaces.py) and `glare-blur`; seed 19 of those is the held-out set the warp was
+never tuned on:
+
+    python scripts/make_gate_frames.py /tmp/heldout-bent --per-condition 20 --seed 19 \
+        --conditions bent,folded,cloth,glare-blur
 """
 from __future__ import annotations
 
