@@ -59,7 +59,8 @@ test-hours: install
 
 bench: install
 	$(PY) scripts/make_gate_frames.py build/heldout --per-condition 25 --seed 7
-	$(PY) -m scanner bench $(wildcard ../shared/frames ../shared/frames-real) build/heldout
+	$(PY) scripts/make_gate_frames.py build/heldout-bent --per-condition 20 --seed 19 --conditions bent,folded,cloth,glare-blur
+	$(PY) -m scanner bench $(wildcard ../shared/frames ../shared/frames-real) build/heldout build/heldout-bent
 	$(PY) scripts/bench_print.py
 
 # Scan API under gunicorn vs a bare one-INSERT endpoint, SQLite and PostgreSQL (about a minute).

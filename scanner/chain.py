@@ -7,6 +7,7 @@ caller accepts wins.  The same chain serves live scanning, `decode` and `bench`.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
@@ -54,6 +55,10 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     ("zxing", 3.0),                          # whole frame: rotation, tilt, dark mode, moire
     ("regions,enlarge,sharpen>zxing", 4.0),  # far or soft code: zoom the crop, steepen edges
     ("regions,deblur>zxing", 5.0),           # hand shake / focus: Wiener-deconvolve the crop
+    # bent, folded, cloth: sample a bent module grid.  It costs more than a frame's budget,
+    # so within one frame it is always skipped (the steps after it run as before) and it
+    # runs as the step the next frame resumes at (carry-over): a held-up card gets it soon
+    ("regions,unwarp>zxing", 30.0),
     ("regions,enlarge>zxing-global", 1.5),   # uneven print, artwork: one global threshold
     ("regions,enlarge,denoise>zxing", 1.5),  # dim sensor noise, glare on a far code
     ("regions>zbar", 4.0),                   # a second locator for codes zxing cannot find
@@ -267,8 +272,7 @@ class DecoderChain:
                     break
         finally:
             self.reset()
-        return ChainResult(result.text, result.points, result.step_name, _ms_since(start),
-                           result.steps_tried, result.rejected)
+        return dataclasses.replace(result, ms=_ms_since(start))
 
     def _plan(self, carry: bool, same: bool) -> list[tuple[int, int, int | None]]:
         """(step index, views to step over, views to stop after) in this frame's order."""
@@ -367,13 +371,22 @@ class _FramePass:
     cut: tuple[int, int] | None = None  # (step, views seen) where the budget first stopped
 
     def first_accepted(self, results, view: View, step_name: str) -> ChainResult | None:
+        """The first result `accept` approves, with the other approved codes of the same
+        decoder call in `others`: zxing reads every code in the view at once, so a family's
+        passes cost nothing more than one pass."""
+        accepted: dict[str, np.ndarray] = {}
         for r in results:
+            if r.text in accepted:
+                continue
             if _accepts(self.accept, r.text):
-                return ChainResult(r.text, view.to_frame(r.points), step_name,
-                                   _ms_since(self.start), self.tried + 1, tuple(self.rejected))
-            if r.text not in self.rejected:
+                accepted[r.text] = view.to_frame(r.points)
+            elif r.text not in self.rejected:
                 self.rejected.append(r.text)
-        return None
+        if not accepted:
+            return None
+        (text, points), *others = accepted.items()
+        return ChainResult(text, points, step_name, _ms_since(self.start), self.tried + 1,
+                           tuple(self.rejected), tuple(others))
 
 
 def _frame_views(frame) -> _FrameViews | None:

@@ -9,13 +9,12 @@ read on their own.  Every function takes and returns plain 2-D uint8 images or `
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
 
-if TYPE_CHECKING:  # only for annotations: decoders.py imports this module
-    from .decoders import View
+from .views import View
 
 #: Below this anisotropy the blur is taken for focus blur (round), above for hand shake.
 SHAKE_ANISOTROPY = 0.15

@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 
 from .deblur import deblur  # the costliest preprocessor has a module of its own
+from .views import View
+from .warp import unwarp  # non-flat codes: a bent grid, a module of its own too
 
 try:  # the decoders are optional at import time so a missing wheel only disables one step
     import zxingcpp
@@ -239,25 +241,6 @@ SINGLE_DECODERS = ("zxing", "zbar", "opencv", "opencv-aruco")
 
 # --------------------------------------------------------------------------- views
 
-@dataclass(frozen=True)
-class View:
-    """A preprocessed image and how to map its pixels back: frame = xy / scale + offset."""
-
-    image: np.ndarray
-    scale: float = 1.0
-    offset: tuple[float, float] = (0.0, 0.0)
-
-    def derive(self, image: np.ndarray, scale: float = 1.0, crop_xy=(0.0, 0.0)) -> "View":
-        """A view of this view: `image` is this one cropped at `crop_xy` then scaled."""
-        ox = self.offset[0] + crop_xy[0] / self.scale
-        oy = self.offset[1] + crop_xy[1] / self.scale
-        return View(image, self.scale * scale, (ox, oy))
-
-    def to_frame(self, points: np.ndarray) -> np.ndarray:
-        pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
-        return pts / self.scale + np.array(self.offset, dtype=np.float32)
-
-
 Preprocessor = Callable[[View], "Iterable[View | Callable[[], View]]"]
 
 
@@ -405,4 +388,5 @@ PREPROCESSORS: dict[str, Preprocessor] = {
     "denoise": denoise,
     "regions": regions,
     "deblur": deblur,
+    "unwarp": unwarp,
 }

@@ -9,7 +9,13 @@ optics) and its own severity choices for the same named conditions, and writes t
 
     python scripts/make_gate_frames.py /tmp/heldout --per-condition 30 --seed 7
 
-File names are `<condition>_<nnn>.jpg` (the bench groups by that prefix).
+File names are `<condition>_<nnn>.jpg` (the bench groups by that prefix).  Besides the
+shared sets' conditions it renders cards that are not flat (`bent`, `folded`, `cloth`, see
+gate_surfaces.py) and `glare-blur`; seed 19 of those is the held-out set the warp was
+never tuned on:
+
+    python scripts/make_gate_frames.py /tmp/heldout-bent --per-condition 20 --seed 19 \
+        --conditions bent,folded,cloth,glare-blur
 """
 from __future__ import annotations
 
@@ -24,13 +30,16 @@ import numpy as np
 import qrcode
 from qrcode.constants import ERROR_CORRECT_H, ERROR_CORRECT_L, ERROR_CORRECT_M, ERROR_CORRECT_Q
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gate_surfaces import SURFACES, place_surface  # noqa: E402 - a sibling script
+
 ALPHABET = string.ascii_letters + string.digits + "._-"
 B64URL = string.ascii_letters + string.digits + "_-"
 B36 = string.digits + string.ascii_lowercase
 EC_LEVELS = {"L": ERROR_CORRECT_L, "M": ERROR_CORRECT_M, "Q": ERROR_CORRECT_Q, "H": ERROR_CORRECT_H}
 
 CONDITIONS = ("nominal", "small", "tilt", "blur", "motion", "dim", "glare", "inverted",
-              "moire", "jpeg", "rotated", "combo")
+              "moire", "jpeg", "rotated", "combo") + SURFACES + ("glare-blur",)
 #: Conditions a combo draws 2-3 of (the ones that degrade the image, not the pose).
 COMBINABLE = ("small", "tilt", "blur", "motion", "dim", "glare", "moire", "jpeg", "rotated")
 SIZES = ((720, 1280), (480, 640))
@@ -252,10 +261,12 @@ def render(rng: np.random.Generator, condition: str):
     m = modules(text, ec)
     h, w = SIZES[int(rng.random() < 0.3)]
     parts = {condition}
+    if condition == "glare-blur":  # a glare spot on a soft, noisy code
+        parts = {"glare", "blur"}
     if condition == "combo":
         parts = set(rng.choice(COMBINABLE, int(rng.integers(2, 4)), replace=False))
     dark = condition == "inverted"
-    is_phone = dark or "moire" in parts or rng.random() < 0.5
+    is_phone = condition not in SURFACES and (dark or "moire" in parts or rng.random() < 0.5)
     box = 6
     if is_phone:
         art, corners = phone_art(m, rng, box, dark=dark, grid="moire" in parts or rng.random() < 0.3)
@@ -279,7 +290,10 @@ def render(rng: np.random.Generator, condition: str):
         tilt = rng.uniform(0.3, 0.55)
     frame = cv2.resize(background(rng, h, w).astype(np.uint8), (w * SS, h * SS),
                        interpolation=cv2.INTER_LINEAR)
-    quad = place(frame, art, corners, rng, code_px=code_px, angle=angle, tilt=tilt)
+    if condition in SURFACES:  # bent, folded, cloth: its own tilt and turn in 3-D
+        quad = place_surface(frame, art, corners, rng, kind=condition, code_px=code_px, ss=SS, n=n)
+    else:
+        quad = place(frame, art, corners, rng, code_px=code_px, angle=angle, tilt=tilt)
     img = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
     img = cv2.GaussianBlur(img, (0, 0), 0.5)  # lens and demosaic softness
     if "glare" in parts:

@@ -1,0 +1,380 @@
+"""Reading codes that are not flat: sample the module grid through a bent warp.
+
+zxing, zbar and OpenCV all sample a QR code through one homography (its four corners,
+perhaps an alignment pattern): right for a flat pass, wrong for a card bent in a cold hand,
+paper folded in a pocket or a code printed on cloth.  There the grid drifts off the modules
+a few modules away from the finders, and the checksum fails although every module is sharp.
+
+`unwarp` fits a warp that can bend: a homography from the three finder patterns, plus a
+mesh of displacements (one control point every `MESH` modules, bilinear in between) grown
+outwards from the finders.  Each control point is moved to where the module centres near
+it look most like modules (a sample in the middle of a module is clearly dark or light, one
+on a module edge is grey) and where the known patterns (finders, timing rows, alignment
+pattern) match.  The sampled grid is drawn as a clean synthetic code with a quiet zone,
+which any decoder reads; its corners map back through the warp to the camera frame.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from .views import View
+
+#: Mesh spacing in modules: finer follows wrinkles, coarser resists noise.
+MESH = 3
+#: Pixels per module of the synthetic code, and its quiet zone in modules.
+BOX, QUIET = 4, 4
+#: Candidate shifts of a control point, in module widths along each axis (then a finer
+#: search of +-FINE around the best).
+SHIFTS = np.linspace(-0.45, 0.45, 5).astype(np.float32)
+FINE = 0.12
+#: A control point judges the module centres with at least this weight on it.
+SUPPORT = 0.2
+#: How far a control point's first guess carries its neighbours' trend on (0: their mean).
+TREND = 0.5
+#: Working size of the crop's long side: finders need ~4 px per module to be found.
+WORK_SIDE = 640
+
+
+@dataclass(frozen=True)
+class WarpedView(View):
+    """A synthetic code drawn from a bent grid; `to_frame` maps back through the warp.
+
+    `unwarp` is the last preprocessor of a pipeline: its image is already clean, and a view
+    derived from it (`derive`) would map back by scale and offset only, not the warp.
+    """
+
+    source: View | None = None
+    mapper: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def to_frame(self, points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+        return self.source.to_frame(self.mapper(pts))
+
+
+@dataclass(frozen=True)
+class Finder:
+    centre: np.ndarray  # (x, y) of the 3x3 stone
+    module: float  # module width in pixels
+    corners: np.ndarray  # (4, 2) outer corners, any order
+
+
+def find_finders(bw: np.ndarray) -> list[Finder]:
+    """Nested dark-light-dark squares (1:1:3:1:1) in a binary image (dark = 255)."""
+    contours, hierarchy = cv2.findContours(bw, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    hier = hierarchy[0]
+    found: list[Finder] = []
+    for i, c in enumerate(contours):
+        hole = hier[i][2]
+        stone = hier[hole][2] if hole >= 0 else -1
+        if stone < 0:
+            continue
+        a0, a1, a2 = (cv2.contourArea(contours[k]) for k in (i, hole, stone))
+        if a2 < 4 or not (2.5 < a0 / a2 < 14 and 1.2 < a0 / max(a1, 1) < 4):
+            continue
+        mom = cv2.moments(contours[stone])
+        if mom["m00"] <= 0:
+            continue
+        centre = np.array([mom["m10"] / mom["m00"], mom["m01"] / mom["m00"]])
+        module = float(np.sqrt(a0)) / 7.0
+        if any(np.linalg.norm(f.centre - centre) < 2 * module for f in found):
+            continue
+        corners = cv2.boxPoints(cv2.minAreaRect(c))
+        approx = cv2.approxPolyDP(c, 0.08 * cv2.arcLength(c, True), True).reshape(-1, 2)
+        if len(approx) == 4:
+            corners = approx
+        found.append(Finder(centre, module, np.asarray(corners, np.float32)))
+    return found
+
+
+def pick_triple(finders: list[Finder]) -> tuple[Finder, Finder, Finder] | None:
+    """(top-left, top-right, bottom-left): the most right-angled triple of alike finders."""
+    best, best_score = None, 0.45
+    for trio in itertools.combinations(finders[:8], 3):
+        sizes = [f.module for f in trio]
+        if max(sizes) > 1.8 * min(sizes):
+            continue
+        for k in range(3):
+            tl, a, b = trio[k], trio[(k + 1) % 3], trio[(k + 2) % 3]
+            va, vb = a.centre - tl.centre, b.centre - tl.centre
+            la, lb = np.linalg.norm(va), np.linalg.norm(vb)
+            if min(la, lb) < 8 * tl.module or max(la, lb) > 2.2 * min(la, lb):
+                continue
+            score = abs(float(va @ vb) / (la * lb)) + 0.1 * (max(sizes) / min(sizes) - 1)
+            if score < best_score:
+                cross = va[0] * vb[1] - va[1] * vb[0]
+                best, best_score = ((tl, a, b) if cross > 0 else (tl, b, a)), score
+    return best
+
+
+def versions(tl: Finder, tr: Finder, bl: Finder) -> list[int]:
+    """Likely QR versions from the finders' spacing, the nearest first."""
+    est = []
+    for f in (tr, bl):
+        m = (tl.module + f.module) / 2
+        est.append(np.linalg.norm(f.centre - tl.centre) / m + 7)
+    v = (float(np.mean(est)) - 17) / 4
+    near = sorted(range(1, 11), key=lambda k: abs(k - v))
+    return [k for k in near[:3] if abs(k - v) < 1.6]
+
+
+def known_modules(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, dark) of the modules every code of size n has: finders, separators, timing,
+    and the one alignment pattern of versions 2-6."""
+    mask, dark = np.zeros((n, n), bool), np.zeros((n, n), bool)
+    ring = np.ones((7, 7), bool)
+    ring[1:6, 1:6] = False
+    ring[2:5, 2:5] = True
+    for y, x in ((0, 0), (0, n - 7), (n - 7, 0)):
+        mask[max(0, y - 1):y + 8, max(0, x - 1):x + 8] = True  # with the separator
+        dark[y:y + 7, x:x + 7] = ring
+    mask[6, 8:n - 8] = mask[8:n - 8, 6] = True
+    dark[6, 8:n - 8:2] = dark[8:n - 8:2, 6] = True
+    if 25 <= n <= 41:
+        c = n - 7
+        mask[c - 2:c + 3, c - 2:c + 3] = True
+        dark[c - 2:c + 3, c - 2:c + 3] = True
+        dark[c - 1:c + 2, c - 1:c + 2] = False
+        dark[c, c] = True
+    return mask, dark
+
+
+class Grid:
+    """Module coordinates -> image pixels: a homography plus a bilinear displacement mesh."""
+
+    def __init__(self, hom: np.ndarray, n: int):
+        self.hom, self.n = hom, n
+        self.k = int(np.ceil(n / MESH)) + 1
+        self.shift = np.zeros((self.k, self.k, 2), np.float32)
+
+    def __call__(self, uv: np.ndarray) -> np.ndarray:
+        uv = np.asarray(uv, np.float32).reshape(-1, 2)
+        flat = cv2.perspectiveTransform(uv[None], self.hom)[0]
+        ctrl, w = _bilinear(uv, self.k)
+        d = (self.shift.reshape(-1, 2)[ctrl] * w[..., None]).sum(1)
+        return flat + d
+
+
+def fit_homography(trio: tuple[Finder, Finder, Finder], n: int) -> np.ndarray | None:
+    """Module coordinates -> pixels from the finders' centres and the corners matched to them."""
+    origins = ((0, 0), (n - 7, 0), (0, n - 7))
+    centres = np.float32([[x + 3.5, y + 3.5] for x, y in origins])
+    affine = cv2.getAffineTransform(centres, np.float32([f.centre for f in trio]))
+    src, dst = list(centres), [f.centre for f in trio]
+    for f, (x, y) in zip(trio, origins):
+        square = np.float32([[x, y], [x + 7, y], [x + 7, y + 7], [x, y + 7]])
+        for uv, guess in zip(square, square @ affine[:, :2].T + affine[:, 2]):
+            d = np.linalg.norm(f.corners - guess, axis=1)
+            if d.min() < 2 * f.module:
+                src.append(uv)
+                dst.append(f.corners[int(d.argmin())])
+    hom, _ = cv2.findHomography(np.float32(src), np.float32(dst), 0)
+    return hom
+
+
+def normalised(gray: np.ndarray, module: float) -> np.ndarray:
+    """Darkness in -1..1 against the neighbourhood: glare and shadow cancel out."""
+    img = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), max(0.5, 0.25 * module))
+    win = int(8 * module) | 1
+    mean = cv2.boxFilter(img, -1, (win, win), borderType=cv2.BORDER_REFLECT)
+    var = cv2.boxFilter((img - mean) ** 2, -1, (win, win), borderType=cv2.BORDER_REFLECT)
+    return np.tanh((mean - img) / (np.sqrt(np.maximum(var, 1.0)) * 0.6))
+
+
+def _sample(norm: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """`norm` at the points `xy` (..., 2), bilinear; 0 (undecided) outside the image."""
+    pts = np.asarray(xy, np.float32).reshape(-1, 2)
+    m = len(pts)
+    rows = -(-m // 1024)  # remap's maps are images: keep them under 32767 columns
+    grid = np.zeros((rows * 1024, 2), np.float32)
+    grid[:m] = pts
+    grid = grid.reshape(rows, 1024, 2)
+    out = cv2.remap(norm, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return out.ravel()[:m]
+
+
+def _bilinear(uv: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ctrl, w), each (len(uv), 4): the 4 mesh control points around each point (module
+    coordinates) and their bilinear weights."""
+    g = np.clip(uv / MESH, 0, k - 1.001)
+    i0 = np.minimum(np.floor(g).astype(int), k - 2)
+    f = g - i0
+    ctrl, w = [], []
+    for dx, dy in itertools.product((0, 1), repeat=2):
+        ctrl.append((i0[:, 1] + dy) * k + i0[:, 0] + dx)
+        w.append((f[:, 0] if dx else 1 - f[:, 0]) * (f[:, 1] if dy else 1 - f[:, 1]))
+    return np.stack(ctrl, 1), np.stack(w, 1).astype(np.float32)
+
+
+def _neighbours(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(k*k, 8) indices of each control point's 8 neighbours and of the next point beyond
+    each, k*k (a dummy) where the mesh ends."""
+    cy, cx = np.divmod(np.arange(k * k), k)
+    one, two = [], []
+    for dy, dx in itertools.product((-1, 0, 1), repeat=2):
+        if dy or dx:
+            for out, f in ((one, 1), (two, 2)):
+                y, x = cy + f * dy, cx + f * dx
+                inside = (y >= 0) & (y < k) & (x >= 0) & (x < k)
+                out.append(np.where(inside, y * k + x, k * k))
+    return np.stack(one, 1), np.stack(two, 1)
+
+
+def _predict(shift: np.ndarray, done: np.ndarray, cells: np.ndarray, lay: "_Layout",
+             trend: float) -> np.ndarray:
+    """First guesses for `cells`: their fitted neighbours' shifts carried on along their
+    trend by `trend` (a crease or a bend keeps turning the grid the same way)."""
+    s = np.vstack([shift, np.zeros((1, 2), np.float32)])
+    d = np.append(done, False).astype(np.float32)
+    n1, n2 = lay.near1[cells], lay.near2[cells]
+    d1, both = d[n1], d[n1] * d[n2]
+    guess = (s[n1] + trend * (s[n1] - s[n2]) * both[..., None]) * d1[..., None]
+    count = d1.sum(1)
+    return np.where(count[:, None] > 0, guess.sum(1) / np.maximum(count, 1)[:, None],
+                    shift[cells])
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the mesh fit needs about a code of size n, computed once per size."""
+
+    uv: np.ndarray  # (n*n, 2) module centres
+    ctrl: np.ndarray  # (n*n, 4) the control points around each module centre
+    w4: np.ndarray  # (n*n, 4) and their bilinear weights
+    idx: np.ndarray  # (k*k, L) the module centres each control point moves (padded)
+    wc: np.ndarray  # (k*k, L) their weights (0 in the padding)
+    free: np.ndarray  # (k*k, L) data modules: judged by contrast
+    known_sign: np.ndarray  # (k*k, L) +1 dark / -1 light for known modules, 0 otherwise
+    ring: np.ndarray  # (k*k,) distance from the nearest finder, in mesh steps
+    cell_ctrl: np.ndarray  # (k*k, L, 4) ctrl of each control point's modules
+    cell_w4: np.ndarray  # (k*k, L, 4) and their weights
+    near1: np.ndarray  # (k*k, 8) neighbouring control points (k*k: none)
+    near2: np.ndarray  # (k*k, 8) the points beyond them
+
+
+@functools.lru_cache(maxsize=16)
+def _layout(n: int, k: int) -> _Layout:
+    """Over the code and a ring of quiet zone around it (known light: where the code ends)."""
+    mask, dark = known_modules(n)
+    mask, dark = np.pad(mask, 1, constant_values=True), np.pad(dark, 1)
+    known, sign = mask.ravel(), np.where(dark, 1.0, -1.0).ravel().astype(np.float32)
+    jj, ii = np.mgrid[-1:n + 1, -1:n + 1]
+    uv = np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1).astype(np.float32)
+    ctrl, w4 = _bilinear(uv, k)
+    m = len(uv)
+    weights = np.zeros((m, k * k), np.float32)
+    np.add.at(weights, (np.arange(m)[:, None], ctrl), w4)
+    weights[weights < SUPPORT] = 0  # a control point judges the modules nearest to it
+    support = 4 * MESH * MESH
+    idx = np.zeros((k * k, support), int)
+    valid = np.zeros((k * k, support), bool)
+    for c, column in enumerate(weights.T > 0):
+        near = np.flatnonzero(column)[:support]
+        idx[c, :len(near)], valid[c, :len(near)] = near, True
+    used = int(valid.sum(1).max())  # the padding beyond is never used: trim it
+    idx, valid = idx[:, :used], valid[:, :used]
+    wc = weights[idx, np.arange(k * k)[:, None]] * valid
+    anchors = np.float32([[3.5, 3.5], [n - 3.5, 3.5], [3.5, n - 3.5]])
+    cy, cx = np.divmod(np.arange(k * k), k)
+    pts = np.stack([cx, cy], -1).astype(np.float32) * MESH
+    ring = (np.linalg.norm(pts[:, None] - anchors[None], axis=2).min(1) / MESH).astype(int)
+    ring[~valid.any(1)] = -1
+    return _Layout(uv, ctrl, w4, idx, wc, ~known[idx] & valid,
+                   sign[idx] * (known[idx] & valid), ring, ctrl[idx], w4[idx], *_neighbours(k))
+
+
+def _offsets(steps: np.ndarray, module: float) -> np.ndarray:
+    """Every (dx, dy) pair of `steps` (module widths), in pixels."""
+    return np.stack(np.meshgrid(steps, steps), -1).reshape(-1, 2) * np.float32(module)
+
+
+def refine(grid: Grid, norm: np.ndarray, module: float) -> None:
+    """Grow the displacement mesh from the finders outwards, a ring of control points at a
+    time (vectorised: Python loops per control point would cost the frame budget).
+
+    Each control point tries a few shifts (coarse, then fine) of the module centres it
+    moves and keeps the one where they look most like modules.
+    """
+    k = grid.k
+    lay = _layout(grid.n, k)
+    flat = cv2.perspectiveTransform(lay.uv[None], grid.hom)[0]
+    done = np.zeros((k, k), bool)
+    shift = grid.shift.reshape(-1, 2)  # a view: updates land in grid.shift
+    coarse = _offsets(SHIFTS, module)
+    fine = _offsets(np.linspace(-FINE, FINE, 3, dtype=np.float32), module)
+    rings = [np.flatnonzero(lay.ring == r) for r in np.unique(lay.ring[lay.ring >= 0])]
+    flat_c = flat[lay.idx]  # (k*k, L, 2)
+    done = done.ravel()
+    for polish, cells in [(False, c) for c in rings] + [(True, c) for c in rings]:
+        # the second round starts each point from all its neighbours: a patch that
+        # slipped a module while growing is pulled back by the grid around it
+        shift[cells] = _predict(shift, done, cells, lay, 0.0 if polish else TREND)
+        base = flat_c[cells] + (shift[lay.cell_ctrl[cells]] * lay.cell_w4[cells][..., None]).sum(-2)
+        w, free, ks = lay.wc[cells], lay.free[cells], lay.known_sign[cells]
+        for offsets in (coarse, fine):
+            pos = base[:, None] + w[:, None, :, None] * offsets[None, :, None, :]
+            vals = _sample(norm, pos).reshape(len(cells), len(offsets), -1)
+            score = (np.abs(vals) * free[:, None]).sum(2) + 2.0 * (vals * ks[:, None]).sum(2)
+            best = offsets[score.argmax(1)]  # (B, 2)
+            shift[cells] += best
+            base = base + w[..., None] * best[:, None, :]
+        done[cells] = True
+
+
+def render(grid: Grid, norm: np.ndarray) -> np.ndarray:
+    """The sampled grid as a clean code: BOX px per module, QUIET modules of quiet zone."""
+    n = grid.n
+    jj, ii = np.mgrid[0:n, 0:n]
+    vals = _sample(norm, grid(np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1))).reshape(n, n)
+    mask, dark = known_modules(n)
+    bits = np.where(mask, dark, vals > 0)
+    img = np.where(bits, 0, 255).astype(np.uint8)
+    img = cv2.resize(img, None, fx=BOX, fy=BOX, interpolation=cv2.INTER_NEAREST)
+    pad = QUIET * BOX
+    return cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+
+
+def unwarp(view: View) -> Iterator[Callable[[], View]]:
+    """Synthetic codes sampled through a bent grid, one per likely version (see module doc).
+
+    Declines unless three finder patterns are found.  A generator of thunks: the costly
+    mesh fit runs only for the hypotheses the chain has time to try.
+    """
+    img = view.image
+    side = max(img.shape)
+    factor = WORK_SIDE / side if side > WORK_SIDE else (2.0 if side < WORK_SIDE / 2 else 1.0)
+    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    work = img if factor == 1.0 else cv2.resize(img, None, fx=factor, fy=factor,
+                                                 interpolation=interp)
+    block = max(11, (max(work.shape) // 24) | 1)
+    bw = cv2.adaptiveThreshold(work, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
+                               block, 4)
+    trio = pick_triple(find_finders(bw))
+    if trio is None:
+        return
+    module = float(np.mean([f.module for f in trio]))
+    norm = normalised(work, module)
+
+    def hypothesis(n: int) -> Callable[[], View | None]:
+        def build() -> View | None:
+            hom = fit_homography(trio, n)
+            if hom is None:
+                return None
+            grid = Grid(hom, n)
+            refine(grid, norm, module)
+
+            def mapper(pts: np.ndarray) -> np.ndarray:
+                return grid(pts / BOX - QUIET) / factor
+            return WarpedView(render(grid, norm), source=view, mapper=mapper)
+        return build
+
+    for version in versions(*trio):
+        yield hypothesis(17 + 4 * version)
