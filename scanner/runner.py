@@ -29,7 +29,7 @@ from gatepass.tokens import KeyRing, looks_like_ours
 from gatepass.wire import DEFAULT_TIMEZONE, DUTY_SIGN_OFF_PATH, DUTY_SIGN_ON_PATH, parse_time
 
 from . import config
-from .keys import MAX_TOKEN, KeyInput, parse_line  # noqa: F401 - KeyInput for tests
+from .keyboard import MAX_TOKEN, KeyInput, parse_line  # noqa: F401 - KeyInput for tests
 from .logbook import describe, event_body
 from .offline import OfflineJudge, SnapshotStore, SnapshotSync
 from .outbox import Link, Outbox, Row, Sender, ServiceClient, deliver
