@@ -37,7 +37,7 @@ from gatepass.verdict import DEFAULT_MAX_AGE, GateContext, PassState, Verdict, v
 from gatepass.wire import (DEFAULT_TIMEZONE, SNAPSHOT_PATH, TEMPERATURE_MAX, TEMPERATURE_MIN,
                            pass_code, unpack_pass_row)
 
-from .outbox import Deadline, Link, ServiceClient
+from .client import Deadline, Link, ServiceClient
 
 SYNC_INTERVAL = 30.0
 log = logging.getLogger("scanner.snapshot")

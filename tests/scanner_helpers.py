@@ -397,7 +397,7 @@ def _qr(text: str, box: int) -> Image.Image:
 
 def card_image(text: str, holder: dict | None = None) -> Image.Image:
     """A printed pass card: category colour band, name, address, the QR."""
-    from scanner.screen import font
+    from scanner.drawing import font
     holder = holder or {}
     card = Image.new("RGB", (520, 330), (250, 250, 245))
     d = ImageDraw.Draw(card)
@@ -414,7 +414,7 @@ def card_image(text: str, holder: dict | None = None) -> Image.Image:
 
 def phone_image(text: str) -> Image.Image:
     """A phone showing the pass page: dark body, white screen, the QR in the middle."""
-    from scanner.screen import font
+    from scanner.drawing import font
     phone = Image.new("RGB", (300, 560), (25, 25, 28))
     d = ImageDraw.Draw(phone)
     d.rectangle((14, 40, 286, 520), fill=(255, 255, 255))

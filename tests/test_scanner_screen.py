@@ -8,9 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from scanner.runner import Cooldown, KeyInput
-from scanner.screen import (DENY, HEIGHT, WIDTH, ScreenState, Shown, Sound, find_font, render,
-                            save_png)
+from scanner.drawing import DENY, HEIGHT, WIDTH, find_font
+from scanner.gate import Cooldown
+from scanner.keyboard import KeyInput
+from scanner.screen import ScreenState, Shown, render, save_png
+from scanner.sound import Sound
 from scanner.sources import CameraSource, ImageSource, LineSource, VideoSource, open_source
 
 HOLDER = {"name": "张*丰", "address": "3号楼2单元301", "category": "resident",
@@ -242,7 +244,7 @@ def test_keys_for_the_logbook_duty_and_wedge_capitals():
 
 
 def test_typed_lines_from_a_hand_scanner_or_stdin():
-    from scanner.runner import parse_line
+    from scanner.keyboard import parse_line
     assert parse_line("t4 拒绝测温") == ("event", "turn_away",
                                       {"reason": "refused_temperature"}, "拒绝测温")
     assert parse_line("c") == ("event", "courier", {}, "")
