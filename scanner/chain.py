@@ -268,7 +268,7 @@ class DecoderChain:
         finally:
             self.reset()
         return ChainResult(result.text, result.points, result.step_name, _ms_since(start),
-                           result.steps_tried, result.rejected)
+                           result.steps_tried, result.rejected, result.others)
 
     def _plan(self, carry: bool, same: bool) -> list[tuple[int, int, int | None]]:
         """(step index, views to step over, views to stop after) in this frame's order."""
@@ -367,13 +367,20 @@ class _FramePass:
     cut: tuple[int, int] | None = None  # (step, views seen) where the budget first stopped
 
     def first_accepted(self, results, view: View, step_name: str) -> ChainResult | None:
+        """The first accepted result of one decoder call; the other accepted results of
+        the same call (a family's passes in one frame) go in ``others``."""
+        accepted = []
         for r in results:
             if _accepts(self.accept, r.text):
-                return ChainResult(r.text, view.to_frame(r.points), step_name,
-                                   _ms_since(self.start), self.tried + 1, tuple(self.rejected))
-            if r.text not in self.rejected:
+                if all(r.text != text for text, _ in accepted):
+                    accepted.append((r.text, view.to_frame(r.points)))
+            elif r.text not in self.rejected:
                 self.rejected.append(r.text)
-        return None
+        if not accepted:
+            return None
+        (text, points), others = accepted[0], tuple(accepted[1:])
+        return ChainResult(text, points, step_name, _ms_since(self.start), self.tried + 1,
+                           tuple(self.rejected), others)
 
 
 def _frame_views(frame) -> _FrameViews | None:

@@ -21,6 +21,11 @@ from gatepass.wire import OUTBOX_WAITING_HEADER, SCANNER_VERSION_HEADER, SCANS_P
 from . import __version__
 
 
+#: This many 5xx answers in a row and the guard's status line says 服务器异常: the network
+#: is fine, the service is not (its database down, say); one bad row is not a streak.
+SERVER_ERROR_STREAK = 2
+
+
 class Link:
     """What the gate knows about its connection, for the guard's status line."""
 
@@ -29,12 +34,17 @@ class Link:
         self.last_ok = 0.0
         self.last_fail = 0.0
         self.auth_failed = False
+        self.server_errors = 0  # 5xx answers in a row
         self.error = ""
         self.on_up: list[Callable[[], None]] = []  # called when the service answers again
 
     def ok(self):
-        was_down = self.online is False
+        """The service answered properly. After an outage (no answer, or a 5xx streak) the
+        ``on_up`` callbacks run: the sender then releases its whole backlog at once instead
+        of each row waiting out its own backoff."""
+        was_down = self.online is False or self.server_errors >= SERVER_ERROR_STREAK
         self.online, self.last_ok, self.auth_failed, self.error = True, time.monotonic(), False, ""
+        self.server_errors = 0
         if was_down:
             for callback in list(self.on_up):
                 callback()
@@ -42,6 +52,16 @@ class Link:
     def fail(self, error: str, auth: bool = False):
         self.online, self.last_fail, self.error = False, time.monotonic(), error
         self.auth_failed = auth
+
+    def server_error(self, error: str) -> None:
+        """The service answered with a 5xx: reachable, but not working."""
+        self.server_errors += 1
+        self.last_fail, self.error = time.monotonic(), error
+
+    @property
+    def server_trouble(self) -> bool:
+        """A streak of 5xx answers and nothing better since."""
+        return self.server_errors >= SERVER_ERROR_STREAK
 
     def recently_down(self, within: float) -> bool:
         """Down at the last try, less than ``within`` seconds ago: don't make the queue wait."""

@@ -71,7 +71,7 @@ def font(size: int) -> ImageFont.ImageFont:
 
 
 def draw_text(draw: ImageDraw.ImageDraw, xy, text: str, size: int, fill=TEXT, anchor="la",
-          max_width: int | None = None) -> None:
+              max_width: int | None = None) -> None:
     """Draw text, shrinking it until it fits ``max_width``: long addresses must not overflow."""
     f = font(size)
     while max_width and size > 14 and draw.textlength(text, font=f) > max_width:
@@ -80,7 +80,9 @@ def draw_text(draw: ImageDraw.ImageDraw, xy, text: str, size: int, fill=TEXT, an
     draw.text(xy, text, font=f, fill=fill, anchor=anchor)
 
 
-def paste_camera(canvas: np.ndarray, frame: Optional[np.ndarray], points, box) -> None:
+def paste_camera(canvas: np.ndarray, frame: Optional[np.ndarray], outlines, box) -> None:
+    """The camera picture scaled into ``box``, each code in ``outlines`` (corner points, or
+    None) traced in yellow so the guard can aim a wobbly phone."""
     x0, y0, w, h = box
     if frame is None or not isinstance(frame, np.ndarray) or frame.size == 0:
         canvas[y0:y0 + h, x0:x0 + w] = (30, 30, 30)
@@ -94,9 +96,10 @@ def paste_camera(canvas: np.ndarray, frame: Optional[np.ndarray], points, box) -
     canvas[y0:y0 + h, x0:x0 + w] = (0, 0, 0)
     ox, oy = x0 + (w - nw) // 2, y0 + (h - nh) // 2
     canvas[oy:oy + nh, ox:ox + nw] = small
-    if points is not None:
-        pts = np.asarray(points, dtype=np.float32).reshape(-1, 2) * s + (ox, oy)
-        cv2.polylines(canvas, [pts.astype(np.int32)], True, (0, 255, 255), 4, cv2.LINE_AA)
+    for points in outlines:
+        if points is not None:
+            pts = np.asarray(points, dtype=np.float32).reshape(-1, 2) * s + (ox, oy)
+            cv2.polylines(canvas, [pts.astype(np.int32)], True, (0, 255, 255), 4, cv2.LINE_AA)
 
 
 def draw_mark(canvas: np.ndarray, allowed: bool, cx: int, cy: int, r: int) -> None:

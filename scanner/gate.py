@@ -67,53 +67,80 @@ class GateScanner:
 
     def offer(self, text: str, t: float, index: int, points=None) -> Optional[Shown]:
         """A decoded text: scanned unless it is the pass that is still in view."""
-        if not self.cooldown.fresh(text, t):
-            return None
-        return self.scan(text, index, points)
+        shown = self.offer_all([(text, points)], t, index)
+        return shown[0] if shown else None
+
+    def offer_all(self, codes: list[tuple[str, object]], t: float, index: int) -> list[Shown]:
+        """Every code read in one frame (a family holds up two or three passes): each one
+        not still in view is scanned, all of them judged together."""
+        fresh = [(text, points) for text, points in codes if self.cooldown.fresh(text, t)]
+        return self.scan_all(fresh, index) if fresh else []
 
     def scan(self, text: str, index: int, points=None,
              temperature: Optional[float] = None) -> Shown:
+        return self.scan_all([(text, points)], index, temperature)[0]
+
+    def scan_all(self, codes: list[tuple[str, object]], index: int,
+                 temperature: Optional[float] = None) -> list[Shown]:
+        """One scan per code, each its own nonce and outbox row; the service is asked for
+        all verdicts within one ``--timeout``, the offline verdict stands in for any
+        without an answer. Worst verdict first; a typed reading goes with the first code."""
         now = datetime.now(timezone.utc)
         direction = self.state.direction
         if temperature is None:
             temperature, self.state.temperature = self.state.temperature, None
+        temps = [temperature] + [None] * (len(codes) - 1)
+        rows = [self._store(text, direction, now, temp) for (text, _), temp in zip(codes, temps)]
+        offline = [self.judge.judge(text, direction, now, temp)
+                   for (text, _), temp in zip(codes, temps)]
+        answers: list[tuple[bool, Optional[dict]]] = [(False, None)] * len(rows)
+        if not self.link.recently_down(SKIP_SYNC_AFTER_FAILURE):
+            answers = self.poster.ask(rows, [v.reason for v in offline])
+            if not all(answered for answered, _ in answers):
+                # still posting: the queue at the gate does not wait for it
+                self.link.fail("no verdict within %g s" % self.settings.timeout)
+        else:  # not asked: record what the guard is shown; the sender's now
+            for row, verdict in zip(rows, offline):
+                self.outbox.update_body(row.nonce, offline_reason=verdict.reason)
+                self.outbox.release(row.nonce)
+        shown = [self._shown(row, text, points, index, temp, got, verdict)
+                 for row, (text, points), temp, (_, got), verdict
+                 in zip(rows, codes, temps, answers, offline)]
+        shown.sort(key=lambda s: (s.allowed, s.offline))  # stable: worst first
+        for n, one in enumerate(shown):
+            one.group, one.group_index = len(shown), n
+        self.state.show_all(shown)
+        for one in shown:
+            self.on_shown(one)
+        return shown
+
+    def _store(self, text: str, direction: str, now: datetime,
+               temperature: Optional[float]) -> Row:
+        """The scan committed to the outbox before anything else: never lost."""
         body = {"nonce": uuid.uuid4().hex, "token": text[:MAX_TOKEN], "direction": direction,
                 "scanned_at": now.isoformat(timespec="milliseconds")}
         if temperature is not None:
             body["temperature"] = temperature
         if self.duty.guard_id is not None:
             body["guard_id"] = self.duty.guard_id
-        # committed before anything else: never lost
         nonce = self.outbox.add(body, hold=self.settings.timeout + POST_GRACE + 1)
-        row = Row(nonce, dict(body), "pending", 0, 0.0, None, None, "scan")
+        return Row(nonce, dict(body), "pending", 0, 0.0, None, None, "scan")
 
-        data, asked = None, False
-        if not self.link.recently_down(SKIP_SYNC_AFTER_FAILURE):
-            asked = True
-            answered, data = self.poster.ask(row)
-            if not answered:  # still posting: the queue at the gate does not wait for it
-                self.link.fail("no verdict within %g s" % self.settings.timeout)
-        common = dict(nonce=nonce, text=text, direction=direction, scanned_at=body["scanned_at"],
-                      source_index=index, temperature=temperature, points=points)
+    def _shown(self, row: Row, text: str, points, index: int, temperature: Optional[float],
+               data: Optional[dict], offline) -> Shown:
+        """The service's verdict if it answered in time, else the offline one."""
+        common = dict(nonce=row.nonce, text=text, direction=row.body["direction"],
+                      scanned_at=row.body["scanned_at"], source_index=index,
+                      temperature=temperature, points=points)
         if data is not None:
             if data.get("gate"):
                 self.state.gate = data["gate"]
-            shown = Shown(allowed=data["allowed"], reason=data["reason"],
-                          message=data["message"], holder=data["holder"], offline=False,
-                          **common)
-        else:
-            offline = self.judge.judge(text, direction, now, temperature)
-            # The service decides later; record what the guard was shown.
-            self.poster.give_up(row, offline.reason)
-            self.outbox.update_body(nonce, offline_reason=offline.reason)
-            if not asked:
-                self.outbox.release(nonce)  # the sender's now; a post in flight keeps its hold
-            shown = Shown(allowed=offline.allowed, reason=offline.reason,
-                          message=offline.message, holder=offline.holder, offline=True,
-                          signature_only=bool(offline.extra.get("signature_only")), **common)
-        self.state.show(shown)
-        self.on_shown(shown)
-        return shown
+            return Shown(allowed=data["allowed"], reason=data["reason"],
+                         message=data["message"], holder=data["holder"], offline=False,
+                         **common)
+        return Shown(allowed=offline.allowed, reason=offline.reason, message=offline.message,
+                     holder=offline.holder, offline=True,
+                     signature_only=bool(offline.extra.get("signature_only")), **common)
 
     # -- the logbook -------------------------------------------------------------
 
@@ -123,14 +150,14 @@ class GateScanner:
         self.outbox.add(body, kind="event")
         return body
 
-    # -- duty --------------------------------------------------------------------
 
 
 def texts_in(frame, chain) -> list[tuple[str, object]]:
-    """(text, corners) read from one frame: our pass if any, else a foreign code."""
+    """(text, corners) of every pass read in one frame (``ChainResult.codes``: a family's
+    two or three), else a foreign code."""
     result = chain.decode(frame)
     if result.text:
-        return [(result.text, result.points)]
+        return list(result.codes)
     if result.rejected:  # e.g. a payment code held up by mistake: the guard must see "not ours"
         return [(result.rejected[0], None)]
     return []

@@ -196,7 +196,10 @@ def fetch_snapshot(client: ServiceClient, store: SnapshotStore, link: Link,
         store.replace(data, (r.headers.get("ETag") or "").strip('"'))
         link.ok()
         return True
-    link.fail(f"snapshot HTTP {r.status_code}", auth=r.status_code == 401)
+    if r.status_code >= 500:
+        link.server_error(f"snapshot HTTP {r.status_code}")
+    else:
+        link.fail(f"snapshot HTTP {r.status_code}", auth=r.status_code == 401)
     return False
 
 

@@ -129,13 +129,22 @@ class Outbox:
         return body["nonce"]
 
     def update_body(self, nonce: str, **fields) -> None:
-        """E.g. record ``offline_reason`` once the loop knows it showed an offline verdict."""
+        """E.g. record ``offline_reason`` the moment the guard is shown an offline verdict,
+        whatever the row's state: the log must say what the guard saw."""
         with self._lock:
             row = self._db.execute("SELECT body FROM scans WHERE nonce=?", (nonce,)).fetchone()
             if row:
                 body = {**json.loads(row[0]), **fields}
-                self._db.execute("UPDATE scans SET body=? WHERE nonce=? AND state='pending'",
+                self._db.execute("UPDATE scans SET body=? WHERE nonce=?",
                                  (json.dumps(body, ensure_ascii=False), nonce))
+
+    def resend(self, nonce: str) -> None:
+        """Post a row again, due now, even if it was delivered: its body changed after the
+        post that reached the service (the offline verdict shown while that post was still
+        in flight). The service's nonce keeps it one scan."""
+        self._exec("UPDATE scans SET state='pending', next_try=?, attempts=0 WHERE nonce=?",
+                   (time.time(), nonce))
+        self.changed.set()
 
     def release(self, nonce: str) -> None:
         """Hand a held scan to the sender now."""
@@ -253,6 +262,8 @@ def deliver(outbox: Outbox, client: ServiceClient, link: Link, row: Row,
                                                          else "")
         if reply.status == 0 or (reply.status < 500 and reply.status not in RETRY_STATUSES):
             link.fail(error)  # no answer, or not our service answering (portal, proxy)
+        elif reply.status >= 500:
+            link.server_error(error)
         outbox.retry_later(row.nonce, error)
     return reply, None
 

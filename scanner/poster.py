@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from dataclasses import replace
 from typing import Callable, Optional
 
 from .client import Link, ServiceClient
@@ -25,11 +27,13 @@ class _Job:
 
 
 class Poster(threading.Thread):
-    """Posts the scan the guard is waiting for, off the loop that draws the screen.
+    """Posts the scans the guard is waiting for, off the loop that draws the screen.
 
     The loop waits ``timeout`` at most (a wall clock, whatever the server does) and shows
     the offline verdict when no receipt came; the post goes on here until its own
-    deadline and, if the receipt arrives late, ``on_late`` hears of it.
+    deadline and, if the receipt arrives late, ``on_late`` hears of it. The offline verdict
+    is written into the outbox row the moment the loop gives up, and a post that was still
+    in flight without it is made again with it: the service logs what the guard saw.
     """
 
     def __init__(self, outbox: Outbox, server: str, device_token: str, link: Link,
@@ -40,20 +44,26 @@ class Poster(threading.Thread):
         self._jobs: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
 
-    def ask(self, row: Row) -> tuple[bool, Optional[dict]]:
-        """(answered in time, receipt or None) within ``timeout`` s; when not answered the
-        post continues in the background."""
-        job = _Job(row)
-        self._jobs.put(job)
-        answered = job.done.wait(self.timeout)
+    def ask(self, rows: list[Row],
+            offline_reasons: list[str]) -> list[tuple[bool, Optional[dict]]]:
+        """For each row, (answered in time, receipt or None), all within one ``timeout``
+        (a family's two or three passes do not wait one after another). A row without a
+        receipt by then gets its ``offline_reason`` (what the guard is about to be shown)
+        in the outbox at once; its post continues in the background."""
+        jobs = [_Job(row) for row in rows]
+        for job in jobs:
+            self._jobs.put(job)
+        deadline = time.monotonic() + self.timeout
+        answered = [job.done.wait(max(0.0, deadline - time.monotonic())) for job in jobs]
+        out = []
         with self._lock:
-            if job.got is None:
-                job.gave_up = True
-            return answered or job.got is not None, job.got
-
-    def give_up(self, row: Row, offline_reason: str) -> None:
-        """Record the offline verdict the guard saw, for a late receipt's comparison."""
-        row.body["offline_reason"] = offline_reason
+            for job, reason, in_time in zip(jobs, offline_reasons, answered):
+                if job.got is None:
+                    job.gave_up, job.offline_reason = True, reason
+                    job.row.body["offline_reason"] = reason
+                    self.outbox.update_body(job.row.nonce, offline_reason=reason)
+                out.append((in_time or job.got is not None, job.got))
+        return out
 
     def stop(self) -> None:
         self._jobs.put(None)
@@ -64,22 +74,30 @@ class Poster(threading.Thread):
             job = self._jobs.get()
             if job is None:
                 return
+            posted = job.row
             try:
                 if self.outbox.state_of(job.row.nonce) != "pending":
                     job.done.set()
                     continue  # the sender got there first
-                _, got = deliver(self.outbox, client, self.link, job.row,
+                with self._lock:  # what goes on the wire: the body as it is now
+                    posted = replace(job.row, body=dict(job.row.body))
+                _, got = deliver(self.outbox, client, self.link, posted,
                                  self.timeout + POST_GRACE)
             except Exception:  # noqa: BLE001 - the poster must outlive any reply
                 log.exception("poster: %s failed", job.row.nonce)
                 got = None
-            with self._lock:
-                job.got = got
-                late = job.gave_up and got is not None
-            job.done.set()
-            if late and self.on_late:
-                try:
-                    self.on_late(job.row, got)
-                except Exception:  # noqa: BLE001
-                    log.exception("poster: late-verdict callback failed")
+            self._finish(job, posted.body, got)
 
+    def _finish(self, job: _Job, posted: dict, got: Optional[dict]) -> None:
+        with self._lock:
+            job.got = got
+            late = job.gave_up and got is not None
+            again = late and "offline_reason" not in posted
+        job.done.set()
+        if again:  # the service logged it without the verdict the guard saw: tell it
+            self.outbox.resend(job.row.nonce)
+        if late and self.on_late:
+            try:
+                self.on_late(job.row, got)
+            except Exception:  # noqa: BLE001
+                log.exception("poster: late-verdict callback failed")

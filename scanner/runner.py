@@ -148,6 +148,7 @@ class Runner:
         self.sync = SnapshotSync(self.store, args.server, args.device_token, self.link,
                                  interval=args.sync_interval, waiting=self.outbox.pending_count)
         self._next_count = 0.0
+        self._corrected: set[str] = set()  # nonces whose late verdict the guard was told
         self._last_frame = None
         self.chain = None
         #: sign-on and sign-off wait for the service; one at a time, off the screen's loop
@@ -160,7 +161,11 @@ class Runner:
             print(json.dumps(record, ensure_ascii=False), flush=True)
 
     def _shown(self, shown: Shown) -> None:
+        """Each verdict is one JSON line; a family's (``group`` > 1) share one screen, one
+        beep, the worst one's (``group_index`` 0)."""
         self._emit({"type": "scan", **shown.json()})
+        if shown.group_index:
+            return
         self.state.awaiting_temperature = shown.reason == "TEMPERATURE_REQUIRED"
         if self.args.save_screens:
             self._save_screen(f"{shown.source_index:05d}-{shown.reason}-{shown.nonce[:8]}")
@@ -168,7 +173,8 @@ class Runner:
             self.sound.play(shown.allowed)
 
     def _save_screen(self, name: str) -> None:
-        from .screen import render, save_png
+        from .screen import render
+        from .window import save_png
         self._refresh_status(force=True)
         folder = Path(self.args.save_screens)
         folder.mkdir(parents=True, exist_ok=True)
@@ -185,6 +191,9 @@ class Runner:
         shown_reason = row.body.get("offline_reason")
         if not shown_reason or bool(response.get("allowed")) == (shown_reason == "OK"):
             return
+        if row.nonce in self._corrected:
+            return  # told already (a late receipt, then the repost with offline_reason)
+        self._corrected = {*list(self._corrected)[-99:], row.nonce}
         holder = response.get("holder") or {}
         who = holder.get("name") or holder.get("code") or "该证"
         verdict = "通过" if response.get("allowed") else "禁止"
@@ -200,6 +209,7 @@ class Runner:
         self.state.pending = counts.get("pending", 0)
         self.state.rejected = counts.get("rejected", 0)
         self.state.online, self.state.auth_failed = self.link.online, self.link.auth_failed
+        self.state.server_error = self.link.server_trouble
         if self.store.current and self.store.current.gate:
             self.state.gate = self.store.current.gate
 
@@ -258,7 +268,7 @@ class Runner:
         source = open_source(args.source)
         self.state.source_note = "扫码枪模式" if args.source == "-" else ""
         if not args.headless:
-            from .screen import Window
+            from .window import Window
             from .sound import Sound
             self.sound = Sound(enabled=not args.no_sound)
             self.window = Window(fullscreen=args.fullscreen)
@@ -309,8 +319,7 @@ class Runner:
             self.chain = _make_chain()  # only frame sources pay for the decoders
         found = texts_in(item.frame, self.chain)
         self.state.points = found[0][1] if found else None
-        for text, points in found:
-            self.scanner.offer(text, item.t, item.index, points)
+        self.scanner.offer_all(found, item.t, item.index)
         return item.frame
 
     def _ui(self, frame, keys: KeyInput, item: Optional[Item]) -> bool:

@@ -1,20 +1,17 @@
 """The guard's screen: one glance from two metres at 4 a.m. must be enough.
 
 ``render(frame, state)`` composes the whole picture as a BGR image (tests and
-docs save it as PNG); ``Window`` shows it with OpenCV and reads keys. The
+docs save it as PNG); ``Window`` (scanner/window.py) shows it and reads keys. The
 primitives (fonts, colours, text that fits) are in scanner/drawing.py, the beeps
 in scanner/sound.py.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Optional
 
-import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -26,7 +23,6 @@ from .drawing import (ALLOW, DENY, HEIGHT, IDLE, MUTED, OFFLINE, PANEL, TEXT, WI
 
 #: A deny for want of a reading stays up while the guard measures (runner's prompt time).
 TEMPERATURE_PROMPT_HOLD = 60.0
-WINDOW_NAME = "gatepass"
 
 # --------------------------------------------------------------------------- state
 
@@ -47,13 +43,15 @@ class Shown:
     temperature: Optional[float] = None
     points: Optional[np.ndarray] = None
     signature_only: bool = False
+    group: int = 1  # passes read in the same frame (a family), shown side by side
+    group_index: int = 0  # 0: the worst of them, shown first
 
     def json(self) -> dict:
         return {"nonce": self.nonce, "text": self.text, "allowed": self.allowed,
                 "reason": self.reason, "message": self.message, "holder": self.holder,
                 "offline": self.offline, "direction": self.direction,
                 "scanned_at": self.scanned_at, "source_index": self.source_index,
-                "temperature": self.temperature}
+                "temperature": self.temperature, "group": self.group}
 
 
 @dataclass
@@ -63,6 +61,7 @@ class ScreenState:
     guard: str = ""
     online: Optional[bool] = None
     auth_failed: bool = False
+    server_error: bool = False  # a streak of 5xx: reachable but not working
     pending: int = 0
     rejected: int = 0
     last: Optional[Shown] = None
@@ -81,11 +80,22 @@ class ScreenState:
     source_note: str = ""  # e.g. "扫码枪模式", "摄像头断开"
     now: Optional[datetime] = None  # clock shown; None: the local time
     history: list = field(default_factory=list)  # recent Shown, newest first
+    group: list = field(default_factory=list)  # the verdicts of one frame, worst first
 
     def show(self, shown: "Shown", at: float | None = None) -> None:
-        self.last, self.shown_at = shown, time.monotonic() if at is None else at
-        self.history.insert(0, shown)
+        self.show_all([shown], at)
+
+    def show_all(self, shown: list, at: float | None = None) -> None:
+        """One verdict, or a family's side by side (``shown`` worst first)."""
+        self.last, self.shown_at = shown[0], time.monotonic() if at is None else at
+        self.group = list(shown) if len(shown) > 1 else []
+        for one in reversed(shown):
+            self.history.insert(0, one)
         del self.history[8:]
+
+    def family(self, shown: Optional["Shown"]) -> list:
+        """The family on screen with ``shown``, or [] for a single verdict."""
+        return self.group if shown is not None and self.group and self.group[0] is shown else []
 
     def showing(self, at: float | None = None) -> Optional[Shown]:
         at = time.monotonic() if at is None else at
@@ -113,7 +123,9 @@ def render(frame: Optional[np.ndarray], state: ScreenState, at: float | None = N
     shown = state.showing(at)
     now = state.now or datetime.now()
     notice = state.notice if state.notice and at - state.notice_at < state.notice_secs else ""
+    family = state.family(shown)
     key = (None if shown is None else shown.json() | {"sig": shown.signature_only},
+           tuple(repr(f.json()) for f in family), state.server_error,
            state.direction, state.gate, state.guard, state.online, state.auth_failed,
            state.pending, state.rejected, state.typed, state.temperature, notice,
            state.mode, state.awaiting_temperature,
@@ -129,7 +141,8 @@ def render(frame: Optional[np.ndarray], state: ScreenState, at: float | None = N
     canvas = panel.copy()
     if frame is not None:
         points = shown.points if shown is not None and shown.points is not None else state.points
-        paste_camera(canvas, frame, points, CAM_BOX)
+        outlines = [f.points for f in family] if family else [points]
+        paste_camera(canvas, frame, outlines, CAM_BOX)
     return canvas
 
 
@@ -145,21 +158,29 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
     """Everything but the camera picture; each part of the screen has its own painter."""
     canvas = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     canvas[:] = PANEL[::-1]
+    family = state.family(shown)
     bg = IDLE if shown is None else (ALLOW if shown.allowed else DENY)
     canvas[0:BANNER_H, 0:LEFT_W] = bg[::-1]
     x0, y0, cw, ch = CAM_BOX
     canvas[y0:y0 + ch, x0:x0 + cw] = (30, 30, 30)
-    if shown is not None:
+    if family:
+        _fill_family(canvas, family)
+    elif shown is not None:
         draw_mark(canvas, shown.allowed, 130, 150, 95)
 
     img = Image.fromarray(canvas[:, :, ::-1])
     d = ImageDraw.Draw(img)
     if no_frame:
         draw_text(d, (x0 + cw // 2, y0 + ch // 2), state.source_note or "无画面", 40,
-              fill=MUTED, anchor="mm", max_width=cw - 40)
-    _paint_banner(d, shown)
+                  fill=MUTED, anchor="mm", max_width=cw - 40)
+    if family:
+        _paint_family(d, family)
+    else:
+        _paint_banner(d, shown)
     if state.mode:
         _paint_mode_prompt(d, state)
+    elif family:
+        pass  # each column carries its holder
     elif shown is not None and state.awaiting_temperature \
             and shown.reason == "TEMPERATURE_REQUIRED":
         _paint_temperature_prompt(d, state)
@@ -191,7 +212,46 @@ def _paint_banner(d: ImageDraw.ImageDraw, shown: Optional[Shown]) -> None:
         draw_text(d, (LEFT_W - 135, BANNER_H - 55), "离线核验", 44, fill=(0, 0, 0), anchor="mm")
     message = shown.message if shown.message != word else "请通行"
     draw_text(d, (40, BANNER_H - 55), message, 56, anchor="lm",
-          max_width=LEFT_W - 80 - badge_w - (20 if badge_w else 0))
+              max_width=LEFT_W - 80 - badge_w - (20 if badge_w else 0))
+
+
+#: A family's columns: coloured from the top down to here, the notice strip below.
+FAMILY_H = HEIGHT - 110
+
+
+def _family_columns(n: int) -> list[tuple[int, int]]:
+    """(left, width) of each of ``n`` side-by-side verdict columns in the left panel."""
+    width = LEFT_W // n
+    return [(i * width, width - 8) for i in range(n)]
+
+
+def _fill_family(canvas: np.ndarray, family: list[Shown]) -> None:
+    """Each verdict its own column, green or red, with its ✓ or ✗; worst on the left."""
+    canvas[0:FAMILY_H, 0:LEFT_W] = PANEL[::-1]
+    for one, (x, w) in zip(family, _family_columns(len(family))):
+        canvas[0:FAMILY_H, x:x + w] = (ALLOW if one.allowed else DENY)[::-1]
+        draw_mark(canvas, one.allowed, x + w // 2, 85, 55)
+
+
+def _paint_family(d: ImageDraw.ImageDraw, family: list[Shown]) -> None:
+    """Two or three passes read together: verdict, reason and holder per column."""
+    n = len(family)
+    for k, (one, (x, w)) in enumerate(zip(family, _family_columns(n))):
+        cx, holder = x + w // 2, one.holder or {}
+        draw_text(d, (x + 12, 12), f"{k + 1}/{n}", 28, fill=TEXT)
+        draw_text(d, (cx, 205), "通过" if one.allowed else "禁止", 96, anchor="mm")
+        message = one.message if one.message not in ("通过", "禁止") else "请通行"
+        draw_text(d, (cx, 290), message, 36, anchor="mm", max_width=w - 24)
+        y = 340
+        if one.offline:
+            d.rounded_rectangle((cx - 90, y - 22, cx + 90, y + 22), 10, fill=OFFLINE)
+            draw_text(d, (cx, y), "离线核验", 30, fill=(0, 0, 0), anchor="mm")
+        for key, size in (("name", 56), ("address", 30), ("category_label", 30), ("code", 28)):
+            y += size + 30 if key == "name" else size + 16
+            if holder.get(key):
+                draw_text(d, (cx, y), holder[key], size, anchor="mm", max_width=w - 24)
+        if one.temperature is not None:
+            draw_text(d, (cx, FAMILY_H - 30), f"{one.temperature:.1f}℃", 36, anchor="mm")
 
 
 def _paint_holder(d: ImageDraw.ImageDraw, shown: Shown) -> None:
@@ -201,7 +261,7 @@ def _paint_holder(d: ImageDraw.ImageDraw, shown: Shown) -> None:
     text_w = LEFT_W - 80
     if shown.temperature is not None:
         draw_text(d, (LEFT_W - 40, y), f"{shown.temperature:.1f}℃", 52, anchor="rt",
-              fill=DENY if shown.temperature >= FEVER_THRESHOLD else TEXT)
+                  fill=DENY if shown.temperature >= FEVER_THRESHOLD else TEXT)
         text_w -= 190
     name = holder.get("name") or ""
     if name:
@@ -268,7 +328,7 @@ def _paint_mode_prompt(d: ImageDraw.ImageDraw, state: ScreenState) -> None:
     draw_text(d, (48, y + 12), title, 52, anchor="lt", max_width=LEFT_W - 96)
     for n, line in enumerate(choices):
         draw_text(d, (48 + (n % 2) * 370, y + 84 + (n // 2) * 52), line, 40, anchor="lt",
-              max_width=350)
+                  max_width=350)
 
 
 def _paint_temperature_prompt(d: ImageDraw.ImageDraw, state: ScreenState) -> None:
@@ -279,7 +339,7 @@ def _paint_temperature_prompt(d: ImageDraw.ImageDraw, state: ScreenState) -> Non
     draw_text(d, (LEFT_W // 2, y + 60), "请测体温", 76, fill=(0, 0, 0), anchor="mm")
     typed = state.typed if state.typed and state.typed[0].isdigit() else ""
     draw_text(d, (LEFT_W // 2, y + 150), f"读数+回车    {typed or '例 365'}", 48, fill=(0, 0, 0),
-          anchor="mm", max_width=LEFT_W - 96)
+              anchor="mm", max_width=LEFT_W - 96)
 
 
 def _paint_direction(d: ImageDraw.ImageDraw, state: ScreenState) -> int:
@@ -312,20 +372,27 @@ def _paint_side_list(d: ImageDraw.ImageDraw, state: ScreenState, ty: int) -> Non
         verdict = ("通过" if h.allowed else h.message) + ("（离线）" if h.offline else "")
         line = f"{_local_hm(h.scanned_at)} {who} {verdict}"
         draw_text(d, (rx, ty), line, 28, fill=(140, 220, 150) if h.allowed else (255, 140, 130),
-              anchor="lt", max_width=rw)
+                  anchor="lt", max_width=rw)
         ty += 38
+
+
+def link_label(state: ScreenState) -> tuple[str, tuple[int, int, int]]:
+    """The status line's word for the link, and its colour: a service that answers every
+    post with a 5xx is not 在线, whatever the network says."""
+    if state.auth_failed:
+        return "设备令牌无效", DENY
+    if state.server_error:
+        return "服务器异常", DENY
+    if state.online is None:
+        return "连接中", MUTED
+    return ("在线", (76, 175, 80)) if state.online else ("离线", OFFLINE)
 
 
 def _paint_status(d: ImageDraw.ImageDraw, state: ScreenState, now: datetime) -> None:
     """The bottom line: link, scans waiting, gate, direction, guard, clock."""
     sy = HEIGHT - 48
     d.rectangle((0, sy, WIDTH, HEIGHT), fill=(0, 0, 0))
-    if state.auth_failed:
-        link, link_fill = "设备令牌无效", DENY
-    elif state.online is None:
-        link, link_fill = "连接中", MUTED
-    else:
-        link, link_fill = ("在线", (76, 175, 80)) if state.online else ("离线", OFFLINE)
+    link, link_fill = link_label(state)
     d.ellipse((16, sy + 12, 40, sy + 36), fill=link_fill)
     draw_text(d, (50, sy + 24), link, 30, fill=link_fill, anchor="lm")
     parts = [f"待上传 {state.pending}"]
@@ -343,41 +410,3 @@ def _paint_notice(d: ImageDraw.ImageDraw, notice: str) -> None:
     sy = HEIGHT - 48
     d.rectangle((0, sy - 50, WIDTH, sy), fill=(120, 80, 0))
     draw_text(d, (16, sy - 25), notice, 30, anchor="lm", max_width=WIDTH - 32)
-
-
-# --------------------------------------------------------------------------- window
-
-class Window:
-    """The OpenCV window. ``key()`` returns the pressed key code or -1."""
-
-    def __init__(self, fullscreen: bool = False):
-        if "QT_QPA_FONTDIR" not in os.environ and os.path.isdir("/usr/share/fonts"):
-            os.environ["QT_QPA_FONTDIR"] = "/usr/share/fonts"  # OpenCV's Qt ships no fonts
-        # GUI_NORMAL: no Qt toolbar for a guard to zoom or pan by accident.
-        cv2.namedWindow(WINDOW_NAME,
-                        cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
-        cv2.resizeWindow(WINDOW_NAME, WIDTH, HEIGHT)
-        if fullscreen:
-            cv2.setWindowProperty(WINDOW_NAME, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
-
-    def show(self, image: np.ndarray, wait_ms: int = 1) -> int:
-        cv2.imshow(WINDOW_NAME, image)
-        return cv2.waitKey(wait_ms)
-
-    def closed(self) -> bool:
-        try:
-            return cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1
-        except cv2.error:
-            return True
-
-    def close(self) -> None:
-        try:
-            cv2.destroyWindow(WINDOW_NAME)
-        except cv2.error:
-            pass
-
-
-def save_png(image: np.ndarray, path: str | os.PathLike) -> None:
-    ok, buf = cv2.imencode(".png", image)
-    if ok:
-        Path(path).write_bytes(buf.tobytes())

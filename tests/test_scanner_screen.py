@@ -11,9 +11,10 @@ import pytest
 from scanner.drawing import DENY, HEIGHT, WIDTH, find_font
 from scanner.gate import Cooldown
 from scanner.keyboard import KeyInput
-from scanner.screen import ScreenState, Shown, render, save_png
+from scanner.screen import ScreenState, Shown, render
 from scanner.sound import Sound
 from scanner.sources import CameraSource, ImageSource, LineSource, VideoSource, open_source
+from scanner.window import save_png
 
 HOLDER = {"name": "张*丰", "address": "3号楼2单元301", "category": "resident",
           "category_label": "居民", "code": "P000123-1"}
