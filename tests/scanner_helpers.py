@@ -543,13 +543,14 @@ def family_frame(visitors: list[Visitor], seed: int = 7) -> np.ndarray:
     and phones side by side, each tilted its own way, blurred and noisy like the video."""
     rng = np.random.default_rng(seed)
     frame = _background(1280, 720, rng)
-    n = len(visitors)
-    for k, v in enumerate(visitors):
+    widths = [210 if v.style == "phone" else 330 for v in visitors]
+    x = (1280 - sum(widths) - 50 * (len(visitors) - 1)) / 2  # side by side, 50 px apart
+    for v, width in zip(visitors, widths):
         obj = phone_image(v.text) if v.style == "phone" else card_image(v.text, v.holder)
-        width = 200 if v.style == "phone" else 360
-        cx = 1280 * (k + 1) / (n + 1)
-        _paste_warped(frame, obj, (cx, rng.uniform(360, 420)), width, rng.uniform(-15, 15), rng)
-    frame = cv2.GaussianBlur(frame, (0, 0), 0.8)
+        _paste_warped(frame, obj, (x + width / 2, rng.uniform(360, 400)), width,
+                      rng.uniform(-8, 8), rng)
+        x += width + 50
+    frame = cv2.GaussianBlur(frame, (0, 0), 0.7)
     return cv2.add(frame, rng.normal(0, 3, frame.shape).clip(0, 255).astype(np.uint8))
 
 
