@@ -33,6 +33,7 @@ from .offline import OfflineJudge, SnapshotStore, SnapshotSync
 from .outbox import Outbox, Row, Sender
 from .screen import ScreenState, Shown
 from .sources import Item, open_source
+from .voice import clip_name
 
 log = logging.getLogger("scanner")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +105,10 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
                    help="also save the guard's screen for every verdict as a PNG in DIR")
     p.add_argument("--fullscreen", action="store_true")
     p.add_argument("--no-sound", action="store_true")
+    p.add_argument("--voice", action=argparse.BooleanOptionalAction,
+                   default=bool(enrolled.get("voice")),
+                   help="say each verdict aloud in Mandarin (espeak-ng clips; default: "
+                        "\"voice\" in config.json, else off)")
     p.set_defaults(func=run_command)
     return p
 
@@ -139,6 +144,7 @@ class Runner:
             sys.stdout.reconfigure(encoding="utf-8")
         self.sound = None
         self.window = None
+        self.voice = None
         self.scanner = GateScanner(Settings(args.server, args.device_token, args.timeout,
                                             args.cooldown),
                                    self.outbox, self.link, self.judge, self.state, self._shown,
@@ -169,7 +175,10 @@ class Runner:
         self.state.awaiting_temperature = shown.reason == "TEMPERATURE_REQUIRED"
         if self.args.save_screens:
             self._save_screen(f"{shown.source_index:05d}-{shown.reason}-{shown.nonce[:8]}")
-        if self.sound:
+        said = self.voice is not None and self.voice.say(
+            clip_name(shown.reason, shown.allowed, shown.offline,
+                      bool((shown.holder or {}).get("name"))))
+        if self.sound and not said:  # the beeps when the voice is off, quiet or repeating
             self.sound.play(shown.allowed)
 
     def _save_screen(self, name: str) -> None:
@@ -272,6 +281,10 @@ class Runner:
             from .sound import Sound
             self.sound = Sound(enabled=not args.no_sound)
             self.window = Window(fullscreen=args.fullscreen)
+        if args.voice:
+            from .voice import Voice
+            self.voice = Voice()
+            self.voice.start()
         keys = KeyInput()
         stop = {"now": False}
 
@@ -305,6 +318,8 @@ class Runner:
             self.sender.stop()
             self.sync.stop()
             self.scanner.poster.stop()
+            if self.voice is not None:
+                self.voice.stop()
             self.desk.shutdown()  # a sign-off in flight ends by its deadline
             if self.window is not None:
                 self.window.close()
