@@ -13,8 +13,6 @@ import pytest
 from scanner_helpers import (LiveService, ScannerProcess, Visitor, copy_keys, family_frame,
                              make_family_video)
 
-pytestmark = pytest.mark.other_process  # a live service and a scanner keep the real clock
-
 PEOPLE = [{"name": "张建国"}, {"name": "李秀英"}, {"name": "张小明", "status": "revoked"},
           {"name": "王德福"}, {"name": "刘桂兰"}]
 
@@ -46,6 +44,25 @@ def logged_once(service, verdicts: list[dict]) -> bool:
     return all(nonces.count(v["nonce"]) == 1 for v in verdicts)
 
 
+def test_every_pass_in_a_family_frame_is_read(keys_dir):
+    """The decoder chain keeps every accepted code of the frame (``ChainResult.codes``),
+    the first first; the scanner takes them all."""
+    from gatepass.tokens import KeyRing, issue_dynamic, issue_static, looks_like_ours
+    from scanner.chain import DecoderChain
+    from scanner.gate import texts_in
+
+    ring = KeyRing.load(keys_dir)
+    texts = [issue_dynamic(ring, 1, 1), issue_static(ring, 2, 1), issue_static(ring, 3, 1)]
+    frame = family_frame([Visitor(texts[0], "phone"), Visitor(texts[1]), Visitor(texts[2])])
+    chain = DecoderChain(accept=looks_like_ours, carry_over=True)
+    found = texts_in(frame, chain)
+    assert sorted(text for text, _ in found) == sorted(texts)
+    assert all(points is not None and len(points) == 4 for _, points in found)
+    assert chain.decode_still(frame).codes[0][0] in texts
+    assert len(chain.decode_still(frame).codes) == 3
+
+
+@pytest.mark.other_process  # a live service and a scanner keep the real clock
 def test_three_passes_in_one_frame_get_three_verdicts_worst_first(service, tmp_path):
     """Father's phone, mother's card, the child's card (revoked): three scans, three
     nonces, the revoked one first; one screen showing the three side by side."""
@@ -69,6 +86,7 @@ def test_three_passes_in_one_frame_get_three_verdicts_worst_first(service, tmp_p
     assert r > 150 and r > 2 * g  # the worst verdict, first, in red
 
 
+@pytest.mark.other_process
 def test_a_queue_video_of_families_posts_each_pass_once(service, tmp_path):
     """Two families in a queue: an elderly couple, then three of a family; each pass is
     posted once however many frames it stays in view."""
