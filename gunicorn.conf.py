@@ -9,8 +9,9 @@ so a systemd unit (docs/deploy.md) needs no edited copy of this file.
   a graceful reload (``kill -HUP``, ``systemctl reload``) lets running requests finish
   for up to 30 s before old workers exit.
 * access log: one line per request, the client's address from the proxy's
-  X-Forwarded-For, and the path with resident links' secret part replaced
-  (``/p/…``): a log file is read by more people than the office.
+  X-Forwarded-For, and the path with every secret link's variable part replaced
+  (``/p/…``, ``/register/…``, ``/register/status/…``: ``gatepass.logs.SECRET_PATHS``):
+  a log file is read by more people than the office.
 """
 import multiprocessing
 import os

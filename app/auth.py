@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
@@ -22,6 +21,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from .extensions import db, login_manager
+from .security import same_site_path
 from .services import ratelimit
 from .models import User
 
@@ -102,10 +102,7 @@ def login():
                 user.end_sessions()
                 db.session.commit()
             login_user(user)
-            target = request.args.get("next", "")
-            if not target.startswith("/") or urlsplit(target).netloc or target.startswith("//"):
-                target = url_for("office.home")
-            return redirect(target)
+            return redirect(same_site_path(request.args.get("next")) or url_for("office.home"))
         flash(_("用户名或密码错误"), "error")
     if request.method == "POST":  # every POST that did not log in counts against both limits
         for key, _spec in throttles:

@@ -15,6 +15,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 
 from .extensions import db
 from .i18n import lang
+from .security import same_site_path
 from .services.errors import ServiceError
 
 MESSAGES = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found",
@@ -32,8 +33,8 @@ def _back() -> str:
 
     Browsers send no Referer here (Referrer-Policy: no-referrer), so forms carry the page
     they were on as ``next`` (static/app.js adds it)."""
-    target = request.form.get("next", "") if request.method == "POST" else ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    target = same_site_path(request.form.get("next")) if request.method == "POST" else None
+    if target:
         return target
     ref = request.referrer or ""
     parsed = urlparse(ref)

@@ -10,6 +10,7 @@ so no page sends a Referer anywhere; office pages and the login page are never c
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from flask import g, request
 
@@ -48,3 +49,20 @@ def init_app(app) -> None:
     if hops:  # behind nginx/Caddy: trust exactly that many X-Forwarded-* hops
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def same_site_path(target: str | None) -> str | None:
+    """``target`` when it is a path on this site (a ``next`` to go back to), else None.
+
+    Browsers drop tabs and newlines from a URL and read ``\\`` as ``/``, so
+    ``/\\t/evil.example`` and ``/\\evil.example`` are ``//evil.example``: another site.
+    A target with any control character or backslash is refused outright, and what
+    remains must be an absolute path with no scheme and no host. Every place that
+    reads ``next`` (the login, refused forms, bulk actions) asks here.
+    """
+    if not target or "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return None
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    return target

@@ -1,7 +1,9 @@
 """Logging for the service and the gate scanner: one line per record on stderr, no secrets.
 
-Resident links (``/p/<link>``) and verify tokens are secrets: the request
-filter replaces their variable part before anything is written.
+Resident links (``/p/<link>``), verify tokens and registration links
+(``/register/<poster>``, ``/register/status/<status>``: a status link shows the
+arrival's pass link) are secrets: the request filter replaces their variable
+part before anything is written.
 """
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import re
 import sys
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-#: Path parts that are bearer secrets: a resident's link, a setup code.
-SECRET_PATHS = re.compile(r"(/p/|/verify/|/r/|/enroll/)[^/?\s\"]+")
+#: Path parts that are bearer secrets: a resident's link, a setup code, a registration's
+#: status link and a gate poster's link (``/register/status/`` before ``/register/``).
+SECRET_PATHS = re.compile(r"(/p/|/verify/|/r/|/enroll/|/register/status/|/register/)[^/?\s\"]+")
 
 
 def redact(text: str) -> str:

@@ -187,6 +187,15 @@ def slot_of(at: datetime, tz: tzinfo) -> str:
     return "am" if t < time(12, 0) else "pm"
 
 
+def slot_bounds(at: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The local half-day [start, end) of the slot ``at`` counts for (one reading each)."""
+    day = at.astimezone(tz).date()
+    noon = datetime.combine(day, time(12, 0), tz)
+    if slot_of(at, tz) == "am":
+        return datetime.combine(day, time(0), tz), noon
+    return noon, datetime.combine(day + timedelta(days=1), time(0), tz)
+
+
 def parse_overdue(am: str = "10:00", pm: str = "18:00") -> dict[str, time]:
     """Deadlines from config strings ("10:00"); raises ValueError on nonsense."""
     out = {"am": time.fromisoformat(am), "pm": time.fromisoformat(pm)}

@@ -13,6 +13,9 @@ import qrcode
 
 from scanner.bench import condition_of
 
+# A service and a scanner run as processes of their own, on the real clock.
+pytestmark = pytest.mark.other_process
+
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = {
     "nominal_000.png": "GP1.eyJwIjoxfQ.abc-DEF_123",

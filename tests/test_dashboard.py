@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from app.extensions import db
 from app.models import Pass
@@ -11,6 +12,15 @@ from app.services.dashboard import nice_step
 from helpers import login
 
 TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _next_evening() -> datetime:
+    """21:00 local next: every hour of "today" a test posts scans at is then past, whatever
+    hour the suite runs at (posting "today 08:05" at 00:40 would be a scan from the future).
+    Forward, never back, so passes and devices made by the fixtures are already valid."""
+    now = datetime.now(TZ)
+    evening = now.replace(hour=21, minute=0, second=0, microsecond=0)
+    return evening if evening > now else evening + timedelta(days=1)
 
 
 def _today():
@@ -29,6 +39,11 @@ def _bars(html):
 
 @pytest.mark.both_databases
 def test_scans_are_bucketed_by_local_hour_gate_and_direction(client, make, scan, device_token):
+    with time_machine.travel(_next_evening()):
+        _post_and_check_hourly_buckets(client, make, scan, device_token)
+
+
+def _post_and_check_hourly_buckets(client, make, scan, device_token):
     assert device_token  # the 东门 device the `scan` fixture posts with
     north = make.device("北门")
     a, b = make.pass_for(name="甲一"), make.pass_for(name="乙二")

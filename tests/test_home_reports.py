@@ -1,6 +1,6 @@
 """The resident's own twice-daily report on the phone pass page, and the guard's view of health data."""
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from freezegun import freeze_time
 
@@ -108,3 +108,41 @@ def test_guards_see_no_temperatures_full_names_or_health_reasons(app, client, ma
     assert "张三丰" in page and "36.7" in page and "居家隔离期内" in page  # the office sees the full log
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Scan.id))) == 2
+
+
+def test_a_repeat_in_the_same_slot_replaces_the_reading_with_one_alert_per_slot(app, client, make):
+    """Twelve posts in a row (six of them fevers) are one reading and one alert in the slot."""
+    t0 = datetime(2026, 11, 20, 0, 30, tzinfo=timezone.utc)  # 08:30 Beijing
+    with freeze_time(t0):
+        pid, link = returnee_with_link(app, client, make)
+        with app.app_context():
+            from app.services import health
+            from app.services.alerts import open_alert
+            ep = db.session.scalar(db.select(QuarantineEpisode))
+            open_alert("symptom", "home_report", person_id=ep.person_id, note="登记时自报：咳嗽").episode_id = ep.id
+            ep_id = ep.id
+            db.session.commit()  # as a registration leaves it: an alert without a temperature
+        token = csrf_token(client, link)
+    for i in range(12):
+        with freeze_time(t0 + timedelta(minutes=5 * i)):
+            client.post(f"{link}/report", data={"csrf_token": token, "value": "38.4" if i % 2 else "36.6"})
+    with freeze_time(t0 + timedelta(hours=3)):  # 11:30: still the morning slot
+        client.post(f"{link}/report", data={"csrf_token": token, "value": "36.9"})
+    with freeze_time(t0.replace(hour=7)):  # 15:00: the afternoon slot has its own
+        client.post(f"{link}/report", data={"csrf_token": token, "value": "38.2"})
+        client.post(f"{link}/report", data={"csrf_token": token, "value": "38.6"})
+        page = client.get(link).get_data(as_text=True)
+        assert "上午：\n      <b>36.9℃</b>" in page
+    with app.app_context():
+        reports = db.session.scalars(db.select(TemperatureReport).order_by(TemperatureReport.id)).all()
+        assert [r.value for r in reports] == [36.9, 38.6]
+        alerts = db.session.scalars(db.select(HealthAlert).order_by(HealthAlert.id)).all()
+        assert [(a.kind, a.temperature) for a in alerts] == [("symptom", None), ("fever", 38.4), ("fever", 38.6)]
+    make.user("nurse", "health")
+    with freeze_time(t0.replace(hour=8)), app.app_context():
+        from app.models import User
+        nurse = db.session.scalar(db.select(User.id).where(User.username == "nurse"))
+        for value in (38.8, 38.9):
+            health.record_report(db.session.get(QuarantineEpisode, ep_id), value, user_id=nurse)
+        db.session.commit()
+        assert db.session.scalar(db.select(db.func.count(TemperatureReport.id))) == 4  # staff entries all kept

@@ -17,7 +17,7 @@ import pytest
 
 from helpers import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.other_process]
 
 
 def run(cmd, **kw):

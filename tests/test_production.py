@@ -16,7 +16,7 @@ import pytest
 
 from helpers import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.other_process]
 
 
 def free_port() -> int:
@@ -69,11 +69,14 @@ def test_access_log_never_holds_a_resident_link_secret(gunicorn):
     secret = "eyJzZWNyZXQiOjEyM30.SECRETPART-abc"
     get(f"{url}/p/{secret}", {"Referer": f"{url}/p/{secret}/qr.json"})
     get(f"{url}/p/{secret}/qr.json?x={secret}")
+    get(f"{url}/register/{secret}")  # a gate poster's link
+    get(f"{url}/register/status/{secret}")  # an arrival's status link (shows their pass link)
     get(f"{url}/login", {"X-Forwarded-For": "203.0.113.9"})
     time.sleep(0.5)
     text = log.read_text()
     assert "SECRETPART" not in text, text
     assert re.search(r'"GET /p/…/qr.json" 404', text), text
+    assert re.search(r'"GET /register/status/…" 404', text) and re.search(r'"GET /register/…" 404', text), text
     assert "203.0.113.9" in text  # the client's address, from the proxy
 
 

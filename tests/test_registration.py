@@ -126,23 +126,140 @@ def test_register_then_pending_then_approved_with_the_pass_link(app, client, mak
     assert client.get(link).status_code == 200  # the personal pass page
 
 
-def test_approval_matches_an_existing_person_by_phone(app, client, make, runner, tmp_path):
+def known_resident(app, make, name="林晓", id_masked="1101**********1234") -> tuple[int, int]:
+    """A resident on file with the form's phone: (person id, pass id)."""
+    known = make.person(name=name, phone="13912345678")
+    with app.app_context():
+        db.session.get(Person, known).id_card_masked = id_masked
+        db.session.commit()
+    return known, make.pass_for(known)
+
+
+def approve(client, reg_id, **data):
+    token = csrf_token(client, "/office/registrations")
+    return client.post(f"/office/registrations/{reg_id}/approve", data={"csrf_token": token, **data},
+                       follow_redirects=True)
+
+
+def test_approval_as_the_same_person_is_explicit_and_keeps_the_old_link_off_the_status_page(
+        app, client, make, runner, tmp_path):
     home = community(app)
-    known = make.person(name="林晓", phone="13912345678")
-    pid = make.pass_for(known)
+    known, pid = known_resident(app, make)
     path = poster_path(app, runner, tmp_path)
-    form(client, path, household_id=home, arrived_on=(datetime.now(TZ) - timedelta(days=3)).date().isoformat())
+    status = urlsplit(form(client, path, household_id=home,
+                           arrived_on=(datetime.now(TZ) - timedelta(days=3)).date().isoformat()).location).path
     login(client, make, "health")
     with app.app_context():
         reg_id = db.session.scalar(db.select(Registration.id))
-    client.post(f"/office/registrations/{reg_id}/approve", data={"csrf_token": csrf_token(client, "/office/registrations")})
+    assert "请核对后选择" in approve(client, reg_id).get_data(as_text=True)  # no choice: refused
+    approve(client, reg_id, **{"as": "same", "person_id": known})
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Person.id))) == 1
         reg = db.session.get(Registration, reg_id)
-        assert (reg.person_id, reg.pass_id) == (known, pid)
+        assert (reg.person_id, reg.pass_id, reg.link_version) == (known, pid, None)
         ep = db.session.get(QuarantineEpisode, reg.episode_id)
         assert ep.started_at == datetime.combine((datetime.now(TZ) - timedelta(days=3)).date(),
                                                  datetime.min.time(), TZ)  # from the arrival day
+    page = client.get("/office/registrations").get_data(as_text=True)
+    assert 'class="link-box pass-link"' in page  # staff may send it, after checking
+    page = client.get(status).get_data(as_text=True)
+    assert "已通过" in page and "/p/" not in page and "通行证链接请向社区工作人员索取" in page
+
+
+def test_a_phone_on_file_is_no_proof_the_staff_see_what_differs_and_choose(app, client, make, runner, tmp_path):
+    """An anonymous form with a resident's phone and another name never reaches that resident."""
+    home = community(app)
+    known, pid = known_resident(app, make, name="王建国", id_masked="3201**********5678")
+    with app.app_context():
+        old_link = issuing_link(pid)
+    path = poster_path(app, runner, tmp_path)
+    status = urlsplit(form(client, path, household_id=home).location).path
+    login(client, make, "health")
+    page = client.get("/office/registrations").get_data(as_text=True)
+    card = page[page.index('data-match="'):page.index("最近处理")]
+    assert "林晓" in card and "王建国" in card and "1234" in card and "5678" in card
+    assert "3号楼2单元301" in card and "不同或无记录" in card
+    assert re.search(r'<button type="submit" class="primary" disabled>同一人', card)
+    with app.app_context():
+        reg_id = db.session.scalar(db.select(Registration.id))
+    r = approve(client, reg_id, **{"as": "same", "person_id": known})
+    assert "不能按同一人通过" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Registration, reg_id).status == "pending"
+        assert db.session.scalar(db.select(db.func.count(QuarantineEpisode.id))) == 0
+    r = approve(client, reg_id, **{"as": "new"})
+    assert "已属于另一人员，新人员未记录手机号" in r.get_data(as_text=True)
+    with app.app_context():
+        reg = db.session.get(Registration, reg_id)
+        new = db.session.get(Person, reg.person_id)
+        assert new.id != known and (new.name, new.phone, new.household_id) == ("林晓", None, home)
+        resident = db.session.get(Person, known)
+        assert resident.quarantine_until is None and not resident.is_returnee
+        assert db.session.get(Pass, pid).status == "active" and reg.pass_id != pid
+    page = client.get(status).get_data(as_text=True)
+    assert old_link not in page and 'id="pass-link"' in page  # the registrant's own new pass
+
+
+def issuing_link(pass_id: int) -> str:
+    from app.services import issuing
+    return f"/p/{issuing.resident_link_token(db.session.get(Pass, pass_id))}"
+
+
+def test_the_status_link_stops_showing_the_pass_link_once_the_office_resets_it(app, client, make, runner, tmp_path):
+    home = community(app)
+    path = poster_path(app, runner, tmp_path)
+    status = urlsplit(form(client, path, household_id=home).location).path
+    login(client, make, "health")
+    with app.app_context():
+        reg_id = db.session.scalar(db.select(Registration.id))
+    approve(client, reg_id)
+    with app.app_context():
+        pass_id = db.session.get(Registration, reg_id).pass_id
+        first = issuing_link(pass_id)
+    assert f'href="{first}"' in client.get(status).get_data(as_text=True)
+    office = login(app.test_client(), make, "office")
+    office.post(f"/office/passes/{pass_id}/revoke-link",
+                data={"csrf_token": csrf_token(office, f"/office/passes/{pass_id}")})
+    with app.app_context():
+        second = issuing_link(pass_id)
+    assert second != first
+    page = client.get(status).get_data(as_text=True)
+    assert "/p/" not in page and "通行证链接请向社区工作人员索取" in page
+
+
+def test_the_same_phone_from_another_device_is_a_new_entry_flagged_for_staff(app, client, make, runner, tmp_path):
+    home = community(app)
+    path = poster_path(app, runner, tmp_path)
+    first = urlsplit(form(client, path, household_id=home).location).path
+    stranger = app.test_client()
+    r = form(stranger, path, household_id=home, name="冒名", id_card="110101199003079999", origin="别处")
+    second = urlsplit(r.location).path
+    assert r.status_code == 302 and second != first
+    assert "冒*" in stranger.get(second).get_data(as_text=True)
+    with app.app_context():
+        rows = db.session.scalars(db.select(Registration).order_by(Registration.id)).all()
+        assert [(x.name, x.origin, x.status) for x in rows] == [("林晓", "海南省三亚市", "pending"),
+                                                                ("冒名", "别处", "pending")]
+    assert "林*" in client.get(first).get_data(as_text=True)
+    login(client, make, "health")
+    page = client.get("/office/registrations").get_data(as_text=True)
+    assert page.count("可能重复：同一手机号还有 1 条登记") == 2
+    approve(client, rows[0].id)  # the first becomes a person with that phone ...
+    page = client.get("/office/registrations").get_data(as_text=True)
+    assert 'data-match="' in page and "冒名" in page  # ... so the second must be checked against them
+
+
+def test_registration_links_are_redacted_in_app_logs():
+    import logging
+
+    from gatepass.logs import RedactSecrets
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s',
+                               ("127.0.0.1", "GET /register/status/eyJ.SECRET1 HTTP/1.1", "200"), None)
+    RedactSecrets().filter(record)
+    assert record.getMessage() == '127.0.0.1 - - "GET /register/status/… HTTP/1.1" 200'
+    record = logging.LogRecord("app", logging.INFO, __file__, 1, "poster /register/SECRET2?x=1", None, None)
+    RedactSecrets().filter(record)
+    assert record.getMessage() == "poster /register/…?x=1"
 
 
 def test_reject_with_a_reason_shows_on_the_status_page(app, client, make, runner, tmp_path):

@@ -22,6 +22,9 @@ from gatepass.wire import (DUTY_SIGN_OFF_PATH, DUTY_SIGN_ON_PATH, EVENTS_PATH,
 from scanner_helpers import (GateLink, LiveService, ScannerProcess, copy_keys, outbox_states,
                              wait_for)
 
+# A service and a scanner run as processes of their own, on the real clock.
+pytestmark = pytest.mark.other_process
+
 PEOPLE = [{"name": "张三丰"}, {"name": "李娜", "category": "tenant"}, {"name": "王伟"},
           {"name": "赵敏"}, {"name": "刘洋"}, {"name": "陈静"}]
 

@@ -23,6 +23,9 @@ from gatepass.wire import ENROLL_PATH
 
 from scanner_helpers import ROOT, GateLink, LiveService, card_image
 
+# A service and a scanner run as processes of their own, on the real clock.
+pytestmark = pytest.mark.other_process
+
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):

@@ -21,6 +21,9 @@ from scanner.outbox import AUTH_RETRY, BACKOFF_CAP, Outbox, Sender, backoff
 
 from scanner_helpers import LiveService, free_port, wait_for
 
+# A service and a scanner run as processes of their own, on the real clock.
+pytestmark = pytest.mark.other_process
+
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):

@@ -24,6 +24,9 @@ from scanner.outbox import Outbox, Sender, deliver
 
 from scanner_helpers import ROOT, ScannerProcess, wait_for
 
+# A service and a scanner run as processes of their own, on the real clock.
+pytestmark = pytest.mark.other_process
+
 RECEIPT = {"scan_id": 1, "reason": "OK", "allowed": True, "message": "通过",
            "holder": {"name": "张*丰"}}
 

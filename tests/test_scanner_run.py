@@ -18,6 +18,9 @@ from scanner.offline import OfflineJudge, SnapshotStore
 from scanner_helpers import (LiveService, ScannerProcess, Visitor, copy_keys, forge,
                              make_gate_video, outbox_states)
 
+# A service and a scanner run as processes of their own, on the real clock.
+pytestmark = pytest.mark.other_process
+
 FOREIGN = "https://qr.alipay.com/bax03431ljhokirwl38f00a7"
 
 PEOPLE = [

@@ -76,6 +76,9 @@ class Registration(db.Model):
     person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))
     episode_id: Mapped[Optional[int]] = mapped_column(ForeignKey("quarantine_episodes.id"), index=True)
     pass_id: Mapped[Optional[int]] = mapped_column(ForeignKey("passes.id"))
+    #: The pass's link version the status page may show; None: never (the pass was not
+    #: created by this registration). A reset by the office moves the pass past it.
+    link_version: Mapped[Optional[int]]
     household: Mapped[Optional["Household"]] = relationship()  # noqa: F821
     gate: Mapped[Optional["Gate"]] = relationship()  # noqa: F821
 

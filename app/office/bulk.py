@@ -6,8 +6,6 @@ skipped and named, never a reason to fail the whole batch.
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +14,7 @@ from . import bp
 from .forms import ActionForm
 from ..services.scanlog import scan_query
 from ..auth import roles_required
+from ..security import same_site_path
 from ..config import community_tz
 from ..extensions import db
 from ..i18n import done_label, lang
@@ -26,11 +25,9 @@ from gatepass.status import BULK_ACTIONS, PassAction
 
 
 def _back() -> str:
-    target = request.form.get("next", "")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith(url_for(".passes")):
-        return url_for(".passes")
-    return target
+    """Back to the pass list the selection was made on (its filters and page)."""
+    target = same_site_path(request.form.get("next")) or ""
+    return target if target.startswith(url_for(".passes")) else url_for(".passes")
 
 
 @bp.post("/passes/bulk")

@@ -27,7 +27,8 @@ def registrations():
     record_view("health.registrations", detail=f"{len(queue)} pending")
     links = {r.id: regs.pass_link(r) for r in decided}
     return render_logged("office/registrations.html", queue=queue, decided=decided, links=links,
-                           form=ActionForm(), base=regs.public_base())
+                         matches={r.id: regs.match_for(r) for r in queue},
+                         others=regs.same_phone(queue), form=ActionForm(), base=regs.public_base())
 
 
 def _decide(reg_id: int) -> Registration:
@@ -40,9 +41,13 @@ def _decide(reg_id: int) -> Registration:
 @roles_required(Role.HEALTH)
 def registration_approve(reg_id: int):
     reg = _decide(reg_id)
-    regs.approve(reg, current_user.id)
+    p = regs.approve(reg, current_user.id, choice=request.form.get("as", ""),
+                     person_id=request.form.get("person_id", type=int))
     db.session.commit()
     flash(_("已通过：%(name)s，居家隔离已开始；请把下方的通行证链接发给本人", name=reg.name), "ok")
+    if p.person.phone != reg.phone:
+        flash(_("手机号 %(phone)s 已属于另一人员，新人员未记录手机号：请核实后在人员页补填",
+                phone=reg.phone), "error")
     return redirect(url_for(".registrations", _anchor=f"reg-{reg.id}"))
 
 

@@ -18,6 +18,8 @@ from ..services import certificates, registrations as regs
 from gatepass.quarantine import TravelMode
 
 bp = Blueprint("public", __name__)
+#: The status token of the entry this browser submitted: only that entry may be updated.
+MINE_COOKIE = "gatepass_registration"
 
 
 def _no_store(resp):
@@ -72,9 +74,14 @@ def register(token: str):
     if errors:
         db.session.commit()  # the rate-limit hit counts even for a refused form
         return _render(gate, token, values, errors, 400)
-    reg = regs.submit(values, gate, address)
+    mine = regs.registration_for_status(request.cookies.get(MINE_COOKIE, ""))
+    reg = regs.submit(values, gate, address, mine=mine)
     db.session.commit()
-    return redirect(url_for(".registration_status", token=regs.status_token(reg)))
+    token = regs.status_token(reg)
+    resp = redirect(url_for(".registration_status", token=token))
+    resp.set_cookie(MINE_COOKIE, token, max_age=30 * 86400, path="/register", httponly=True,
+                    samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return resp
 
 
 @bp.get("/register/status/<token>")
@@ -82,7 +89,7 @@ def registration_status(token: str):
     reg = regs.registration_for_status(token)
     if reg is None:
         abort(404)
-    html = render_template("public/status.html", reg=reg, link=regs.pass_link(reg),
+    html = render_template("public/status.html", reg=reg, link=regs.status_link(reg),
                            status_url=request.url)
     return _no_store(current_app.make_response(html))
 

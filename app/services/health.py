@@ -14,8 +14,8 @@ from flask import current_app
 
 from gatepass.alerts import AlertKind, AlertSource
 from gatepass.quarantine import (OPEN_EPISODE_UNTIL, Outcome, TravelMode, DayReports, day_of,
-                                 is_fever, may_end, parse_overdue, planned_end, today_reports,
-                                 valid_days)
+                                 is_fever, may_end, parse_overdue, planned_end, slot_bounds,
+                                 today_reports, valid_days)
 from gatepass.wire import TEMPERATURE_MAX, TEMPERATURE_MIN
 
 from ..config import community_tz
@@ -151,6 +151,9 @@ def record_report(ep: QuarantineEpisode, value: float, symptoms: str = "", *,
     """A twice-daily reading (from the resident's phone or entered by staff).
 
     A fever (≥ the configured threshold) or any symptom opens an alert for health staff.
+    The resident's phone has one reading per slot (AM/PM): a repeat replaces it and
+    raises at most the slot's one alert, so a page posted again and again neither
+    buries the record nor floods the alert list. Staff entries are always kept.
     """
     if value is None or not TEMPERATURE_MIN <= value <= TEMPERATURE_MAX:
         raise HealthError("BAD_TEMPERATURE", f"体温应在 {TEMPERATURE_MIN:g}-{TEMPERATURE_MAX:g} °C 之间",
@@ -159,19 +162,47 @@ def record_report(ep: QuarantineEpisode, value: float, symptoms: str = "", *,
         raise HealthError("EPISODE_ENDED", "隔离已结束，无需再报体温", "the quarantine has ended: no more reports")
     at = _now(at)
     symptoms = (symptoms or "").strip()[:200]
-    report = TemperatureReport(person=ep.person, episode_id=ep.id, value=round(value, 1),
-                               recorded_by=user_id, taken_at=at, symptoms=symptoms)
-    db.session.add(report)
+    slot = slot_bounds(at, community_tz())
+    report = _home_report_in(ep, slot) if user_id is None else None
+    if report is None:
+        report = TemperatureReport(person=ep.person, episode_id=ep.id, recorded_by=user_id)
+        db.session.add(report)
+    report.value, report.taken_at, report.symptoms = round(value, 1), at, symptoms
     source = AlertSource.STAFF_REPORT if user_id else AlertSource.HOME_REPORT
-    if is_fever(report.value, threshold()):
-        alert = open_alert(AlertKind.FEVER, source, person_id=ep.person_id,
-                           temperature=report.value, note=symptoms, at=at)
-        alert.episode_id = ep.id
-    elif symptoms:
-        alert = open_alert(AlertKind.SYMPTOM, source, person_id=ep.person_id,
-                           temperature=report.value, note=symptoms, at=at)
-        alert.episode_id = ep.id
+    kind = (AlertKind.FEVER if is_fever(report.value, threshold())
+            else AlertKind.SYMPTOM if symptoms else None)
+    if kind is not None:
+        _reading_alert(ep, kind, source, report, slot if user_id is None else None)
     return report
+
+
+def _home_report_in(ep: QuarantineEpisode,
+                    slot: tuple[datetime, datetime]) -> TemperatureReport | None:
+    return db.session.scalar(db.select(TemperatureReport).where(
+        TemperatureReport.episode_id == ep.id, TemperatureReport.recorded_by.is_(None),
+        TemperatureReport.taken_at >= slot[0], TemperatureReport.taken_at < slot[1])
+        .order_by(TemperatureReport.taken_at.desc()).limit(1))
+
+
+def _reading_alert(ep: QuarantineEpisode, kind: AlertKind, source: AlertSource,
+                   report: TemperatureReport, slot: tuple[datetime, datetime] | None) -> None:
+    """Open the alert for an abnormal reading, or, within one home slot, update the slot's
+    open one (a fever outranks a symptom; a closed one was handled and stays closed).
+
+    A reading's alert always carries its temperature, which tells it apart from the
+    symptoms self-reported at registration."""
+    if slot is not None:
+        same = db.session.scalar(db.select(HealthAlert).where(
+            HealthAlert.episode_id == ep.id, HealthAlert.source == AlertSource.HOME_REPORT.value,
+            HealthAlert.temperature.is_not(None),
+            HealthAlert.opened_at >= slot[0], HealthAlert.opened_at < slot[1]).limit(1))
+        if same is not None:
+            if same.is_open and (kind == AlertKind.FEVER or same.kind != AlertKind.FEVER.value):
+                same.kind, same.temperature, same.note = kind.value, report.value, report.symptoms
+            return
+    alert = open_alert(kind, source, person_id=ep.person_id, temperature=report.value,
+                       note=report.symptoms, at=report.taken_at)
+    alert.episode_id = ep.id
 
 
 def reports_of(ep: QuarantineEpisode) -> list[TemperatureReport]:

@@ -2,8 +2,16 @@
 
 The poster's QR is a signed URL naming the gate; an arrival fills in the form
 on their phone (no login), gets a status link (a signed registration id), and
-health staff approve (person matched by phone or created, episode started
-from the arrival day, pass issued, personal link ready) or reject with a reason.
+health staff approve (episode started from the arrival day, pass issued,
+personal link ready) or reject with a reason.
+
+Nobody is verified on this form: anyone can type anyone's phone number. So a
+phone number never decides who a registration is. When it belongs to a person
+on file, health staff see both side by side and choose "same person" (allowed
+only when name and ID last 4 agree) or "new person"; the status link only ever
+shows the link of a pass this registration created, at the version it was
+created with; and a second submission with the same phone from another device
+is a new entry flagged as a possible duplicate, never an edit of the first.
 """
 from __future__ import annotations
 
@@ -131,11 +139,17 @@ def check(a: Arrival, today: date) -> dict[str, tuple[str, str]]:
     return errors
 
 
-def submit(a: Arrival, gate: Gate | None, address: str, now: datetime | None = None) -> Registration:
-    """Store a registration; the same phone's pending entry is updated instead of duplicated."""
+def submit(a: Arrival, gate: Gate | None, address: str, now: datetime | None = None,
+           mine: Registration | None = None) -> Registration:
+    """Store a registration.
+
+    ``mine`` is the entry this browser submitted before (its status cookie): only that
+    entry, still pending and for the same phone, is updated. Anything else is a new
+    entry, so a stranger typing someone's phone can neither edit their entry nor
+    receive their status link; staff see both, flagged as possible duplicates.
+    """
     now = now or datetime.now(timezone.utc)
-    reg = db.session.scalar(db.select(Registration).where(Registration.phone == a.phone,
-                                                          Registration.status == "pending"))
+    reg = mine if mine is not None and mine.status == "pending" and mine.phone == a.phone else None
     if reg is None:
         reg = Registration(phone=a.phone, created_at=now, status="pending", reject_reason="")
         db.session.add(reg)
@@ -187,19 +201,98 @@ def arrival_time(reg: Registration) -> datetime:
     return datetime.combine(reg.arrived_on, time(0), tz).astimezone(timezone.utc)
 
 
-def approve(reg: Registration, user_id: int | None, now: datetime | None = None) -> Pass:
-    """Match or create the person, start their episode, issue (or keep) their pass."""
-    now = now or datetime.now(timezone.utc)
-    _pending(reg)
+@dataclass
+class Match:
+    """The person on file who already has the registration's phone, and what differs.
+
+    Shown to health staff beside the registration: the phone alone proves nothing.
+    """
+
+    person: Person
+    same_name: bool
+    same_id: bool
+    same_home: bool
+    reg_id_last4: str
+    person_id_last4: str
+
+    @property
+    def may_be_same(self) -> bool:
+        """Only when name and ID last 4 both agree may staff approve as the same person."""
+        return self.same_name and self.same_id
+
+
+def id_last4(masked: str) -> str:
+    """The last 4 characters of a masked ID number, or "" when unknown."""
+    tail = (masked or "").strip()[-4:]
+    return tail if len(tail) == 4 and "*" not in tail else ""
+
+
+def _same_name(a: str, b: str) -> bool:
+    return "".join(a.split()).casefold() == "".join(b.split()).casefold()
+
+
+def match_for(reg: Registration) -> Match | None:
     person = db.session.scalar(db.select(Person).where(Person.phone == reg.phone))
     if person is None:
-        person = Person(name=reg.name, phone=reg.phone, category="resident",
-                        household_id=reg.household_id, id_card_masked=reg.id_card_masked)
-        db.session.add(person)
-        db.session.flush()
-    else:
+        return None
+    mine, theirs = id_last4(reg.id_card_masked), id_last4(person.id_card_masked)
+    return Match(person, same_name=_same_name(reg.name, person.name),
+                 same_id=bool(mine) and mine == theirs,
+                 same_home=person.household_id == reg.household_id,
+                 reg_id_last4=mine, person_id_last4=theirs)
+
+
+def same_phone(regs: list[Registration]) -> dict[int, list[Registration]]:
+    """Each registration's other entries with the same phone (possible duplicates)."""
+    phones = {r.phone for r in regs}
+    rows = db.session.scalars(db.select(Registration).where(Registration.phone.in_(phones))
+                              .order_by(Registration.created_at)).all() if phones else []
+    return {r.id: [o for o in rows if o.phone == r.phone and o.id != r.id] for r in regs}
+
+
+SAME, NEW = "same", "new"
+
+
+def _person_for(reg: Registration, choice: str, person_id: int | None) -> tuple[Person, bool]:
+    """The person this registration becomes, and whether it was created here.
+
+    A phone already on file needs the staff's explicit choice; "same" must name that
+    person and agree on name and ID last 4. A new person takes the phone only when
+    nobody has it (the phone is unique; the office can fix it after checking).
+    """
+    match = match_for(reg)
+    if match is not None and choice not in (SAME, NEW):
+        raise RegistrationError(
+            "CHOOSE_MATCH", "此手机号已属于已有人员：请核对后选择“同一人”或“新人员”",
+            "this phone belongs to someone on file: choose same person or new person")
+    if choice == SAME:
+        if match is None or match.person.id != person_id:
+            raise RegistrationError("NO_MATCH", "已有人员已变化，请刷新后重新核对",
+                                    "the person on file changed: reload and check again")
+        if not match.may_be_same:
+            raise RegistrationError(
+                "NOT_SAME_PERSON", "姓名或身份证后 4 位与已有人员不一致，不能按同一人通过",
+                "name or ID last 4 differ from the person on file: not the same person")
+        person = match.person
         person.household_id = person.household_id or reg.household_id
-        person.id_card_masked = person.id_card_masked or reg.id_card_masked
+        return person, False
+    person = Person(name=reg.name, phone=None if match else reg.phone, category="resident",
+                    household_id=reg.household_id, id_card_masked=reg.id_card_masked)
+    db.session.add(person)
+    db.session.flush()
+    return person, True
+
+
+def approve(reg: Registration, user_id: int | None, now: datetime | None = None, *,
+            choice: str = "", person_id: int | None = None) -> Pass:
+    """Start the arrival's episode on the chosen person and issue (or keep) their pass.
+
+    Only a pass this approval created is handed to the status link, and only at
+    its current link version (``reg.link_version``): an office reset ends it there.
+    """
+    now = now or datetime.now(timezone.utc)
+    _pending(reg)
+    person, created = _person_for(reg, choice, person_id)
     p = issuing.issue_pass(person)
     db.session.refresh(person, ["passes"])
     ep = health.start_episode(person, arrival_time(reg), origin=reg.origin,
@@ -211,6 +304,7 @@ def approve(reg: Registration, user_id: int | None, now: datetime | None = None)
         alert.episode_id = ep.id
     reg.status, reg.decided_at, reg.decided_by = "approved", now, user_id
     reg.person_id, reg.episode_id, reg.pass_id = person.id, ep.id, p.id
+    reg.link_version = p.link_version if created else None
     return p
 
 
@@ -222,12 +316,24 @@ def reject(reg: Registration, reason: str, user_id: int | None, now: datetime | 
     reg.decided_at, reg.decided_by = now or datetime.now(timezone.utc), user_id
 
 
-def pass_link(reg: Registration) -> str | None:
-    """The approved arrival's personal pass link (path), if the pass still lives."""
+def _live_pass(reg: Registration) -> Pass | None:
     if reg.status != "approved" or reg.pass_id is None:
         return None
     p = db.session.get(Pass, reg.pass_id)
-    if p is None or p.status == "revoked":
+    return None if p is None or p.status == "revoked" else p
+
+
+def pass_link(reg: Registration) -> str | None:
+    """The approved arrival's current pass link (path), for health staff to send."""
+    p = _live_pass(reg)
+    return f"/p/{issuing.resident_link_token(p)}" if p else None
+
+
+def status_link(reg: Registration) -> str | None:
+    """The pass link the public status page may show: only of a pass this registration
+    created, and only until the office resets that link."""
+    p = _live_pass(reg)
+    if p is None or reg.link_version is None or p.link_version != reg.link_version:
         return None
     return f"/p/{issuing.resident_link_token(p)}"
 
