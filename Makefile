@@ -6,11 +6,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
-APT_PACKAGES := libzbar0 fonts-noto-cjk postgresql chromium poppler-utils libgl1 libglib2.0-0 xvfb
+APT_PACKAGES := libzbar0 fonts-noto-cjk postgresql chromium poppler-utils libgl1 libglib2.0-0 xvfb \
+	espeak-ng sox
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install system-deps vendor demo test test-hours bench bench-scans translations clean
+.PHONY: install system-deps vendor demo test test-hours bench bench-scans translations voice clean
 
 install: system-deps $(VENV)/.installed translations vendor
 
@@ -33,6 +34,10 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[all,test]'
 	touch $@
+
+# A gate laptop: the scanner's spoken verdicts (espeak-ng, offline) into its voice cache.
+voice: install
+	$(PY) -m scanner voice >/dev/null
 
 translations: $(VENV)/.installed
 	@$(VENV)/bin/pybabel compile -d app/translations >/dev/null

@@ -142,7 +142,31 @@ def cmd_outbox(args) -> int:
     return 0
 
 
-COMMANDS = [add_decode, add_bench, add_run, add_enroll, add_outbox]
+def add_voice(sub) -> None:
+    p = sub.add_parser("voice", help="make the spoken verdicts (espeak-ng, offline)",
+                       description="Make one clip per reason code and prompt in the voice "
+                                   "cache (run once at install: `make voice`); `run --voice` "
+                                   "plays them.")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for the clips (default: the scanner's voice cache)")
+    p.set_defaults(func=cmd_voice)
+
+
+def cmd_voice(args) -> int:
+    from . import voice
+
+    made = voice.render_all(args.out)
+    missing = sorted(set(voice.phrases()) - set(made))
+    for name, path in made.items():
+        print(f"{name}\t{path}")
+    if missing:
+        print("scanner: no clips for " + ", ".join(missing) + " (is espeak-ng installed?)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS = [add_decode, add_bench, add_run, add_enroll, add_outbox, add_voice]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from typing import Optional
 from gatepass.wire import ENROLL_PATH, ENROLL_SCHEME, parse_enroll_text
 
 from . import __version__, config
-from .outbox import ServiceClient
+from .client import ServiceClient
 
 log = logging.getLogger("scanner.enroll")
 #: How long `--source 0` looks for the setup QR before giving up.

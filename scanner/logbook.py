@@ -1,4 +1,5 @@
-"""Gate logbook events the guard records with single keys (CONTRACTS.md, /api/v1/events).
+"""Gate logbook events the guard records with single keys (``POST /api/v1/events``: README.md
+"Gate API (contract)" and docs/gate-duty.md).
 
 The keys pick the event's closed-vocabulary field (a turn-away's reason, an incident's
 type); the body is queued in the durable outbox like a scan and delivered exactly once by

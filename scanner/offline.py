@@ -38,7 +38,7 @@ from gatepass.verdict import DEFAULT_MAX_AGE, GateContext, PassState, Verdict, v
 from gatepass.wire import (DEFAULT_TIMEZONE, SNAPSHOT_PATH, TEMPERATURE_MAX, TEMPERATURE_MIN,
                            pass_code, unpack_pass_row)
 
-from .outbox import Deadline, Link, ServiceClient
+from .client import Deadline, Link, ServiceClient
 
 SYNC_INTERVAL = 30.0
 log = logging.getLogger("scanner.snapshot")
@@ -199,7 +199,10 @@ def fetch_snapshot(client: ServiceClient, store: SnapshotStore, link: Link,
         store.replace(data, (r.headers.get("ETag") or "").strip('"'))
         link.ok()
         return True
-    link.fail(f"snapshot HTTP {r.status_code}", auth=r.status_code == 401)
+    if r.status_code >= 500:
+        link.server_error(f"snapshot HTTP {r.status_code}")
+    else:
+        link.fail(f"snapshot HTTP {r.status_code}", auth=r.status_code == 401)
     return False
 
 

@@ -11,14 +11,14 @@ fields the contract promises (a scan: integer ``scan_id`` and string
 ``reason``; an event: integer ``event_id``). Anything else the network hands
 back (a captive portal's page, ``{}``, a redirect) is a link error and the row
 is retried; only a 4xx that names the row as bad puts it aside as rejected,
-and ``python -m scanner outbox requeue`` puts it back.
+and ``python -m scanner outbox requeue`` puts it back (scanner/replies.py judges
+replies; scanner/client.py makes the requests).
 """
 from __future__ import annotations
 
 import json
 import logging
 import random
-import socket
 import sqlite3
 import threading
 import time
@@ -27,14 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from gatepass.wire import EVENTS_PATH, RETRY_STATUSES, SCANS_PATH
 
-from gatepass.wire import (EVENTS_PATH, LINK_ERROR_STATUSES, OUTBOX_WAITING_HEADER,
-                           RETRY_STATUSES, SCANNER_VERSION_HEADER, SCANS_PATH)
-
-from . import __version__
+from .client import Link, Reply, ServiceClient
+from .replies import outcome, receipt
 
 log = logging.getLogger("scanner.outbox")
 
@@ -52,242 +48,8 @@ def backoff(attempts: int, rng: random.Random | None = None) -> float:
     return delay * (0.5 + 0.5 * (rng or random).random())
 
 
-# --------------------------------------------------------------------------- service
-
-class Link:
-    """What the gate knows about its connection, for the guard's status line."""
-
-    def __init__(self):
-        self.online: Optional[bool] = None  # None: not tried yet
-        self.last_ok = 0.0
-        self.last_fail = 0.0
-        self.auth_failed = False
-        self.error = ""
-        self.on_up: list[Callable[[], None]] = []  # called when the service answers again
-
-    def ok(self):
-        was_down = self.online is False
-        self.online, self.last_ok, self.auth_failed, self.error = True, time.monotonic(), False, ""
-        if was_down:
-            for callback in list(self.on_up):
-                callback()
-
-    def fail(self, error: str, auth: bool = False):
-        self.online, self.last_fail, self.error = False, time.monotonic(), error
-        self.auth_failed = auth
-
-    def recently_down(self, within: float) -> bool:
-        """Down at the last try, less than ``within`` seconds ago: don't make the queue wait."""
-        return self.online is False and time.monotonic() - self.last_fail < within
-
-
-@dataclass
-class Reply:
-    status: int  # 0: no answer (network down, timeout, deadline)
-    data: Optional[dict] = None
-    error: str = ""
-
-
 #: Where each kind of outbox row is posted.
 PATHS = {"scan": SCANS_PATH, "event": EVENTS_PATH}
-
-
-# --- a wall-clock deadline for a whole request ------------------------------------------
-# requests' timeout bounds each socket read, so a server dripping one byte a second never
-# trips it. Each request registers the connections it uses; a timer shuts their sockets
-# down when the deadline passes, which ends any blocked read at once.
-
-_in_flight = threading.local()
-
-
-class _Deadline:
-    def __init__(self, seconds: float):
-        self.connections: list = []
-        self.expired = False
-        self._done = threading.Event()
-        self._lock = threading.Lock()
-        self._timer = threading.Thread(target=self._watch, args=(seconds,), daemon=True,
-                                       name="deadline")
-
-    def __enter__(self):
-        _in_flight.deadline = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc):
-        _in_flight.deadline = None
-        self._done.set()
-        return False
-
-    def add(self, conn) -> None:
-        with self._lock:
-            self.connections.append(conn)
-
-    def _watch(self, seconds: float) -> None:
-        if self._done.wait(seconds):
-            return
-        self.expired = True
-        while not self._done.is_set():  # again and again: a connect may finish late
-            with self._lock:
-                for conn in self.connections:
-                    sock = getattr(conn, "sock", None)
-                    if sock is not None:
-                        try:
-                            sock.shutdown(socket.SHUT_RDWR)
-                        except OSError:
-                            pass
-            self._done.wait(0.05)
-
-
-class _WatchedPool(HTTPConnectionPool):
-    def _make_request(self, conn, *args, **kwargs):
-        deadline = getattr(_in_flight, "deadline", None)
-        if deadline is not None:
-            deadline.add(conn)
-        return super()._make_request(conn, *args, **kwargs)
-
-
-class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
-    pass
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    """An HTTPAdapter whose connection pools tell the current request's deadline which
-    connection it is using. No retries: the outbox is the retry."""
-
-    def __init__(self):
-        super().__init__(max_retries=0)
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool,
-                                                   "https": _WatchedHTTPSPool}
-
-
-def _json_object(r: requests.Response) -> Optional[dict]:
-    """The reply's JSON if it is an object; None for anything else, never an exception
-    (a 50,000-deep nesting raises RecursionError, not ValueError)."""
-    try:
-        data = r.json()
-    except Exception:  # noqa: BLE001 - whatever a server or a portal sends
-        return None
-    return data if isinstance(data, dict) else None
-
-
-class ServiceClient:
-    """The gate API. One per thread: a requests.Session is not thread-safe.
-
-    Every request carries the scanner's version and how many rows wait in its outbox
-    (``waiting``), never follows a redirect, and ends by a wall-clock deadline.
-    """
-
-    def __init__(self, server: str, device_token: str | None,
-                 waiting: Callable[[], int] | None = None):
-        self.server = server.rstrip("/")
-        self.waiting = waiting
-        self.session = requests.Session()
-        adapter = _DeadlineAdapter()
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        if device_token:
-            self.session.headers["Authorization"] = f"Bearer {device_token}"
-        self.session.headers["User-Agent"] = f"gatepass-scanner/{__version__}"
-        self.session.headers[SCANNER_VERSION_HEADER] = __version__
-
-    def _headers(self, extra: dict | None = None) -> dict:
-        headers = dict(extra or {})
-        try:
-            count = self.waiting() if self.waiting else 0
-        except Exception:  # noqa: BLE001 - a closed outbox must not stop a request
-            count = 0
-        headers[OUTBOX_WAITING_HEADER] = str(int(count))
-        return headers
-
-    def request(self, method: str, path: str, deadline: float, json_body=None,
-                headers: dict | None = None) -> requests.Response:
-        """One request, over by ``deadline`` seconds of wall-clock time whatever the server
-        does; raises requests.RequestException (``Deadline`` when cut off)."""
-        with _Deadline(deadline) as watch:
-            try:
-                r = self.session.request(method, f"{self.server}{path}", json=json_body,
-                                         headers=self._headers(headers), allow_redirects=False,
-                                         timeout=(min(deadline, 3.05), deadline))
-                r.content  # read the whole body under the deadline
-            except requests.RequestException:
-                if watch.expired:
-                    raise Deadline(f"no complete reply within {deadline:g} s") from None
-                raise
-            except Exception as exc:  # noqa: BLE001 - a socket shut mid-read, a bad header
-                raise Deadline(f"{type(exc).__name__} within {deadline:g} s") from None
-        if watch.expired:
-            raise Deadline(f"no complete reply within {deadline:g} s")
-        return r
-
-    def post(self, path: str, body: dict, timeout: float) -> Reply:
-        """POST ``body``; Reply(0, ...) when there was no complete answer in time."""
-        try:
-            r = self.request("POST", path, timeout, json_body=body)
-        except requests.RequestException as exc:
-            return Reply(0, error=str(exc) if isinstance(exc, Deadline) else type(exc).__name__)
-        data = _json_object(r)
-        msg = ""
-        if r.status_code != 200:
-            message = (data or {}).get("message")
-            text = message if isinstance(message, str) else r.text[:200]
-            msg = f"HTTP {r.status_code}: {text}"
-        return Reply(r.status_code, data, msg)
-
-    def post_scan(self, body: dict, timeout: float) -> Reply:
-        return self.post(SCANS_PATH, body, timeout)
-
-    def get(self, path: str, timeout: float, headers: dict | None = None):
-        return self.request("GET", path, timeout, headers=headers)
-
-
-class Deadline(requests.exceptions.Timeout):
-    """The wall-clock deadline of a request passed."""
-
-
-# --------------------------------------------------------------------------- receipts
-
-def _holder(value) -> Optional[dict]:
-    """The holder as the screen shows it: an object of short strings, or None."""
-    if not isinstance(value, dict):
-        return None
-    return {str(k)[:40]: v[:200] for k, v in value.items()
-            if isinstance(v, str)} or None
-
-
-def receipt(kind: str, data: Optional[dict]) -> Optional[dict]:
-    """The reply as a receipt for a row of ``kind``, cleaned to the contract's types; None
-    when it is not one (so the row stays pending)."""
-    if not isinstance(data, dict):
-        return None
-    if kind == "event":
-        event_id = data.get("event_id")
-        if not isinstance(event_id, int) or isinstance(event_id, bool):
-            return None
-        return {"event_id": event_id, "kind": str(data.get("kind") or "")[:40]}
-    scan_id, reason = data.get("scan_id"), data.get("reason")
-    if not isinstance(scan_id, int) or isinstance(scan_id, bool) or not isinstance(reason, str):
-        return None
-    out = {"scan_id": scan_id, "reason": reason[:64], "allowed": data.get("allowed") is True,
-           "holder": _holder(data.get("holder"))}
-    for key in ("message", "message_en", "gate", "direction"):
-        value = data.get(key)
-        out[key] = value[:300] if isinstance(value, str) else ""
-    return out
-
-
-def outcome(status: int) -> str:
-    """What a reply without a receipt means for the row: 'auth' (a token problem, retried
-    slowly), 'rejected' (the service named the row as bad) or 'link' (retry with backoff)."""
-    if status == 401:
-        return "auth"
-    if 400 <= status < 500 and status not in RETRY_STATUSES | LINK_ERROR_STATUSES:
-        return "rejected"
-    return "link"  # no answer, 3xx, 403/404/405, 408/429, 5xx, a 200 without a receipt
-
 
 # --------------------------------------------------------------------------- the outbox
 
@@ -367,13 +129,22 @@ class Outbox:
         return body["nonce"]
 
     def update_body(self, nonce: str, **fields) -> None:
-        """E.g. record ``offline_reason`` once the loop knows it showed an offline verdict."""
+        """E.g. record ``offline_reason`` the moment the guard is shown an offline verdict,
+        whatever the row's state: the log must say what the guard saw."""
         with self._lock:
             row = self._db.execute("SELECT body FROM scans WHERE nonce=?", (nonce,)).fetchone()
             if row:
                 body = {**json.loads(row[0]), **fields}
-                self._db.execute("UPDATE scans SET body=? WHERE nonce=? AND state='pending'",
+                self._db.execute("UPDATE scans SET body=? WHERE nonce=?",
                                  (json.dumps(body, ensure_ascii=False), nonce))
+
+    def resend(self, nonce: str) -> None:
+        """Post a row again, due now, even if it was delivered: its body changed after the
+        post that reached the service (the offline verdict shown while that post was still
+        in flight). The service's nonce keeps it one scan."""
+        self._exec("UPDATE scans SET state='pending', next_try=?, attempts=0 WHERE nonce=?",
+                   (time.time(), nonce))
+        self.changed.set()
 
     def release(self, nonce: str) -> None:
         """Hand a held scan to the sender now."""
@@ -491,6 +262,8 @@ def deliver(outbox: Outbox, client: ServiceClient, link: Link, row: Row,
                                                          else "")
         if reply.status == 0 or (reply.status < 500 and reply.status not in RETRY_STATUSES):
             link.fail(error)  # no answer, or not our service answering (portal, proxy)
+        elif reply.status >= 500:
+            link.server_error(error)
         outbox.retry_later(row.nonce, error)
     return reply, None
 

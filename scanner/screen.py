@@ -1,91 +1,28 @@
 """The guard's screen: one glance from two metres at 4 a.m. must be enough.
 
 ``render(frame, state)`` composes the whole picture as a BGR image (tests and
-docs save it as PNG); ``Window`` shows it with OpenCV and reads keys. Chinese
-text is drawn with Pillow, because OpenCV's own fonts have no CJK glyphs.
+docs save it as PNG); ``Window`` (scanner/window.py) shows it and reads keys. The
+primitives (fonts, colours, text that fits) are in scanner/drawing.py, the beeps
+in scanner/sound.py.
 """
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
-import wave
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Optional
 
-import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from gatepass.categories import colour as category_colour
 from gatepass.quarantine import FEVER_THRESHOLD
 
-WIDTH, HEIGHT = 1280, 720
+from .drawing import (ALLOW, DENY, HEIGHT, IDLE, MUTED, OFFLINE, PANEL, TEXT, WIDTH, draw_mark,
+                      draw_text, font, hex_rgb, paste_camera)
+
 #: A deny for want of a reading stays up while the guard measures (runner's prompt time).
 TEMPERATURE_PROMPT_HOLD = 60.0
-WINDOW_NAME = "gatepass"
-
-# Colours (RGB, for Pillow). Green and red are deep enough for white text
-# to stay readable on a dim laptop screen; the words and the ✓/✗ carry the
-# verdict too, for colour-blind guards.
-ALLOW = (20, 135, 60)
-DENY = (200, 30, 30)
-IDLE = (38, 50, 56)
-OFFLINE = (255, 193, 7)
-PANEL = (18, 22, 26)
-TEXT = (245, 245, 245)
-MUTED = (170, 180, 186)
-
-FONT_GLOBS = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/**/NotoSansCJK*.ttc",
-    "/usr/share/fonts/**/NotoSansSC*.[ot]tf",
-    "/usr/share/fonts/**/wqy*.tt[cf]",
-    "/usr/share/fonts/**/DroidSansFallback*.ttf",
-    "/System/Library/Fonts/PingFang.ttc",
-    "C:/Windows/Fonts/msyh.tt[cf]",
-)
-
-
-@lru_cache(maxsize=1)
-def find_font() -> tuple[Optional[str], int]:
-    """(path, face index) of a font with Simplified Chinese glyphs, or (None, 0)."""
-    for pattern in FONT_GLOBS:
-        for path in sorted(glob.glob(pattern, recursive=True)):
-            if not path.endswith(".ttc"):
-                return path, 0
-            for index in range(10):  # a .ttc holds JP, KR, SC, TC...: pick SC
-                try:
-                    name = ImageFont.truetype(path, 12, index=index).getname()[0]
-                except OSError:
-                    break
-                if "SC" in name.split() and "Mono" not in name:
-                    return path, index
-            return path, 0
-    return None, 0
-
-
-@lru_cache(maxsize=64)
-def font(size: int) -> ImageFont.ImageFont:
-    path, index = find_font()
-    if path:
-        try:
-            return ImageFont.truetype(path, size, index=index)
-        except OSError:
-            pass
-    try:
-        return ImageFont.load_default(size)  # no CJK glyphs, but never a crash
-    except TypeError:  # Pillow < 10.1
-        return ImageFont.load_default()
-
 
 # --------------------------------------------------------------------------- state
 
@@ -106,13 +43,15 @@ class Shown:
     temperature: Optional[float] = None
     points: Optional[np.ndarray] = None
     signature_only: bool = False
+    group: int = 1  # passes read in the same frame (a family), shown side by side
+    group_index: int = 0  # 0: the worst of them, shown first
 
     def json(self) -> dict:
         return {"nonce": self.nonce, "text": self.text, "allowed": self.allowed,
                 "reason": self.reason, "message": self.message, "holder": self.holder,
                 "offline": self.offline, "direction": self.direction,
                 "scanned_at": self.scanned_at, "source_index": self.source_index,
-                "temperature": self.temperature}
+                "temperature": self.temperature, "group": self.group}
 
 
 @dataclass
@@ -122,6 +61,7 @@ class ScreenState:
     guard: str = ""
     online: Optional[bool] = None
     auth_failed: bool = False
+    server_error: bool = False  # a streak of 5xx: reachable but not working
     pending: int = 0
     rejected: int = 0
     last: Optional[Shown] = None
@@ -140,11 +80,22 @@ class ScreenState:
     source_note: str = ""  # e.g. "扫码枪模式", "摄像头断开"
     now: Optional[datetime] = None  # clock shown; None: the local time
     history: list = field(default_factory=list)  # recent Shown, newest first
+    group: list = field(default_factory=list)  # the verdicts of one frame, worst first
 
     def show(self, shown: "Shown", at: float | None = None) -> None:
-        self.last, self.shown_at = shown, time.monotonic() if at is None else at
-        self.history.insert(0, shown)
+        self.show_all([shown], at)
+
+    def show_all(self, shown: list, at: float | None = None) -> None:
+        """One verdict, or a family's side by side (``shown`` worst first)."""
+        self.last, self.shown_at = shown[0], time.monotonic() if at is None else at
+        self.group = list(shown) if len(shown) > 1 else []
+        for one in reversed(shown):
+            self.history.insert(0, one)
         del self.history[8:]
+
+    def family(self, shown: Optional["Shown"]) -> list:
+        """The family on screen with ``shown``, or [] for a single verdict."""
+        return self.group if shown is not None and self.group and self.group[0] is shown else []
 
     def showing(self, at: float | None = None) -> Optional[Shown]:
         at = time.monotonic() if at is None else at
@@ -153,54 +104,6 @@ class ScreenState:
 
 
 # --------------------------------------------------------------------------- drawing
-
-def _text(draw: ImageDraw.ImageDraw, xy, text: str, size: int, fill=TEXT, anchor="la",
-          max_width: int | None = None) -> None:
-    """Draw text, shrinking it until it fits ``max_width``: long addresses must not overflow."""
-    f = font(size)
-    while max_width and size > 14 and draw.textlength(text, font=f) > max_width:
-        size = int(size * 0.9)
-        f = font(size)
-    draw.text(xy, text, font=f, fill=fill, anchor=anchor)
-
-
-def _camera(canvas: np.ndarray, frame: Optional[np.ndarray], points, box) -> None:
-    x0, y0, w, h = box
-    if frame is None or not isinstance(frame, np.ndarray) or frame.size == 0:
-        canvas[y0:y0 + h, x0:x0 + w] = (30, 30, 30)
-        return
-    if frame.ndim == 2:
-        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-    fh, fw = frame.shape[:2]
-    s = min(w / fw, h / fh)
-    nw, nh = max(1, int(fw * s)), max(1, int(fh * s))
-    small = cv2.resize(frame[:, :, :3], (nw, nh), interpolation=cv2.INTER_AREA)
-    canvas[y0:y0 + h, x0:x0 + w] = (0, 0, 0)
-    ox, oy = x0 + (w - nw) // 2, y0 + (h - nh) // 2
-    canvas[oy:oy + nh, ox:ox + nw] = small
-    if points is not None:
-        pts = np.asarray(points, dtype=np.float32).reshape(-1, 2) * s + (ox, oy)
-        cv2.polylines(canvas, [pts.astype(np.int32)], True, (0, 255, 255), 4, cv2.LINE_AA)
-
-
-def _mark(canvas: np.ndarray, allowed: bool, cx: int, cy: int, r: int) -> None:
-    """A ✓ or ✗ drawn with lines: readable even without a font."""
-    white = (255, 255, 255)
-    t = max(6, r // 4)
-    if allowed:
-        pts = np.array([[cx - r, cy], [cx - r // 3, cy + int(r * 0.7)],
-                        [cx + r, cy - int(r * 0.7)]])
-        cv2.polylines(canvas, [pts.astype(np.int32)], False, white, t, cv2.LINE_AA)
-    else:
-        d = int(r * 0.75)
-        cv2.line(canvas, (cx - d, cy - d), (cx + d, cy + d), white, t, cv2.LINE_AA)
-        cv2.line(canvas, (cx - d, cy + d), (cx + d, cy - d), white, t, cv2.LINE_AA)
-
-
-def _hex_rgb(h: str) -> tuple[int, int, int]:
-    h = h.lstrip("#")
-    return tuple(int(h[i:i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
-
 
 LEFT_W = 800
 BANNER_H = 380
@@ -220,7 +123,9 @@ def render(frame: Optional[np.ndarray], state: ScreenState, at: float | None = N
     shown = state.showing(at)
     now = state.now or datetime.now()
     notice = state.notice if state.notice and at - state.notice_at < state.notice_secs else ""
+    family = state.family(shown)
     key = (None if shown is None else shown.json() | {"sig": shown.signature_only},
+           tuple(repr(f.json()) for f in family), state.server_error,
            state.direction, state.gate, state.guard, state.online, state.auth_failed,
            state.pending, state.rejected, state.typed, state.temperature, notice,
            state.mode, state.awaiting_temperature,
@@ -236,7 +141,8 @@ def render(frame: Optional[np.ndarray], state: ScreenState, at: float | None = N
     canvas = panel.copy()
     if frame is not None:
         points = shown.points if shown is not None and shown.points is not None else state.points
-        _camera(canvas, frame, points, CAM_BOX)
+        outlines = [f.points for f in family] if family else [points]
+        paste_camera(canvas, frame, outlines, CAM_BOX)
     return canvas
 
 
@@ -252,21 +158,29 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
     """Everything but the camera picture; each part of the screen has its own painter."""
     canvas = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     canvas[:] = PANEL[::-1]
+    family = state.family(shown)
     bg = IDLE if shown is None else (ALLOW if shown.allowed else DENY)
     canvas[0:BANNER_H, 0:LEFT_W] = bg[::-1]
     x0, y0, cw, ch = CAM_BOX
     canvas[y0:y0 + ch, x0:x0 + cw] = (30, 30, 30)
-    if shown is not None:
-        _mark(canvas, shown.allowed, 130, 150, 95)
+    if family:
+        _fill_family(canvas, family)
+    elif shown is not None:
+        draw_mark(canvas, shown.allowed, 130, 150, 95)
 
     img = Image.fromarray(canvas[:, :, ::-1])
     d = ImageDraw.Draw(img)
     if no_frame:
-        _text(d, (x0 + cw // 2, y0 + ch // 2), state.source_note or "无画面", 40,
-              fill=MUTED, anchor="mm", max_width=cw - 40)
-    _paint_banner(d, shown)
+        draw_text(d, (x0 + cw // 2, y0 + ch // 2), state.source_note or "无画面", 40,
+                  fill=MUTED, anchor="mm", max_width=cw - 40)
+    if family:
+        _paint_family(d, family)
+    else:
+        _paint_banner(d, shown)
     if state.mode:
         _paint_mode_prompt(d, state)
+    elif family:
+        pass  # each column carries its holder
     elif shown is not None and state.awaiting_temperature \
             and shown.reason == "TEMPERATURE_REQUIRED":
         _paint_temperature_prompt(d, state)
@@ -285,20 +199,59 @@ def _draw_panel(shown: Optional[Shown], state: ScreenState, now: datetime, notic
 def _paint_banner(d: ImageDraw.ImageDraw, shown: Optional[Shown]) -> None:
     """The verdict in one word, its reason, and the amber badge when judged offline."""
     if shown is None:
-        _text(d, (LEFT_W // 2, 150), "请出示通行码", 96, anchor="mm")
-        _text(d, (LEFT_W // 2, 270), "Please show your pass", 40, fill=MUTED, anchor="mm")
+        draw_text(d, (LEFT_W // 2, 150), "请出示通行码", 96, anchor="mm")
+        draw_text(d, (LEFT_W // 2, 270), "Please show your pass", 40, fill=MUTED, anchor="mm")
         return
     word = "通过" if shown.allowed else "禁止"
-    _text(d, (250, 150), word, 200, anchor="lm")
+    draw_text(d, (250, 150), word, 200, anchor="lm")
     badge_w = 0
     if shown.offline:
         badge_w = 230
         d.rounded_rectangle((LEFT_W - 250, BANNER_H - 90, LEFT_W - 20, BANNER_H - 20), 12,
                             fill=OFFLINE)
-        _text(d, (LEFT_W - 135, BANNER_H - 55), "离线核验", 44, fill=(0, 0, 0), anchor="mm")
+        draw_text(d, (LEFT_W - 135, BANNER_H - 55), "离线核验", 44, fill=(0, 0, 0), anchor="mm")
     message = shown.message if shown.message != word else "请通行"
-    _text(d, (40, BANNER_H - 55), message, 56, anchor="lm",
-          max_width=LEFT_W - 80 - badge_w - (20 if badge_w else 0))
+    draw_text(d, (40, BANNER_H - 55), message, 56, anchor="lm",
+              max_width=LEFT_W - 80 - badge_w - (20 if badge_w else 0))
+
+
+#: A family's columns: coloured from the top down to here, the notice strip below.
+FAMILY_H = HEIGHT - 110
+
+
+def _family_columns(n: int) -> list[tuple[int, int]]:
+    """(left, width) of each of ``n`` side-by-side verdict columns in the left panel."""
+    width = LEFT_W // n
+    return [(i * width, width - 8) for i in range(n)]
+
+
+def _fill_family(canvas: np.ndarray, family: list[Shown]) -> None:
+    """Each verdict its own column, green or red, with its ✓ or ✗; worst on the left."""
+    canvas[0:FAMILY_H, 0:LEFT_W] = PANEL[::-1]
+    for one, (x, w) in zip(family, _family_columns(len(family))):
+        canvas[0:FAMILY_H, x:x + w] = (ALLOW if one.allowed else DENY)[::-1]
+        draw_mark(canvas, one.allowed, x + w // 2, 85, 55)
+
+
+def _paint_family(d: ImageDraw.ImageDraw, family: list[Shown]) -> None:
+    """Two or three passes read together: verdict, reason and holder per column."""
+    n = len(family)
+    for k, (one, (x, w)) in enumerate(zip(family, _family_columns(n))):
+        cx, holder = x + w // 2, one.holder or {}
+        draw_text(d, (x + 12, 12), f"{k + 1}/{n}", 28, fill=TEXT)
+        draw_text(d, (cx, 205), "通过" if one.allowed else "禁止", 96, anchor="mm")
+        message = one.message if one.message not in ("通过", "禁止") else "请通行"
+        draw_text(d, (cx, 290), message, 36, anchor="mm", max_width=w - 24)
+        y = 340
+        if one.offline:
+            d.rounded_rectangle((cx - 90, y - 22, cx + 90, y + 22), 10, fill=OFFLINE)
+            draw_text(d, (cx, y), "离线核验", 30, fill=(0, 0, 0), anchor="mm")
+        for key, size in (("name", 56), ("address", 30), ("category_label", 30), ("code", 28)):
+            y += size + 30 if key == "name" else size + 16
+            if holder.get(key):
+                draw_text(d, (cx, y), holder[key], size, anchor="mm", max_width=w - 24)
+        if one.temperature is not None:
+            draw_text(d, (cx, FAMILY_H - 30), f"{one.temperature:.1f}℃", 36, anchor="mm")
 
 
 def _paint_holder(d: ImageDraw.ImageDraw, shown: Shown) -> None:
@@ -307,31 +260,31 @@ def _paint_holder(d: ImageDraw.ImageDraw, shown: Shown) -> None:
     holder = shown.holder or {}
     text_w = LEFT_W - 80
     if shown.temperature is not None:
-        _text(d, (LEFT_W - 40, y), f"{shown.temperature:.1f}℃", 52, anchor="rt",
-              fill=DENY if shown.temperature >= FEVER_THRESHOLD else TEXT)
+        draw_text(d, (LEFT_W - 40, y), f"{shown.temperature:.1f}℃", 52, anchor="rt",
+                  fill=DENY if shown.temperature >= FEVER_THRESHOLD else TEXT)
         text_w -= 190
     name = holder.get("name") or ""
     if name:
-        _text(d, (40, y), name, 84, anchor="lt", max_width=text_w)
+        draw_text(d, (40, y), name, 84, anchor="lt", max_width=text_w)
         y += 108
     addr = holder.get("address") or ""
     if addr:
-        _text(d, (40, y), addr, 52, anchor="lt", max_width=text_w)
+        draw_text(d, (40, y), addr, 52, anchor="lt", max_width=text_w)
         y += 72
     cat = holder.get("category_label") or ""
     if cat:
         tw = d.textlength(cat, font=font(44))
         d.rounded_rectangle((40, y, 40 + tw + 40, y + 64), 10,
-                            fill=_hex_rgb(category_colour(holder.get("category") or "")))
-        _text(d, (60, y + 32), cat, 44, anchor="lm")
+                            fill=hex_rgb(category_colour(holder.get("category") or "")))
+        draw_text(d, (60, y + 32), cat, 44, anchor="lm")
         code = holder.get("code") or ""
         if code:
-            _text(d, (40 + tw + 70, y + 32), code, 36, fill=MUTED, anchor="lm")
+            draw_text(d, (40 + tw + 70, y + 32), code, 36, fill=MUTED, anchor="lm")
         y += 80
     if shown.signature_only:
-        _text(d, (40, y), "新证未同步：仅核验签名，请核对本人", 36, fill=OFFLINE, anchor="lt")
+        draw_text(d, (40, y), "新证未同步：仅核验签名，请核对本人", 36, fill=OFFLINE, anchor="lt")
     elif shown.allowed and shown.offline and not name:
-        _text(d, (40, y), "离线：无姓名，请核对证件", 36, fill=OFFLINE, anchor="lt")
+        draw_text(d, (40, y), "离线：无姓名，请核对证件", 36, fill=OFFLINE, anchor="lt")
 
 
 #: The key legend on the idle screen: (key cap, a word or two). Few words, big.
@@ -353,7 +306,7 @@ def _keycap(d: ImageDraw.ImageDraw, x: int, y: int, label: str, size: int = 34) 
     """A key drawn as a rounded box with its label; returns its right edge."""
     w = int(d.textlength(label, font=font(size))) + 28
     d.rounded_rectangle((x, y, x + w, y + size + 22), 10, fill=KEYCAP, outline=MUTED, width=2)
-    _text(d, (x + w // 2, y + (size + 22) // 2), label, size, anchor="mm")
+    draw_text(d, (x + w // 2, y + (size + 22) // 2), label, size, anchor="mm")
     return x + w
 
 
@@ -364,7 +317,7 @@ def _paint_legend(d: ImageDraw.ImageDraw) -> None:
         x = 40 + (n % 2) * 390
         y = y0 + (n // 2) * 76
         right = _keycap(d, x, y, cap)
-        _text(d, (right + 16, y + 28), words, 38, anchor="lm", max_width=x + 380 - right - 16)
+        draw_text(d, (right + 16, y + 28), words, 38, anchor="lm", max_width=x + 380 - right - 16)
 
 
 def _paint_mode_prompt(d: ImageDraw.ImageDraw, state: ScreenState) -> None:
@@ -372,10 +325,10 @@ def _paint_mode_prompt(d: ImageDraw.ImageDraw, state: ScreenState) -> None:
     title, choices = MODE_PROMPTS.get(state.mode or "", ("", []))
     y = BANNER_H + 16
     d.rounded_rectangle((24, y, LEFT_W - 24, HEIGHT - 60), 16, fill=(40, 60, 90))
-    _text(d, (48, y + 12), title, 52, anchor="lt", max_width=LEFT_W - 96)
+    draw_text(d, (48, y + 12), title, 52, anchor="lt", max_width=LEFT_W - 96)
     for n, line in enumerate(choices):
-        _text(d, (48 + (n % 2) * 370, y + 84 + (n // 2) * 52), line, 40, anchor="lt",
-              max_width=350)
+        draw_text(d, (48 + (n % 2) * 370, y + 84 + (n // 2) * 52), line, 40, anchor="lt",
+                  max_width=350)
 
 
 def _paint_temperature_prompt(d: ImageDraw.ImageDraw, state: ScreenState) -> None:
@@ -383,10 +336,10 @@ def _paint_temperature_prompt(d: ImageDraw.ImageDraw, state: ScreenState) -> Non
     again with it."""
     y = BANNER_H + 16
     d.rounded_rectangle((24, y, LEFT_W - 24, HEIGHT - 110), 16, fill=OFFLINE)
-    _text(d, (LEFT_W // 2, y + 60), "请测体温", 76, fill=(0, 0, 0), anchor="mm")
+    draw_text(d, (LEFT_W // 2, y + 60), "请测体温", 76, fill=(0, 0, 0), anchor="mm")
     typed = state.typed if state.typed and state.typed[0].isdigit() else ""
-    _text(d, (LEFT_W // 2, y + 150), f"读数+回车    {typed or '例 365'}", 48, fill=(0, 0, 0),
-          anchor="mm", max_width=LEFT_W - 96)
+    draw_text(d, (LEFT_W // 2, y + 150), f"读数+回车    {typed or '例 365'}", 48, fill=(0, 0, 0),
+              anchor="mm", max_width=LEFT_W - 96)
 
 
 def _paint_direction(d: ImageDraw.ImageDraw, state: ScreenState) -> int:
@@ -398,9 +351,9 @@ def _paint_direction(d: ImageDraw.ImageDraw, state: ScreenState) -> int:
     into = state.direction == "in"
     d.rounded_rectangle((rx, ry, rx + rw, ry + 150), 16,
                         fill=(25, 90, 160) if into else (150, 80, 10))
-    _text(d, (rx + 30, ry + 75), "进" if into else "出", 120, anchor="lm")
-    _text(d, (rx + 190, ry + 52), "进门" if into else "出门", 48, anchor="lm")
-    _text(d, (rx + 190, ry + 108), "按 i / o 切换", 30, fill=(220, 230, 240), anchor="lm")
+    draw_text(d, (rx + 30, ry + 75), "进" if into else "出", 120, anchor="lm")
+    draw_text(d, (rx + 190, ry + 52), "进门" if into else "出门", 48, anchor="lm")
+    draw_text(d, (rx + 190, ry + 108), "按 i / o 切换", 30, fill=(220, 230, 240), anchor="lm")
     return ry + 166
 
 
@@ -409,143 +362,51 @@ def _paint_side_list(d: ImageDraw.ImageDraw, state: ScreenState, ty: int) -> Non
     rx, rw = LEFT_W + 20, WIDTH - LEFT_W - 40
     if state.typed:
         buf = state.typed if len(state.typed) <= 16 else "…" + state.typed[-15:]
-        _text(d, (rx, ty), f"输入: {buf}▏", 36, anchor="lt", max_width=rw)
+        draw_text(d, (rx, ty), f"输入: {buf}▏", 36, anchor="lt", max_width=rw)
         ty += 48
     elif state.temperature is not None:
-        _text(d, (rx, ty), f"下一位体温 {state.temperature:.1f}℃", 36, anchor="lt", max_width=rw)
+        draw_text(d, (rx, ty), f"下一位体温 {state.temperature:.1f}℃", 36, anchor="lt", max_width=rw)
         ty += 48
     for h in list(state.history)[:max(0, (HEIGHT - 60 - ty) // 38)]:
         who = (h.holder or {}).get("name") or (h.holder or {}).get("category_label") or ""
         verdict = ("通过" if h.allowed else h.message) + ("（离线）" if h.offline else "")
         line = f"{_local_hm(h.scanned_at)} {who} {verdict}"
-        _text(d, (rx, ty), line, 28, fill=(140, 220, 150) if h.allowed else (255, 140, 130),
-              anchor="lt", max_width=rw)
+        draw_text(d, (rx, ty), line, 28, fill=(140, 220, 150) if h.allowed else (255, 140, 130),
+                  anchor="lt", max_width=rw)
         ty += 38
+
+
+def link_label(state: ScreenState) -> tuple[str, tuple[int, int, int]]:
+    """The status line's word for the link, and its colour: a service that answers every
+    post with a 5xx is not 在线, whatever the network says."""
+    if state.auth_failed:
+        return "设备令牌无效", DENY
+    if state.server_error:
+        return "服务器异常", DENY
+    if state.online is None:
+        return "连接中", MUTED
+    return ("在线", (76, 175, 80)) if state.online else ("离线", OFFLINE)
 
 
 def _paint_status(d: ImageDraw.ImageDraw, state: ScreenState, now: datetime) -> None:
     """The bottom line: link, scans waiting, gate, direction, guard, clock."""
     sy = HEIGHT - 48
     d.rectangle((0, sy, WIDTH, HEIGHT), fill=(0, 0, 0))
-    if state.auth_failed:
-        link, link_fill = "设备令牌无效", DENY
-    elif state.online is None:
-        link, link_fill = "连接中", MUTED
-    else:
-        link, link_fill = ("在线", (76, 175, 80)) if state.online else ("离线", OFFLINE)
+    link, link_fill = link_label(state)
     d.ellipse((16, sy + 12, 40, sy + 36), fill=link_fill)
-    _text(d, (50, sy + 24), link, 30, fill=link_fill, anchor="lm")
+    draw_text(d, (50, sy + 24), link, 30, fill=link_fill, anchor="lm")
     parts = [f"待上传 {state.pending}"]
     if state.rejected:
         parts.append(f"被拒 {state.rejected}")
     parts += [state.gate or "未知门岗", "进门" if state.direction == "in" else "出门"]
     parts.append(f"值班 {state.guard}" if state.guard else "未上岗（按 g）")
     lx = 50 + int(d.textlength(link, font=font(30))) + 40
-    _text(d, (lx, sy + 24), "   ".join(parts), 30, anchor="lm", max_width=WIDTH - lx - 160)
-    _text(d, (WIDTH - 16, sy + 24), now.strftime("%H:%M:%S"), 30, anchor="rm")
+    draw_text(d, (lx, sy + 24), "   ".join(parts), 30, anchor="lm", max_width=WIDTH - lx - 160)
+    draw_text(d, (WIDTH - 16, sy + 24), now.strftime("%H:%M:%S"), 30, anchor="rm")
 
 
 def _paint_notice(d: ImageDraw.ImageDraw, notice: str) -> None:
     """A strip above the status line, e.g. a late correction from the service."""
     sy = HEIGHT - 48
     d.rectangle((0, sy - 50, WIDTH, sy), fill=(120, 80, 0))
-    _text(d, (16, sy - 25), notice, 30, anchor="lm", max_width=WIDTH - 32)
-
-
-# --------------------------------------------------------------------------- sound
-
-def _tone_wav(path: Path, notes: list[tuple[float, float]], volume: float = 0.6) -> None:
-    rate = 22050
-    chunks = []
-    for freq, secs in notes:
-        t = np.arange(int(rate * secs)) / rate
-        if freq <= 0:
-            chunks.append(np.zeros_like(t))
-            continue
-        tone = np.sin(2 * np.pi * freq * t)
-        if freq < 500:  # the deny buzz: a harsh square-ish wave, unmistakable
-            tone = np.clip(tone * 3, -1, 1)
-        ramp = np.minimum(1, np.minimum(t, t[::-1]) / 0.01)  # no clicks
-        chunks.append(tone * ramp)
-    data = (np.concatenate(chunks) * volume * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(data.tobytes())
-
-
-class Sound:
-    """Two rising beeps for allow, a low triple buzz for deny; never blocks, never raises."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-        self.player = next((shutil.which(p) for p in ("paplay", "aplay", "pw-play", "afplay")
-                            if shutil.which(p)), None)
-        self._procs: list[subprocess.Popen] = []
-        self.files: dict[bool, Path] = {}
-        if enabled and self.player:
-            try:
-                folder = Path(tempfile.mkdtemp(prefix="gatepass-sound-"))
-                self.files[True] = folder / "allow.wav"
-                self.files[False] = folder / "deny.wav"
-                _tone_wav(self.files[True], [(880, 0.12), (0, 0.04), (1320, 0.18)])
-                _tone_wav(self.files[False], [(220, 0.18), (0, 0.07)] * 3)
-            except OSError:
-                self.files = {}
-
-    def play(self, allowed: bool) -> None:
-        if not self.enabled:
-            return
-        self._procs = [p for p in self._procs if p.poll() is None]  # reap finished players
-        path = self.files.get(allowed)
-        try:
-            if path and self.player and len(self._procs) < 3:
-                args = [self.player, str(path)]
-                if os.path.basename(self.player) == "aplay":
-                    args.insert(1, "-q")
-                self._procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                                                    stderr=subprocess.DEVNULL))
-            else:
-                sys.stderr.write("\a" if allowed else "\a\a")
-                sys.stderr.flush()
-        except OSError:
-            pass
-
-
-# --------------------------------------------------------------------------- window
-
-class Window:
-    """The OpenCV window. ``key()`` returns the pressed key code or -1."""
-
-    def __init__(self, fullscreen: bool = False):
-        if "QT_QPA_FONTDIR" not in os.environ and os.path.isdir("/usr/share/fonts"):
-            os.environ["QT_QPA_FONTDIR"] = "/usr/share/fonts"  # OpenCV's Qt ships no fonts
-        # GUI_NORMAL: no Qt toolbar for a guard to zoom or pan by accident.
-        cv2.namedWindow(WINDOW_NAME,
-                        cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
-        cv2.resizeWindow(WINDOW_NAME, WIDTH, HEIGHT)
-        if fullscreen:
-            cv2.setWindowProperty(WINDOW_NAME, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
-
-    def show(self, image: np.ndarray, wait_ms: int = 1) -> int:
-        cv2.imshow(WINDOW_NAME, image)
-        return cv2.waitKey(wait_ms)
-
-    def closed(self) -> bool:
-        try:
-            return cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1
-        except cv2.error:
-            return True
-
-    def close(self) -> None:
-        try:
-            cv2.destroyWindow(WINDOW_NAME)
-        except cv2.error:
-            pass
-
-
-def save_png(image: np.ndarray, path: str | os.PathLike) -> None:
-    ok, buf = cv2.imencode(".png", image)
-    if ok:
-        Path(path).write_bytes(buf.tobytes())
+    draw_text(d, (16, sy - 25), notice, 30, anchor="lm", max_width=WIDTH - 32)

@@ -141,14 +141,18 @@ class LiveService:
         return r.stdout
 
     def start(self) -> "LiveService":
-        self.proc = subprocess.Popen(
-            [PYTHON, "-m", "flask", "--app", "app", "run", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-reload", "--no-debugger"],
-            cwd=ROOT, env=self.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # the service's log goes to a file: a pipe nobody reads fills up after 64 KB (a few
+        # tracebacks of an outage) and then every request hangs on writing its log line
+        with open(self.root / "service.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [PYTHON, "-m", "flask", "--app", "app", "run", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--no-reload", "--no-debugger"],
+                cwd=ROOT, env=self.env(), stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("service died: " + self.proc.stderr.read().decode()[-2000:])
+                log_text = (self.root / "service.log").read_text(errors="replace")
+                raise RuntimeError("service died: " + log_text[-2000:])
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return self
@@ -204,6 +208,8 @@ class GateLink:
     untouched (the answers are the real service's); the link keeps a copy of each HTTP
     request the scanner sends (method, path, headers, JSON body) in ``requests``, in the
     order they arrived, so a test can check what the scanner said on the wire.
+    ``reply_delay`` seconds hold back each chunk of the service's answers (a slow uplink:
+    the service answers after the scanner stopped waiting).
     """
 
     def __init__(self, upstream: str):
@@ -211,6 +217,7 @@ class GateLink:
         up = urlsplit(upstream)
         self.upstream = (up.hostname, up.port)
         self.down = False
+        self.reply_delay = 0.0
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -269,6 +276,8 @@ class GateLink:
                     data = key.fileobj.recv(65536)
                     if not data:
                         return
+                    if key.fileobj is server and self.reply_delay:
+                        time.sleep(self.reply_delay)
                     peer[key.fileobj].setblocking(True)
                     peer[key.fileobj].sendall(data)
                     peer[key.fileobj].setblocking(False)
@@ -397,7 +406,7 @@ def _qr(text: str, box: int) -> Image.Image:
 
 def card_image(text: str, holder: dict | None = None) -> Image.Image:
     """A printed pass card: category colour band, name, address, the QR."""
-    from scanner.screen import font
+    from scanner.drawing import font
     holder = holder or {}
     card = Image.new("RGB", (520, 330), (250, 250, 245))
     d = ImageDraw.Draw(card)
@@ -414,7 +423,7 @@ def card_image(text: str, holder: dict | None = None) -> Image.Image:
 
 def phone_image(text: str) -> Image.Image:
     """A phone showing the pass page: dark body, white screen, the QR in the middle."""
-    from scanner.screen import font
+    from scanner.drawing import font
     phone = Image.new("RGB", (300, 560), (25, 25, 28))
     d = ImageDraw.Draw(phone)
     d.rectangle((14, 40, 286, 520), fill=(255, 255, 255))
@@ -527,3 +536,41 @@ def wait_for(condition, timeout: float = 20.0) -> bool:
 
 def new_nonce() -> str:
     return uuid.uuid4().hex
+
+
+def family_frame(visitors: list[Visitor], seed: int = 7) -> np.ndarray:
+    """One 1280x720 gate frame of two or three passes held up together (a family): cards
+    and phones side by side, each tilted its own way, blurred and noisy like the video."""
+    rng = np.random.default_rng(seed)
+    frame = _background(1280, 720, rng)
+    widths = [210 if v.style == "phone" else 330 for v in visitors]
+    x = (1280 - sum(widths) - 50 * (len(visitors) - 1)) / 2  # side by side, 50 px apart
+    for v, width in zip(visitors, widths):
+        obj = phone_image(v.text) if v.style == "phone" else card_image(v.text, v.holder)
+        _paste_warped(frame, obj, (x + width / 2, rng.uniform(360, 400)), width,
+                      rng.uniform(-8, 8), rng)
+        x += width + 50
+    frame = cv2.GaussianBlur(frame, (0, 0), 0.7)
+    return cv2.add(frame, rng.normal(0, 3, frame.shape).clip(0, 255).astype(np.uint8))
+
+
+def make_family_video(path: Path, families: list[list[Visitor]], fps: int = 25,
+                      visible: int = 12, gap: int = 8) -> int:
+    """A queue video of families: each group's frame held for ``visible`` frames, empty
+    gate between; returns the number of frames."""
+    rng = np.random.default_rng(11)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (1280, 720))
+    assert writer.isOpened(), "no MJPG writer"
+    empty = _background(1280, 720, rng)
+    frames = 0
+    for k, family in enumerate(families):
+        for _ in range(gap):
+            writer.write(empty)
+        still = family_frame(family, seed=20 + k)
+        for _ in range(visible):
+            writer.write(still)
+        frames += gap + visible
+    for _ in range(gap):
+        writer.write(empty)
+    writer.release()
+    return frames + gap

@@ -16,8 +16,8 @@ from typing import Iterator
 
 import pytest
 
-from scanner.outbox import (AUTH_RETRY, BACKOFF_CAP, Link, Outbox, Sender, ServiceClient,
-                            backoff)
+from scanner.client import Link, ServiceClient
+from scanner.outbox import AUTH_RETRY, BACKOFF_CAP, Outbox, Sender, backoff
 
 from scanner_helpers import LiveService, free_port, wait_for
 

@@ -19,7 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from gatepass.tokens import KeyRing, issue_static
-from scanner.outbox import Link, Outbox, Sender, ServiceClient, deliver
+from scanner.client import Link, ServiceClient
+from scanner.outbox import Outbox, Sender, deliver
 
 from scanner_helpers import ROOT, ScannerProcess, wait_for
 

@@ -8,10 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
-from scanner.runner import Cooldown, KeyInput
-from scanner.screen import (DENY, HEIGHT, WIDTH, ScreenState, Shown, Sound, find_font, render,
-                            save_png)
+from scanner.drawing import DENY, HEIGHT, WIDTH, find_font
+from scanner.gate import Cooldown
+from scanner.keyboard import KeyInput
+from scanner.screen import ScreenState, Shown, render
+from scanner.sound import Sound
 from scanner.sources import CameraSource, ImageSource, LineSource, VideoSource, open_source
+from scanner.window import save_png
 
 HOLDER = {"name": "张*丰", "address": "3号楼2单元301", "category": "resident",
           "category_label": "居民", "code": "P000123-1"}
@@ -242,7 +245,7 @@ def test_keys_for_the_logbook_duty_and_wedge_capitals():
 
 
 def test_typed_lines_from_a_hand_scanner_or_stdin():
-    from scanner.runner import parse_line
+    from scanner.keyboard import parse_line
     assert parse_line("t4 拒绝测温") == ("event", "turn_away",
                                       {"reason": "refused_temperature"}, "拒绝测温")
     assert parse_line("c") == ("event", "courier", {}, "")
@@ -252,3 +255,35 @@ def test_typed_lines_from_a_hand_scanner_or_stdin():
     assert parse_line("https://qr.alipay.com/x") == ("text", "https://qr.alipay.com/x")
     assert parse_line("t1abc") == ("text", "t1abc")  # a foreign code, not a turn-away
     assert parse_line("   ") is None
+
+
+def column_colour(image: np.ndarray, x0: int, x1: int) -> tuple[int, int, int]:
+    """Median RGB of a family column's upper part."""
+    b, g, r = np.median(image[120:160, x0:x1].reshape(-1, 3), axis=0)
+    return int(r), int(g), int(b)
+
+
+def test_a_family_is_shown_side_by_side_worst_first_in_red():
+    """Three passes read in one frame: three columns, the denied one first and red, each
+    with its holder; the camera picture outlines all three codes."""
+    state = ScreenState(gate="东门", online=True)
+    family = [shown(False), shown(True), shown(True)]
+    for n, one in enumerate(family):
+        one.group, one.group_index = 3, n
+        one.points = np.array([[100 + 400 * n, 300], [300 + 400 * n, 300],
+                               [300 + 400 * n, 500], [100 + 400 * n, 500]], np.float32)
+    state.show_all(family)
+    image = render(np.full((720, 1280, 3), 80, np.uint8), state)
+    red, green1, green2 = (column_colour(image, x, x + 200) for x in (20, 290, 560))
+    assert red[0] > 150 and red[0] > 2 * red[1]
+    assert all(g[1] > 100 and g[1] > 1.5 * g[0] for g in (green1, green2))
+    cam = image[20:268, 820:1260]
+    yellow = (cam[:, :, 2] > 200) & (cam[:, :, 1] > 200) & (cam[:, :, 0] < 80)
+    columns = np.nonzero(yellow.any(axis=0))[0]
+    assert columns.max() - columns.min() > 300  # outlines from the left to the right code
+    assert [h.reason for h in state.history[:3]] == ["REVOKED", "OK", "OK"]
+    assert state.family(state.showing()) == family
+
+    state.show(shown(True))  # the next person alone: one verdict across the panel again
+    assert state.family(state.showing()) == []
+    assert column_colour(render(None, state), 560, 760)[1] > 100
