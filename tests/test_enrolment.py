@@ -189,3 +189,35 @@ def test_office_actions_are_in_the_audit_log_and_its_csv(app, client, auth, make
     text = csv.get_data(as_text=True)
     assert csv.headers["Content-Disposition"].startswith("attachment")
     assert "pass.reissue" in text and "rules.set" not in text
+
+
+def test_every_card_leaving_the_office_is_on_the_reprint_list_after_a_rotation(app, runner, client, make,
+                                                                               auth, keys_dir):
+    """Pass-page PNG/SVG downloads record their key like batch print; a pass whose card's key is
+    unknown ("?", what migration c15000000002 leaves on older passes) counts as old once a
+    rotation happened; a pass never made into a card (NULL) does not."""
+    from app.models import Pass
+    png, svg, unknown, never = (make.pass_for(name=n) for n in ("下载PNG", "下载SVG", "旧卡片", "没出卡"))
+    with app.app_context():
+        db.session.get(Pass, unknown).printed_kid = "?"
+        db.session.commit()
+    auth.login("office")
+    assert client.get(f"/office/passes/{png}/qr.png").mimetype == "image/png"
+    assert client.get(f"/office/passes/{svg}/qr.svg").mimetype == "image/svg+xml"
+    with app.app_context():
+        kids = {pid: db.session.get(Pass, pid).printed_kid for pid in (png, svg, unknown, never)}
+        codes = {pid: db.session.get(Pass, pid).code for pid in (png, svg, unknown, never)}
+    assert kids == {png: "k1", svg: "k1", unknown: "?", never: None}
+    assert runner.invoke(args=["passes", "list", "--reprint"]).output.startswith("0 active")
+
+    assert "k2" in runner.invoke(args=["keys", "rotate"]).output
+    listing = runner.invoke(args=["passes", "list", "--reprint"]).output
+    assert "3 active passes" in listing
+    page = client.get("/office/reprint").get_data(as_text=True)
+    assert all(codes[p] in page for p in (png, svg, unknown)) and codes[never] not in page
+    assert "未记录" in page  # the unknown key, said as such
+    # the reprint records k2 and empties the list
+    r = client.post("/office/reprint", data={"csrf_token": csrf_token(client, "/office/reprint")})
+    assert r.mimetype == "application/pdf"
+    assert runner.invoke(args=["passes", "list", "--reprint"]).output.startswith("0 active")
+

@@ -1,7 +1,7 @@
 """health_certificates.statement: the certificate's sentence as printed (issue 15 §3)
 
 Revision ID: c15000000001
-Revises: b12000000001
+Revises: b10000000001
 Create Date: 2026-12-02 04:40:00
 
 Certificates issued before keep "" and are rendered from their episode
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c15000000001'
-down_revision = 'b12000000001'
+down_revision = 'b10000000001'
 branch_labels = None
 depends_on = None
 
