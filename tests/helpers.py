@@ -106,3 +106,16 @@ def pdf_fonts(pdf_path) -> list[dict]:
         # name type... encoding emb sub uni object-id gen: the last five columns are fixed
         rows.append({"name": parts[0], "emb": parts[-5], "sub": parts[-4], "uni": parts[-3]})
     return rows
+
+
+def db_upgrade(tmp_path, revision: str = "head"):
+    """Run ``flask db upgrade REVISION`` on a SQLite file under ``tmp_path`` in a subprocess (what
+    an operator does): returns the file's path. Call again with the next revision to upgrade."""
+    import subprocess
+    import sys
+    db_path = tmp_path / "old.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "KEYS_DIR": str(tmp_path / "keys"),
+           "SECRET_KEY": "x"}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade", revision],
+                   env=env, cwd=ROOT, check=True, capture_output=True)
+    return db_path

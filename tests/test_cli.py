@@ -102,18 +102,9 @@ def test_migrations_match_the_models(tmp_path):
 def test_the_migration_marks_cards_of_unknown_key(tmp_path):
     """Upgrading a database of the previous head: every pass then existing may have a card whose
     key nobody recorded; it becomes "?" (unknown), a pass printed by batch keeps its key."""
-    import os
     import sqlite3
-    import subprocess
-    import sys
-    from pathlib import Path
-    db_path = tmp_path / "old.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "KEYS_DIR": str(tmp_path / "keys"),
-           "SECRET_KEY": "x"}
-    root = Path(__file__).resolve().parents[1]
-    flask = [sys.executable, "-m", "flask", "--app", "app", "db"]
-    subprocess.run(flask + ["upgrade", "c15000000001"], env=env, cwd=root, check=True, capture_output=True)
-    con = sqlite3.connect(db_path)
+    from helpers import db_upgrade
+    con = sqlite3.connect(db_upgrade(tmp_path, "c15000000001"))
     con.executemany("INSERT INTO people (id, name, category, id_card_masked, employer, is_returnee, "
                     "created_at) VALUES (?, ?, 'resident', '', '', 0, '2026-11-01 00:00:00')",
                     [(1, "甲"), (2, "乙")])
@@ -121,6 +112,6 @@ def test_the_migration_marks_cards_of_unknown_key(tmp_path):
                     "link_version, printed_kid) VALUES (?, ?, 1, 'resident', 'active', '2026-11-01 00:00:00', "
                     "'2026-11-01 00:00:00', 1, ?)", [(1, 1, None), (2, 2, "k1")])
     con.commit()
-    subprocess.run(flask + ["upgrade"], env=env, cwd=root, check=True, capture_output=True)
+    db_upgrade(tmp_path)
     assert con.execute("SELECT id, printed_kid FROM passes ORDER BY id").fetchall() == [(1, "?"), (2, "k1")]
     con.close()
