@@ -121,6 +121,25 @@ def community_time(value: str | None):
     return dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
 
 
+#: Where printed URLs point when PUBLIC_BASE_URL is unset and no request names a host:
+#: this machine, which no resident's phone reaches. Whoever prints it warns (below).
+FALLBACK_BASE_URL = "http://127.0.0.1:5000"
+
+
+def base_url_guessed() -> bool:
+    """True when PUBLIC_BASE_URL is unset: a URL put into a QR (poster, certificate, link
+    poster, setup QR) then points at whatever host made it, often 127.0.0.1, and every
+    command and page that prints one says so (``commands.warn_guessed_base``, the
+    ``base_url_warning`` macro) instead of printing a dead QR in silence."""
+    from flask import current_app
+    return not current_app.config.get("PUBLIC_BASE_URL")
+
+
+def printed_base_url() -> str:
+    """The base of a URL printed into a QR: ``public_base_url()``, else ``FALLBACK_BASE_URL``."""
+    return public_base_url() or FALLBACK_BASE_URL
+
+
 def public_base_url() -> str:
     """Where people and gates reach the service: PUBLIC_BASE_URL, else this request's host,
     else "" (a command outside a request: the caller says what it falls back to)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import current_app, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext as _
 
 from gatepass import categories
 from .auth import viewer
@@ -52,3 +52,14 @@ def label(item) -> str:
 def done_label(action) -> str:
     """What a pass action did, in the reader's language (for the message after it)."""
     return action.done_label_en if lang() == "en" else action.done_label
+
+
+def quarantine_day(day: int, days: int, short: bool = False) -> str:
+    """Where a stay is, in the one wording staff and resident pages share: "第 3 天 / 共 14 天",
+    and past its planned length "已满 14 天，等待社区解除" (never "第 16 天 / 共 14 天": the
+    stay is over-long because nobody has ended it yet). ``short`` for table cells."""
+    if day > days:
+        return _("已满 %(m)s 天，待解除", m=days) if short else \
+            _("已满 %(m)s 天，等待社区解除", m=days)
+    return _("%(n)s / %(m)s 天", n=day, m=days) if short else \
+        _("第 %(n)s 天 / 共 %(m)s 天", n=day, m=days)

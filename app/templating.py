@@ -14,9 +14,10 @@ from gatepass import categories
 from gatepass.categories import VehicleKind
 from gatepass.roles import Role
 from gatepass.status import PAGE_ACTIONS, PassAction, PassStatus
-from .config import community_tz
 from .auth import viewer
-from .i18n import category_label, label, lang, other_language_url, reason_text, shown_reason
+from .config import base_url_guessed, community_tz, printed_base_url
+from .i18n import (category_label, label, lang, other_language_url, quarantine_day, reason_text,
+                   shown_reason)
 
 
 def localtime(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -30,7 +31,9 @@ def init_app(app) -> None:
         category_label=category_label,
         category_colour=categories.colour, other_language_url=other_language_url,
         label=label, PassStatus=PassStatus, PassAction=PassAction, Role=Role,
-        VehicleKind=VehicleKind, PAGE_ACTIONS=PAGE_ACTIONS)
+        VehicleKind=VehicleKind, PAGE_ACTIONS=PAGE_ACTIONS,
+        base_url_guessed=base_url_guessed, printed_base_url=printed_base_url,
+        quarantine_day=quarantine_day)
     app.add_template_filter(localtime, "localtime")
 
     @app.context_processor

@@ -179,6 +179,60 @@ def may_end(planned: datetime, now: datetime, open_alerts: int, outcome: str,
     return None
 
 
+# -- what a health certificate may say ------------------------------------------
+
+def stay_length(start: datetime, end: datetime) -> str:
+    """Whole days actually spent, never rounded up: a stay ended on its first day is
+    "不足 1 天", not "0 天" (and not the planned 14)."""
+    whole = max(0, (end - start).days)
+    return f"{whole} 天" if whole else "不足 1 天"
+
+
+@dataclass(frozen=True)
+class StayAlerts:
+    """The fever/symptom alerts raised for the person during the stay."""
+
+    count: int = 0
+    highest: float | None = None  # the highest temperature among them, if any had one
+    still_open: int = 0
+
+
+def certificate_statement(start: datetime, end: datetime, planned_days: int, outcome: str,
+                          reason: str, alerts: StayAlerts, tz: tzinfo,
+                          threshold: float = FEVER_THRESHOLD) -> str:
+    """The certificate's one sentence: real dates and days, how the stay ended, and whether
+    any fever or symptom alert was raised during it. Nothing it cannot know: it never says
+    "健康状况良好", only what was (not) reported.
+
+    Only a stay the community itself ended (期满解除 or 提前解除) gets a certificate: the
+    caller refuses the others, and one with an alert still open (see ``certificate_refusal``).
+    """
+    start_d, end_d = start.astimezone(tz).date(), end.astimezone(tz).date()
+    length = stay_length(start, end)
+    if Outcome(outcome) is Outcome.COMPLETED:
+        how = (f"兹证明上述人员自 {start_d:%Y-%m-%d} 至 {end_d:%Y-%m-%d} 在本社区居家隔离"
+               f"（{length}），期满解除。")
+    else:
+        how = (f"兹证明上述人员自 {start_d:%Y-%m-%d} 起在本社区居家隔离（计划 {planned_days} 天），"
+               f"于 {end_d:%Y-%m-%d}（第 {day_of(start, end, tz)} 天，实际{length}）提前解除，"
+               f"原因：{reason.strip() or '未注明'}。")
+    if not alerts.count:
+        return how + f"隔离期间未出现发热（≥{threshold:.1f}℃）或症状提醒。"
+    peak = f"，最高体温 {alerts.highest:.1f}℃" if alerts.highest is not None else ""
+    return how + f"隔离期间出现发热或症状提醒 {alerts.count} 次{peak}，均已由社区医生处理。"
+
+
+def certificate_refusal(outcome: str | None, is_open: bool, alerts: StayAlerts) -> str | None:
+    """Why no certificate may be issued for this stay (a stable code), or None."""
+    if is_open:
+        return "EPISODE_OPEN"
+    if outcome not in (Outcome.COMPLETED, Outcome.ENDED_EARLY):
+        return "NOT_RELEASED"  # transferred, to hospital, left: not the community's to certify
+    if alerts.still_open:
+        return "OPEN_ALERT"
+    return None
+
+
 # -- report slots ------------------------------------------------------------
 
 def slot_of(at: datetime, tz: tzinfo) -> str:

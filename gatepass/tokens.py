@@ -265,8 +265,9 @@ class Claims:
     signed_at: datetime | None = None  # dynamic tokens only
 
 
-def issue_static(ring: KeyRing, pass_id: int, serial: int) -> str:
-    key = ring.current
+def issue_static(ring: KeyRing, pass_id: int, serial: int, key: Key | None = None) -> str:
+    """A card's token; ``key``: the key a card already printed carries (default: the current)."""
+    key = key or ring.current
     value = f"{STATIC_PREFIX}.{key.kid}.{b36(pass_id)}.{b36(serial)}"
     return Signer(**_signer_kwargs(key.secret)).sign(value).decode("ascii")
 

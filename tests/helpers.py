@@ -73,3 +73,49 @@ def post_at_once(app, path: str, body: dict, headers: dict, workers: int = 6) ->
         t.join()
     assert not errors
     return results
+
+
+def pdf_text(pdf, layout: bool = False) -> str:
+    """What poppler's pdftotext reads back from a PDF (a path or its bytes): the characters a
+    reader, a screen reader or a search finds. A glyph missing from an embedded font subset
+    reads back as a gap, so comparing with what was drawn catches a "Hea☒th"."""
+    import subprocess
+    import tempfile
+    if isinstance(pdf, (bytes, bytearray)):
+        with tempfile.NamedTemporaryFile(suffix=".pdf", delete=False) as f:
+            f.write(pdf)
+        path = f.name
+    else:
+        path = str(pdf)
+    try:
+        return subprocess.run(["pdftotext", *(["-layout"] if layout else []), path, "-"],
+                              capture_output=True, text=True, check=True).stdout
+    finally:
+        if isinstance(pdf, (bytes, bytearray)):
+            os.unlink(path)
+
+
+def pdf_fonts(pdf_path) -> list[dict]:
+    """pdffonts' table as dicts: name, emb(edded), sub(set), uni(code map)."""
+    import subprocess
+    out = subprocess.run(["pdffonts", str(pdf_path)], capture_output=True, text=True,
+                         check=True).stdout.splitlines()[2:]
+    rows = []
+    for line in out:
+        parts = line.split()
+        # name type... encoding emb sub uni object-id gen: the last five columns are fixed
+        rows.append({"name": parts[0], "emb": parts[-5], "sub": parts[-4], "uni": parts[-3]})
+    return rows
+
+
+def db_upgrade(tmp_path, revision: str = "head"):
+    """Run ``flask db upgrade REVISION`` on a SQLite file under ``tmp_path`` in a subprocess (what
+    an operator does): returns the file's path. Call again with the next revision to upgrade."""
+    import subprocess
+    import sys
+    db_path = tmp_path / "old.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "KEYS_DIR": str(tmp_path / "keys"),
+           "SECRET_KEY": "x"}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade", revision],
+                   env=env, cwd=ROOT, check=True, capture_output=True)
+    return db_path

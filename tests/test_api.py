@@ -163,6 +163,21 @@ def test_nonce_replay_returns_same_response_and_stores_one_row(app, make, scan):
     assert scan_count(app) == 1
 
 
+def test_a_retry_records_the_offline_verdict_the_guard_was_shown(app, make, scan):
+    """The service answered after the scanner's wait: the guard saw the offline verdict and the
+    retry carries it. The log records it (one row, same answer), it is no NONCE_REUSED; a later
+    retry does not overwrite it."""
+    pid = make.pass_for()
+    nonce, at = uuid.uuid4().hex, datetime.now(timezone.utc)
+    first = scan(make.token(pid), "in", nonce=nonce, scanned_at=at)
+    again = scan(make.token(pid), "in", nonce=nonce, scanned_at=at, offline_reason="OK")
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    scan(make.token(pid), "in", nonce=nonce, scanned_at=at, offline_reason="FEVER")
+    with app.app_context():
+        rows = db.session.scalars(db.select(Scan)).all()
+        assert [(r.offline_reason, r.reason) for r in rows] == [("OK", "OK")]
+
+
 def test_concurrent_same_nonce_is_stored_once(app, make, device_token, backend):
     """Many workers race with one nonce: the unique constraint keeps one row."""
     pid = make.pass_for()

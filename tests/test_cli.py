@@ -97,3 +97,21 @@ def test_migrations_match_the_models(tmp_path):
     assert subprocess.run(flask + ["init-db"], env=env, cwd=root).returncode == 0
     r = subprocess.run(flask + ["db", "check"], env=env, cwd=root, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_the_migration_marks_cards_of_unknown_key(tmp_path):
+    """Upgrading a database of the previous head: every pass then existing may have a card whose
+    key nobody recorded; it becomes "?" (unknown), a pass printed by batch keeps its key."""
+    import sqlite3
+    from helpers import db_upgrade
+    con = sqlite3.connect(db_upgrade(tmp_path, "c15000000001"))
+    con.executemany("INSERT INTO people (id, name, category, id_card_masked, employer, is_returnee, "
+                    "created_at) VALUES (?, ?, 'resident', '', '', 0, '2026-11-01 00:00:00')",
+                    [(1, "甲"), (2, "乙")])
+    con.executemany("INSERT INTO passes (id, person_id, serial, category, status, issued_at, updated_at, "
+                    "link_version, printed_kid) VALUES (?, ?, 1, 'resident', 'active', '2026-11-01 00:00:00', "
+                    "'2026-11-01 00:00:00', 1, ?)", [(1, 1, None), (2, 2, "k1")])
+    con.commit()
+    db_upgrade(tmp_path)
+    assert con.execute("SELECT id, printed_kid FROM passes ORDER BY id").fetchall() == [(1, "?"), (2, "k1")]
+    con.close()

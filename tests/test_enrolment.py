@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from PIL import Image
 
 from app.extensions import db
-from app.models import AuditEntry, GateDevice
+from app.models import AuditEntry, GateDevice, Pass, Place
 from helpers import csrf_token
 
 pytestmark = pytest.mark.parametrize(
@@ -143,7 +143,6 @@ def test_key_compromise_drill(app, runner, client, make, scan, auth, tmp_path):
     auth.login("office")
     page = client.get("/office/reprint").get_data(as_text=True)
     with app.app_context():
-        from app.models import Pass
         codes = {pid: db.session.get(Pass, pid).code for pid in printed + [unprinted]}
     assert all(codes[p] in page for p in printed) and codes[unprinted] not in page
 
@@ -189,3 +188,65 @@ def test_office_actions_are_in_the_audit_log_and_its_csv(app, client, auth, make
     text = csv.get_data(as_text=True)
     assert csv.headers["Content-Disposition"].startswith("attachment")
     assert "pass.reissue" in text and "rules.set" not in text
+
+
+def test_every_card_leaving_the_office_is_on_the_reprint_list_after_a_rotation(app, runner, client, make,
+                                                                               auth, keys_dir):
+    """Pass-page PNG/SVG downloads record their key like batch print; a pass whose card's key is
+    unknown ("?", what migration c15000000002 leaves on older passes) counts as old once a
+    rotation happened; a pass never made into a card (NULL) does not."""
+    png, svg, unknown, never = (make.pass_for(name=n) for n in ("下载PNG", "下载SVG", "旧卡片", "没出卡"))
+    with app.app_context():
+        db.session.get(Pass, unknown).printed_kid = "?"
+        db.session.commit()
+    auth.login("office")
+    assert client.get(f"/office/passes/{png}/qr.png").mimetype == "image/png"
+    assert client.get(f"/office/passes/{svg}/qr.svg").mimetype == "image/svg+xml"
+    with app.app_context():
+        kids = {pid: db.session.get(Pass, pid).printed_kid for pid in (png, svg, unknown, never)}
+        codes = {pid: db.session.get(Pass, pid).code for pid in (png, svg, unknown, never)}
+    assert kids == {png: "k1", svg: "k1", unknown: "?", never: None}
+    assert runner.invoke(args=["passes", "list", "--reprint"]).output.startswith("0 active")
+
+    assert "k2" in runner.invoke(args=["keys", "rotate"]).output
+    listing = runner.invoke(args=["passes", "list", "--reprint"]).output
+    assert "3 active passes" in listing
+    page = client.get("/office/reprint").get_data(as_text=True)
+    assert all(codes[p] in page for p in (png, svg, unknown)) and codes[never] not in page
+    assert "未记录" in page  # the unknown key, said as such
+    # the reprint records k2 and empties the list
+    r = client.post("/office/reprint", data={"csrf_token": csrf_token(client, "/office/reprint")})
+    assert r.mimetype == "application/pdf"
+    assert runner.invoke(args=["passes", "list", "--reprint"]).output.startswith("0 active")
+
+
+def test_a_typed_code_is_judged_by_the_key_its_card_was_printed_with(app, client, auth, make, runner,
+                                                                    tmp_path):
+    """The typed code of a card printed with a key now retired says KEY_RETIRED, like its QR, not
+    通过 (it was judged as a freshly signed token); every typed answer says it was by number."""
+    auth.login("office")
+    token = csrf_token(client, "/office/places")
+    client.post("/office/places", data={"csrf_token": token, "name": "三号院", "every": "4"})
+    with app.app_context():
+        place = db.session.scalar(db.select(Place.id).where(Place.name == "三号院"))
+    old, fresh = make.pass_for(name="旧卡人"), make.pass_for(name="新卡人")
+    assert runner.invoke(args=["passes", "print", "--all", "-o", str(tmp_path / "k1.pdf")]).exit_code == 0
+    assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
+    assert runner.invoke(args=["keys", "retire", "k1"]).exit_code == 0
+    with app.app_context():
+        codes = {pid: db.session.get(Pass, pid).code for pid in (old, fresh)}
+        db.session.get(Pass, fresh).printed_kid = "k2"  # its card was reprinted with k2
+        db.session.commit()
+    spot = client.get("/office/spot").get_data(as_text=True)
+    h = {"X-CSRFToken": re.search(r'name="csrf-token" content="([^"]+)"', spot).group(1)}
+
+    def typed(nonce, pid):
+        return client.post("/office/spot/checks", json={"nonce": nonce, "place_id": place,
+                                                        "text": codes[pid]}, headers=h).get_json()
+    retired = typed("t1", old)
+    assert (retired["allowed"], retired["reason"], retired["typed"]) == (False, "KEY_RETIRED", True)
+    ok = typed("t2", fresh)
+    assert (ok["allowed"], ok["reason"], ok["typed"]) == (True, "OK", True)
+    scanned = client.post("/office/spot/checks", json={"nonce": "t3", "place_id": place,
+                                                       "text": make.token(fresh)}, headers=h).get_json()
+    assert scanned["typed"] is False

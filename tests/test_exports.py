@@ -126,6 +126,21 @@ def test_office_scan_downloads_follow_the_page_filters(app, make, scan, client):
     assert app.test_client().get("/office/scans/export.csv").status_code == 302  # to login
 
 
+def test_export_file_names_carry_the_community_local_date_and_time(app, make, client, monkeypatch):
+    """At 23:34 UTC on 12-01 it is 07:34 on 12-02 in the community: the file says 12-02 0734,
+    like the rows inside it (the server's own zone is UTC here, as on most servers)."""
+    import time
+    import time_machine
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    with time_machine.travel(datetime(2026, 12, 1, 23, 34, 30, tzinfo=timezone.utc), tick=False):
+        login(client, make, "admin")
+        scans = client.get("/office/scans/export.csv").headers["Content-Disposition"]
+        audit = client.get("/office/audit/export.csv").headers["Content-Disposition"]
+    assert 'filename="scans-20261202-0734.csv"' in scans
+    assert 'filename="audit-20261202-0734.csv"' in audit
+
+
 # -- bulk pass actions ------------------------------------------------------------
 
 def statuses(app, ids) -> list[tuple[str, int]]:

@@ -246,6 +246,52 @@ def test_spot_check_typed_code_and_offline_queue(browser, live):
     context.close()
 
 
+def test_spot_check_big_box_tells_the_truth_about_queued_and_typed_checks(browser, live):
+    """A typed code says it was checked by number only; a check queued offline and delivered
+    later updates the big box; a queued check the service refuses shows the refusal; a lost
+    reply while the network is up is not called 无网络."""
+    context, page = _context(browser, live, PHONE)
+    page.goto(f"{live.url}/office/spot")
+    verdict = page.locator("#verdict")
+    page.fill("#code", live.seeded["code"])
+    page.click("#typed button[type=submit]")
+    page.locator("#verdict[data-result=ok][data-typed='1']").wait_for()
+    assert page.inner_text("#verdict-word") == "编号有效" and "仅按编号查验" in verdict.inner_text()
+
+    # queued offline, delivered later: the big box shows the answer
+    context.set_offline(True)
+    page.fill("#code", live.seeded["code"])
+    page.click("#typed button[type=submit]")
+    page.locator("#verdict[data-result=wait]").wait_for()
+    assert "无网络" in verdict.inner_text()
+    context.set_offline(False)
+    page.locator("#verdict[data-result=ok][data-later='1']").wait_for()
+    assert "孙*验" in verdict.inner_text()
+
+    # queued offline, refused when delivered (the place is gone): the refusal shows
+    context.set_offline(True)
+    page.evaluate("var o = document.createElement('option'); o.value = '987654'; o.textContent = 'x';"
+                  "document.getElementById('place').appendChild(o);"
+                  "document.getElementById('place').value = '987654';")
+    page.click("#visit")
+    page.locator("#verdict[data-result=wait]").wait_for()
+    context.set_offline(False)
+    page.locator("#verdict[data-result=deny][data-later='1']").wait_for()
+    assert "未能记录" in verdict.inner_text()
+    page.evaluate("document.getElementById('place').selectedIndex = 0")
+
+    # the reply is lost on a network that is up: not 无网络
+    page.route("**/office/spot/checks", lambda route: route.abort())
+    page.click("#visit")
+    page.locator("#verdict[data-result=wait]").wait_for()
+    assert "无网络" not in verdict.inner_text() and "未收到回复" in verdict.inner_text()
+    page.unroute("**/office/spot/checks")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.locator("#verdict[data-result=ok][data-later='1']").wait_for()
+    assert "巡查已记录" in verdict.inner_text()
+    context.close()
+
+
 def test_an_entry_made_after_the_login_expired_is_kept_and_sent_after_login(browser, live):
     context, page = _context(browser, live)
     gid = live.seeded["gate_id"]

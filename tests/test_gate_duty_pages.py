@@ -206,9 +206,8 @@ def test_duty_week_plans_patterns_and_assigns(app, client, auth, make, runner):
 
 
 def _pdf_text(path) -> str:
-    import subprocess
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    from helpers import pdf_text
+    return pdf_text(path, layout=True)
 
 
 def test_cli_guards_patterns_and_rules(app, runner, make):

@@ -148,3 +148,25 @@ def test_a_repeat_in_the_same_slot_replaces_the_reading_with_one_alert_per_slot(
             health.record_report(db.session.get(QuarantineEpisode, ep_id), value, user_id=nurse)
         db.session.commit()
         assert db.session.scalar(db.select(db.func.count(TemperatureReport.id))) == 4  # staff entries all kept
+
+
+def test_staff_and_resident_pages_say_the_same_thing_past_the_planned_end(app, client, make):
+    """Day 16 of a 14-day stay nobody has ended: both pages say 已满 14 天，等待社区解除
+    (one function, ``i18n.quarantine_day``), never "第 16 天 / 共 14 天"."""
+    from datetime import timedelta
+    t0 = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)  # 09:00 Beijing
+    with freeze_time(t0):
+        pid, link = returnee_with_link(app, client, make, name="超期人")
+    with app.app_context():
+        ep = db.session.scalar(db.select(QuarantineEpisode.id))
+    with freeze_time(t0 + timedelta(days=15, hours=2)):  # day 16
+        resident = client.get(link).get_data(as_text=True)
+        login(client, make, "health")
+        staff = client.get(f"/office/quarantine/episodes/{ep}").get_data(as_text=True)
+        listing = client.get("/office/quarantine").get_data(as_text=True)
+    for page in (resident, staff):
+        assert "已满 14 天，等待社区解除" in page and "第 16 天" not in page
+    assert "已满 14 天，待解除" in listing and "16 / 14" not in listing
+    with freeze_time(t0 + timedelta(days=2, hours=2)):  # day 3
+        login(client, make, "health", username="health-2")
+        assert "第 3 天 / 共 14 天" in client.get(f"/office/quarantine/episodes/{ep}").get_data(as_text=True)

@@ -4,12 +4,8 @@ Days and report slots are judged with frozen time (freezegun) in the
 community's zone (Asia/Shanghai); every page is reached through the Flask
 test client with a real SQLite file behind it.
 """
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -407,12 +403,8 @@ def test_purge_deletes_only_episodes_ended_long_enough_ago(app, client, make, ru
 
 def test_the_migration_moves_quarantine_until_into_episodes(tmp_path):
     """Upgrade a database of the previous head that has people in (and past) quarantine."""
-    db_path = tmp_path / "old.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "KEYS_DIR": str(tmp_path / "keys"),
-           "SECRET_KEY": "x"}
-    root = Path(__file__).resolve().parents[1]
-    flask = [sys.executable, "-m", "flask", "--app", "app", "db"]
-    subprocess.run(flask + ["upgrade", "a1e7c0de0003"], env=env, cwd=root, check=True, capture_output=True)
+    from helpers import db_upgrade
+    db_path = db_upgrade(tmp_path, "a1e7c0de0003")
     now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     con = sqlite3.connect(db_path)
     con.executemany("INSERT INTO people (id, name, category, id_card_masked, employer, is_returnee, "
@@ -422,7 +414,7 @@ def test_the_migration_moves_quarantine_until_into_episodes(tmp_path):
     con.execute("UPDATE people SET quarantine_until = NULL, is_returnee = 0 WHERE id = 3")
     con.execute("INSERT INTO temperature_reports (person_id, taken_at, value) VALUES (1, ?, 36.6)", (str(now),))
     con.commit()
-    subprocess.run(flask + ["upgrade"], env=env, cwd=root, check=True, capture_output=True)
+    db_upgrade(tmp_path)
     rows = con.execute("SELECT person_id, started_at, planned_end_at, ended_at, outcome, days "
                        "FROM quarantine_episodes ORDER BY person_id").fetchall()
     assert [(r[0], r[4], r[5]) for r in rows] == [(1, None, 14), (2, "completed", 14)]

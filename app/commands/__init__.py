@@ -4,6 +4,18 @@ Commands parse options, call a service and print; the work is in ``app.services`
 """
 from __future__ import annotations
 
+import click
+
+
+def warn_guessed_base(base: str, what: str = "the QR code") -> None:
+    """One warning for every command that prints a URL into a QR or a file while
+    PUBLIC_BASE_URL is unset (``config.base_url_guessed``): on stderr, never silent."""
+    from ..config import base_url_guessed
+    if base_url_guessed():
+        click.echo(f"warning: no PUBLIC_BASE_URL set, {what} points to {base}; set "
+                   "PUBLIC_BASE_URL=https://... so it opens on residents' phones and gates",
+                   err=True)
+
 
 def init_app(app) -> None:
     from . import backup, database, demo, devices, duty, health, keys, passes, roster, rules, scans, users

@@ -38,12 +38,15 @@ def devices_enroll(gate, name, device_id, server, out):
     """
     from pathlib import Path
 
-    from flask import current_app
-
     from gatepass import qrimage
+    from ..config import printed_base_url
     from ..services import devices
+    from . import warn_guessed_base
 
-    server = (server or current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    if not server:
+        server = printed_base_url()
+        warn_guessed_base(server, "the setup QR")
+    server = server.rstrip("/")
     if device_id:
         device = _device(device_id)
         text, expires = devices.new_enrolment(device, server)

@@ -13,6 +13,7 @@ from ..services import certificates, health, registrations
 from ..services.errors import ServiceError
 from ..services.health_pdf import poster
 from ..services.health_purge import purge
+from . import warn_guessed_base
 
 health_cli = AppGroup("health", help="Home quarantine: gate posters, health certificates, purge.")
 
@@ -30,6 +31,7 @@ def poster_command(gate, out):
         db.session.commit()
         click.echo(f"created gate {g.name}")
     url = registrations.poster_url(g)
+    warn_guessed_base(registrations.public_base(), "the poster's QR")
     Path(out).write_bytes(poster(current_app.config["COMMUNITY_NAME"], g.name, url))
     click.echo(f"wrote the {g.name} poster to {out}")
     click.echo(url)
@@ -49,6 +51,7 @@ def certificate_command(episode_id, out):
         raise click.ClickException(str(err))
     db.session.commit()
     Path(out).write_bytes(data)
+    warn_guessed_base(registrations.public_base(), "the certificate's QR")
     click.echo(f"wrote certificate {cert.number} to {out}")
     click.echo(certificates.verify_url(cert))
 

@@ -61,7 +61,7 @@ def keys_rotate():
     _audit("keys.rotate", key.kid)
     click.echo(f"created key {key.kid}; new passes use it. Reprint cards "
                f"(`flask --app app passes list --reprint`, `passes print --reprint -o r.pdf`), "
-               f"then `flask --app app keys retire OLD_KID`.")
+               f"then `flask --app app keys retire OLD_KID` (the key drill: docs/deploy.md §7).")
 
 
 @keys_cli.command("retire")

@@ -108,14 +108,14 @@ def list_cmd(all_, building, category, since, reprint):
 def links_cmd(out, base_url):
     """Every active person pass's personal phone link: name, phone, address, link."""
     from flask import current_app
-    from ..config import public_base_url
+    from ..config import FALLBACK_BASE_URL, public_base_url
+    from . import warn_guessed_base
     from ..services import links
     base = (base_url or public_base_url()).rstrip("/")
     if not base:
         server = current_app.config.get("SERVER_NAME")
-        base = f"http://{server}" if server else "http://localhost:5000"
-        click.echo(f"warning: no PUBLIC_BASE_URL set, links point to {base}; give --base-url "
-                   "https://... so they open on residents' phones", err=True)
+        base = f"http://{server}" if server else FALLBACK_BASE_URL
+        warn_guessed_base(base, "every link")
     if not base.startswith(("http://", "https://")):
         raise click.UsageError("--base-url must start with http:// or https://")
     n = 0

@@ -47,8 +47,8 @@ class Pass(db.Model):
     inside: Mapped[Optional[bool]] = mapped_column(default=None)
     last_scan_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     last_gate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("gates.id"))
-    # The key id the last printed card was signed with (None: never printed). After a
-    # key rotation, active passes printed with another key are the cards to reprint.
+    #: The key id the pass's latest card carries (``services.printing.mark_printed``); "?" =
+    #: a card made before anyone recorded it; NULL = never made into a card.
     printed_kid: Mapped[Optional[str]] = mapped_column(String(8), index=True)
     printed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     person: Mapped[Optional["Person"]] = relationship(back_populates="passes")  # noqa: F821

@@ -132,6 +132,9 @@ class HealthCertificate(db.Model):
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     revoked_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     revoke_reason: Mapped[str] = mapped_column(String(200), default="")
+    #: The sentence it printed: real dates and days, how the stay ended, alerts during it
+    #: (``gatepass.quarantine.certificate_statement``); "" on certificates issued before.
+    statement: Mapped[str] = mapped_column(String(400), default="", server_default="")
     episode: Mapped[QuarantineEpisode] = relationship()
 
     @property

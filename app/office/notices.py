@@ -11,7 +11,7 @@ from flask_login import current_user
 from . import bp
 from .forms import ActionForm
 from ..auth import roles_required
-from ..config import community_time, community_tz, public_base_url
+from ..config import community_time, community_tz, printed_base_url, public_base_url
 from ..extensions import db
 from ..i18n import lang
 from ..models import Building
@@ -74,7 +74,7 @@ def notice_poster(notice_id: int):
 @roles_required("office")
 def links_poster():
     """The poster whose QR opens the self-service page for a resident's own link."""
-    url = url_for("resident.find_pass", _external=True)
+    url = printed_base_url() + url_for("resident.find_pass")  # PUBLIC_BASE_URL, like every QR
     body = ("请用手机扫描下方二维码，输入登记的手机号、房号和身份证号后 4 位，即可领取本人的手机通行证。\n"
             "出入时在门岗出示手机上的二维码即可，无需再填写纸质登记。")
     data = poster_pdf(current_app.config["COMMUNITY_NAME"], "领取手机通行证", body,

@@ -25,7 +25,7 @@ from gatepass.roles import READERS, Role
 from gatepass.rules import OUTSIDE_TOO_LONG
 from gatepass.status import PAGE_ACTIONS, PassAction, PassStatus
 from gatepass.verdict import REASONS
-from ..services import dashboard, issuing
+from ..services import dashboard, issuing, printing
 from ..services.rules import category_rules, set_rule
 from ..services.scanlog import record_health_view, scan_query
 from .health import render_logged
@@ -168,8 +168,13 @@ def pass_action(pass_id: int, action: str):
 
 
 def _qr_text(pass_id: int) -> str:
+    """The pass's card QR for a download: a card leaving the office, so which key it carries
+    is recorded (``printing.mark_printed``) for the reprint list after a key rotation."""
     p = db.get_or_404(Pass, pass_id)
-    return issuing.static_token(p)
+    text = issuing.static_token(p)
+    printing.mark_printed([p])
+    db.session.commit()
+    return text
 
 
 @bp.get("/passes/<int:pass_id>/qr.png")

@@ -93,7 +93,8 @@ class ScanRequest:
     guard_id: int | None = None  # who signed on at the scanner; else the gate's guard on duty
 
     def fingerprint(self) -> str:
-        """What makes a retry "the same scan": a reused nonce with another body is refused."""
+        """What makes a retry "the same scan": a reused nonce with another body is refused.
+        ``offline_reason`` is left out: a retry may add the verdict the guard was shown."""
         body = [self.token, self.direction, self.scanned_at.astimezone(timezone.utc).isoformat(),
                 self.temperature]
         return hashlib.sha256(json.dumps(body).encode()).hexdigest()
@@ -123,6 +124,11 @@ def _replay(device: GateDevice, req: ScanRequest) -> dict:
     if scan.request_hash and scan.request_hash != req.fingerprint():
         raise NonceReused("NONCE_REUSED", "该 nonce 已用于另一次扫码",
                           "this nonce was already used for a different scan")
+    if req.offline_reason and not scan.offline_reason:
+        # The scanner gave up waiting, showed the guard its offline verdict, and retried with
+        # it: the log must say what the guard saw. Not part of the fingerprint (the same scan).
+        scan.offline_reason = req.offline_reason
+        db.session.commit()
     return {**scan.response, "scan_id": scan.id}
 
 

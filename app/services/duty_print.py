@@ -18,11 +18,10 @@ from reportlab.platypus import (PageBreak, Paragraph, SimpleDocTemplate, Spacer,
 
 from gatepass.duty import PATTERN_LABELS, week_days
 from ..config import community_tz
-from .pdf_fonts import register_fonts
+from .pdf_fonts import ASCII, register_fonts
 from .pdf_qr import QrFlowable
 
 WEEKDAYS = "一二三四五六日"
-ASCII = "".join(chr(c) for c in range(32, 127))
 
 
 def _fonts(texts: list[str]) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -180,4 +180,8 @@ def scans_xlsx(stmt, tz: ZoneInfo, lang: str = "zh", view: Disclosure = FULL) ->
 
 
 def export_name(prefix: str, ext: str, now: datetime | None = None) -> str:
-    return f"{prefix}-{(now or datetime.now()).strftime('%Y%m%d-%H%M')}.{ext}"
+    """``scans-20261202-0734.csv``: stamped in the community's local time, like the rows inside
+    (the server's clock is usually UTC, which named a file of 12-02 rows ``-20261201-2334``)."""
+    from ..config import community_tz
+    local = (now or datetime.now(timezone.utc)).astimezone(community_tz())
+    return f"{prefix}-{local:%Y%m%d-%H%M}.{ext}"

@@ -15,7 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from .pdf_fonts import register_fonts
+from .pdf_fonts import ASCII, register_fonts
 from .pdf_qr import draw_qr
 
 PAGE_W, PAGE_H = A4
@@ -33,7 +33,9 @@ CERT_NOTE = "本证明仅证明隔离期间情况，涂改无效。"
 
 
 def _chars(*texts: str) -> str:
-    return "".join(sorted(set("".join(texts) + "0123456789-—:/·.（）()℃ ")))
+    """Every character the page draws must be listed: a glyph left out of the embedded
+    subset prints as a box ("Hea☒th Certificate"). Printable ASCII is always in."""
+    return "".join(sorted(set("".join(texts) + ASCII + "—·（）℃")))
 
 
 def _fit(text: str, font: str, size: float, width: float) -> float:
@@ -91,6 +93,7 @@ class CertificateText:
     days: str
     issued: str  # "社区医生 李大夫 · 2026-11-15 10:20"
     url: str
+    statement: str  # gatepass.quarantine.certificate_statement: how the stay really went
 
 
 CERT_LABELS = ("证明编号", "姓名", "身份证号", "住址", "居家隔离", "签发")
@@ -99,12 +102,12 @@ CERT_LABELS = ("证明编号", "姓名", "身份证号", "住址", "居家隔离
 def certificate(t: CertificateText) -> bytes:
     """One A4 page: the certificate, and its QR of the public check URL."""
     title = "健康证明"
-    body = (f"兹证明上述人员已在本社区完成居家隔离（{t.days}），隔离期间健康状况良好，"
-            "解除居家隔离。")
+    body = t.statement
     check = "扫码核验本证明是否有效 / Scan to verify"
+    subtitle = "Health Certificate"
     values = [t.number, t.holder, t.id_card, t.address, f"{t.period}（{t.days}）", t.issued]
     regular, bold, _desc = register_fonts(
-        _chars(t.community, body, check, *values, *CERT_LABELS, t.url, CERT_NOTE, SEAL),
+        _chars(t.community, body, check, subtitle, *values, *CERT_LABELS, t.url, CERT_NOTE, SEAL),
         _chars(t.community, title, t.number, t.holder))
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=A4, invariant=1, pageCompression=1)
@@ -117,7 +120,7 @@ def certificate(t: CertificateText) -> bytes:
     c.drawCentredString(PAGE_W / 2, PAGE_H - 48 * mm, title)
     c.setFont(regular, 10)
     c.setFillGray(0.4)
-    c.drawCentredString(PAGE_W / 2, PAGE_H - 55 * mm, "Health Certificate")
+    c.drawCentredString(PAGE_W / 2, PAGE_H - 55 * mm, subtitle)
     c.setFillGray(0)
     c.setLineWidth(0.6)
     c.line(left, PAGE_H - 60 * mm, right, PAGE_H - 60 * mm)

@@ -19,6 +19,8 @@ FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~
 CJK_FAMILY = "Noto Sans CJK SC"
 FALLBACK_FONT = "STSong-Light"  # reportlab's built-in CID font: not embedded
 _font_lock = threading.Lock()
+#: Printable ASCII: always in a subset, so digits, URLs and English words never lose a glyph.
+ASCII = "".join(chr(c) for c in range(32, 127))
 
 
 @lru_cache(maxsize=4)

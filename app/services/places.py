@@ -67,13 +67,19 @@ class CheckRequest:
     note: str = ""
 
 
-def _token_for(text: str) -> str:
-    """A typed pass code (P000123-2) becomes that pass's static token: the staff member
-    has the card in front of them; a wrong serial is still SUPERSEDED/BAD_SIGNATURE."""
+def _token_for(text: str) -> tuple[str, bool]:
+    """(token, typed): a typed pass code (P000123-2) becomes the token of the card that pass was
+    last printed as, signed with the key that card carries when it is known, so the code of a
+    card whose key is retired reads KEY_RETIRED like its QR (not a fresh, valid signature); a
+    wrong serial is still SUPERSEDED. ``typed``: judged by number only (codes are sequential
+    and guessable), which the page says, asking to compare the holder's ID."""
     code = rules.parse_pass_code(text)
     if code is None:
-        return text
-    return issue_static(key_ring(), *code)
+        return text, False
+    ring = key_ring()
+    p = db.session.get(Pass, code[0])
+    printed = ring.get(p.printed_kid) if p is not None and p.printed_kid else None
+    return issue_static(ring, *code, key=printed), True
 
 
 def _existing(user_id: int, nonce: str) -> SpotCheck | None:
@@ -105,11 +111,13 @@ def record_check(req: CheckRequest, user_id: int) -> tuple[SpotCheck, bool]:
                 locked[pass_id] = p
             return p.state() if p else None
 
-        v = verify(_token_for(req.text.strip()), key_ring(), lookup, at, ctx)
+        token, typed = _token_for(req.text.strip())
+        v = verify(token, key_ring(), lookup, at, ctx)
         check.pass_id = v.pass_id if v.pass_id in locked else None
         check.allowed, check.reason = v.allowed, v.reason
         response |= {"allowed": v.allowed, "reason": v.reason, "message": v.message,
-                     "message_en": v.message_en, "holder": v.holder, "pass_id": v.pass_id}
+                     "message_en": v.message_en, "holder": v.holder, "pass_id": v.pass_id,
+                     "typed": typed}
     if place.last_check_at is None or at > place.last_check_at:
         place.last_check_at = at
     db.session.add(check)

@@ -42,6 +42,9 @@ from .pdf_qr import draw_qr_path, helper_pool, qr_paths, qr_paths_batch  # noqa:
 from .pdf_verify import VerifyReport, verify_pdf  # noqa: F401
 
 Progress = Callable[[int, int], None]
+#: ``Pass.printed_kid`` of a pass that may have a card whose key nobody recorded (migration
+#: c15000000002): on the reprint list after any rotation.
+UNKNOWN_KID = "?"
 
 # -- what goes on a card ------------------------------------------------------
 
@@ -99,6 +102,35 @@ def natural_key(text: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text or ""))
 
 
+def _needs_reprint(Pass):
+    """Cards that may carry a key that no longer signs: printed with another key, or printed
+    before anyone recorded which (``UNKNOWN_KID``, set by migration c15000000002 on every pass
+    that existed then), once a rotation happened. Unknown counts as old: a card left off this
+    list is refused ``KEY_RETIRED`` at the gate after ``keys retire``, with no warning; one
+    reprinted too many costs a sheet. NULL is "never made into a card": every way a card
+    leaves the office records its key (``mark_printed``)."""
+    from sqlalchemy import and_, or_
+
+    from .keys import key_ring
+    ring = key_ring()
+    current = ring.current
+    known_old = and_(Pass.printed_kid.is_not(None), Pass.printed_kid != UNKNOWN_KID,
+                     Pass.printed_kid != current.kid)
+    if not any(k.kid != current.kid for k in ring):  # never rotated: nothing is old
+        return known_old
+    return or_(known_old, Pass.printed_kid == UNKNOWN_KID)
+
+
+def mark_printed(passes, kid: str | None = None) -> None:
+    """Record which key the cards just made of ``passes`` carry: every way a card leaves the
+    office (batch print, reprint, the pass page's PNG/SVG downloads) calls this, so the
+    reprint list after ``keys rotate`` misses none."""
+    from .keys import key_ring
+    kid, now = kid or key_ring().current.kid, datetime.now(timezone.utc)
+    for p in passes:
+        p.printed_kid, p.printed_at = kid, now
+
+
 def select_passes(sel: Selection) -> list:
     """Active passes for ``sel``, eagerly loaded, in the order cards are handed out.
 
@@ -135,8 +167,7 @@ def select_passes(sel: Selection) -> list:
         start = datetime.combine(sel.since, dtime(0), tz)
         stmt = stmt.where(or_(Pass.issued_at >= start, Pass.updated_at >= start))
     if sel.reprint:
-        from .keys import key_ring
-        stmt = stmt.where(Pass.printed_kid.is_not(None), Pass.printed_kid != key_ring().current.kid)
+        stmt = stmt.where(_needs_reprint(Pass))
     passes = db.session.scalars(stmt).unique().all()
 
     def key(p):
@@ -293,10 +324,7 @@ def print_passes(selection: Selection, out: str | os.PathLike | None = None,
     cards = [card_for(p, ring, tz) for p in passes]
     pdf, pages, font = render(cards, current_app.config["COMMUNITY_NAME"], out, progress,
                               datetime.now(tz).date())
-    # Which key each card carries: after a key rotation these are the cards to reprint.
-    kid, now = ring.current.kid, datetime.now(timezone.utc)
-    for p in passes:
-        p.printed_kid, p.printed_at = kid, now
+    mark_printed(passes, ring.current.kid)  # after a key rotation: the cards to reprint
     from .audit import record_action
     record_action("pass.print", f"cards:{len(cards)}", detail=_selection_text(selection)
                   + " | " + " ".join(c.code for c in cards[:30]) + (" …" if len(cards) > 30 else ""))

@@ -77,9 +77,9 @@ def registration_for_status(token: str) -> Registration | None:
 
 
 def public_base() -> str:
-    """The base of printed URLs (``config.public_base_url``; the demo address outside one)."""
-    from ..config import public_base_url
-    return public_base_url() or "http://127.0.0.1:5000"
+    """The base of printed URLs (``config.printed_base_url``; the demo address outside one)."""
+    from ..config import printed_base_url
+    return printed_base_url()
 
 
 def poster_url(gate: Gate) -> str:

@@ -44,16 +44,21 @@
                            function () { return {status: r.status, body: null}; });
     });
   };
-  /* Resolves {sent, body} | {rejected, body} (a 4xx that will never succeed) | {queued}. */
+  /* Resolves {sent, body} | {rejected, body} (a 4xx that will never succeed) | {queued, why}.
+     why says what to tell the user: 'offline' (the device has no network), 'lost' (the
+     request or its reply was lost on a network that is up), 'server' (an answer that was no
+     verdict: 401/403 logged out, 429, 5xx). */
   Outbox.prototype.send = function (body) {
     var self = this;
     this.add(body);
-    if (global.navigator.onLine === false) { return Promise.resolve({queued: true}); }
+    if (global.navigator.onLine === false) { return Promise.resolve({queued: true, why: 'offline'}); }
     return this.post(body).then(function (res) {
       if (res.status === 200 && res.body) { self.remove(body.nonce); return {sent: true, body: res.body}; }
       if (refused(res)) { self.remove(body.nonce); return {rejected: true, body: res.body}; }
-      return {queued: true};  // 401/403 (logged out), 429, 5xx: keep it and try later
-    }, function () { return {queued: true}; });
+      return {queued: true, why: 'server', status: res.status};  // keep it and try later
+    }, function () {
+      return {queued: true, why: global.navigator.onLine === false ? 'offline' : 'lost'};
+    });
   };
   /* Send what waits, oldest first; stops at the first network failure. */
   Outbox.prototype.flush = function (onResult) {

@@ -12,6 +12,7 @@
   var video = document.getElementById('video'), canvas = document.getElementById('frame');
   var camera = document.getElementById('camera'), stream = null, scanning = false;
   var verdict = document.getElementById('verdict'), outboxNote = document.getElementById('outbox');
+  var shown = null;  // the nonce of the check the big box is about: a later answer for it updates it
 
   var saved = window.localStorage.getItem('gatepass.spot-place');
   if (saved && place.querySelector('option[value="' + saved + '"]')) { place.value = saved; }
@@ -20,7 +21,7 @@
 
   function show(kind, word, msg, who) {
     verdict.className = 'verdict-box ' + kind; verdict.hidden = false;
-    verdict.dataset.result = kind;
+    verdict.dataset.result = kind; verdict.dataset.later = '';
     document.getElementById('verdict-word').textContent = word;
     document.getElementById('verdict-msg').textContent = msg || '';
     document.getElementById('verdict-who').textContent = who || '';
@@ -33,11 +34,24 @@
     if (body.reason === undefined) { return text.visit; }
     return document.documentElement.lang === 'en' ? body.message_en : body.message;
   }
+  /* A typed code is judged by number only (codes are sequential and guessable): it never
+     says plain 通过, and asks the checker to compare the holder's ID. */
   function showResult(body) {
     if (body.reason === undefined) { show('ok', text.visit, body.place); return; }
-    var word = body.allowed ? text.ok : text.deny, msg = message(body);
-    show(body.allowed ? 'ok' : 'deny', word, msg === word ? '' : msg, holder(body));
+    var word = body.allowed ? (body.typed ? text.typed_ok : text.ok) : text.deny, msg = message(body);
+    msg = msg === text.ok || msg === word ? '' : msg;
+    if (body.typed) { msg = text.typed_note + (msg ? ' · ' + msg : ''); }
+    show(body.allowed ? 'ok' : 'deny', word, msg, holder(body));
     verdict.dataset.reason = body.reason;
+    verdict.dataset.typed = body.typed ? '1' : '';
+  }
+  function refusal(body) {
+    return (body && (document.documentElement.lang === 'en' ? body.message : (body.message_zh || body.message))) || '';
+  }
+  /* Queued: say why, truthfully. 无网络 only when the device has no network; a lost reply on
+     a network that is up, or a server that answered no verdict, is said as such. */
+  function queuedMessage(why) {
+    return why === 'offline' ? text.queued_msg : why === 'lost' ? text.queued_lost : text.queued_server;
   }
   function log(line) {
     var li = document.createElement('li');
@@ -49,10 +63,12 @@
   function check(qrText) {
     var body = {nonce: window.GateOutbox.newNonce(), place_id: parseInt(place.value, 10),
                 at: new Date().toISOString(), text: qrText || ''};
+    shown = body.nonce;
     return box.send(body).then(function (res) {
+      if (shown !== body.nonce) { return; }  // a newer check has the box by now
       if (res.sent) { showResult(res.body); log(message(res.body) + ' · ' + (res.body.place || '')); }
-      else if (res.rejected) { show('deny', text.rejected, (res.body && (res.body.message_zh || res.body.message)) || ''); }
-      else { show('wait', text.queued, text.queued_msg); log(text.queued); }
+      else if (res.rejected) { show('deny', text.rejected, refusal(res.body)); }
+      else { show('wait', text.queued, queuedMessage(res.why)); log(text.queued); }
     });
   }
 
@@ -92,7 +108,16 @@
     check(code.value.trim().toUpperCase()).then(function () { code.value = ''; });
   });
   document.getElementById('visit').addEventListener('click', function () { check(''); });
-  box.keepSending(15000, function (item, body) {
-    if (body) { log(text.sent_later + ' · ' + message(body) + ' · ' + (body.place || '') + (body.holder ? ' · ' + holder(body) : '')); }
+  /* A queued check answered later: logged, and if the big box still waits for it, the box
+     shows the answer (or the refusal) instead of staying on 已保存在本机 for good. */
+  box.keepSending(15000, function (item, body, refused) {
+    var current = item.nonce === shown && verdict.dataset.result === 'wait';
+    if (body) {
+      log(text.sent_later + ' · ' + message(body) + ' · ' + (body.place || '') + (body.holder ? ' · ' + holder(body) : ''));
+      if (current) { showResult(body); verdict.dataset.later = '1'; }
+    } else {
+      log(text.rejected + ' ' + refusal(refused));
+      if (current) { show('deny', text.rejected, refusal(refused)); verdict.dataset.later = '1'; }
+    }
   });
 })();
