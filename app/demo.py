@@ -84,7 +84,7 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
         gates[gate_name], tokens[gate_name] = create_device(gate_name, f"{gate_name}-笔记本1")
     n_scans = _demo_scans(rng, passes, gates, now) if scans else 0
     db.session.flush()
-    from .demo_health import build_health  # home quarantine: docs/health.md
+    from .health.demo import build_health  # home quarantine: docs/health.md
     health = build_health(rng, [p for p in people if p.household is not None], now)
     db.session.flush()
     buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
@@ -243,7 +243,7 @@ def _demo_duty(rng, devices, buildings, now) -> dict:
     from gatepass import duty as rules
     from gatepass.logbook import TURN_AWAY_REASONS
     from .models import GateEvent, Notice, Place, SpotCheck, User
-    from .services import duty
+    from .duty import guards as duty
     tz = community_tz()
     guard_user = db.session.scalar(db.select(User).where(User.username == "guard"))
     pins = {}

@@ -26,9 +26,9 @@ def main() -> None:
     from app import create_app
     from app.extensions import db
     from app.models import Building, Household, Person, TemperatureReport, User
-    from app.services import certificates, health, registrations
+    from app.health import certificates, episodes as health, registrations
     from app.services.devices import create_device
-    from app.services.health_pdf import poster
+    from app.health.pdf import poster
     from gatepass.tokens import KeyRing
 
     work = Path(tempfile.mkdtemp())

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from app.extensions import db
 from app.models import (CategoryRuleRow, Gate, GateEvent, Guard, Handover, Notice, Pass, Person,
                         Place, Shift, SpotCheck, User)
-from app.services import duty
+from app.duty import guards as duty
 from helpers import csrf_token, login
 
 

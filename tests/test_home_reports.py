@@ -10,7 +10,8 @@ from helpers import csrf_token, login
 
 
 def returnee_with_link(app, client, make, name="居家人"):
-    from app.services import health, issuing
+    from app.health import episodes as health
+    from app.services import issuing
     pid = make.pass_for(name=name)
     with app.app_context():
         p = db.session.get(Pass, pid)
@@ -72,7 +73,7 @@ def test_after_the_end_the_form_is_gone_and_reports_are_refused(app, client, mak
     token = csrf_token(client, link)
     with app.app_context():
         ep = db.session.scalar(db.select(QuarantineEpisode))
-        from app.services import health
+        from app.health import episodes as health
         health.end_episode(ep, "left")
         db.session.commit()
     assert 'id="report"' not in client.get(link).get_data(as_text=True)
@@ -84,7 +85,7 @@ def test_guards_see_no_temperatures_full_names_or_health_reasons(app, client, ma
     pid = make.pass_for(name="张三丰", phone="13911112222")
     scan(make.token(pid), "in", temperature=36.7)
     with app.app_context():
-        from app.services import health
+        from app.health import episodes as health
         health.start_episode(db.session.get(Pass, pid).person)
         db.session.commit()
     scan(make.token(pid), "out")  # IN_QUARANTINE

@@ -9,7 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.models import DutySession, GateEvent, Guard, Handover, HealthAlert, Scan
-from app.services import duty
+from app.duty import guards as duty
 from helpers import post_at_once
 
 pytestmark = pytest.mark.parametrize(

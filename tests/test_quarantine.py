@@ -433,7 +433,7 @@ def test_the_migration_moves_quarantine_until_into_episodes(tmp_path):
 def test_the_alert_list_shows_gate_alerts_even_without_a_person(app, client, make):
     """Gate thermometers (issue 11) open alerts of source GATE into the same list; the person
     may be unknown (a vehicle's pass, an unreadable code)."""
-    from app.services.alerts import open_alert
+    from app.health.alerts import open_alert
     from app.services.devices import create_device
     with app.app_context():
         device, _ = create_device("北门")

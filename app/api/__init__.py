@@ -14,7 +14,7 @@ from gatepass.wire import (DIRECTIONS, OUTBOX_WAITING_HEADER, SCANNER_VERSION_HE
                            TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time, scan_time_problem)
 from ..services.checkin import ScanRequest, perform_scan
 from ..services.devices import device_for_token, touch_device
-from ..services.duty import valid_guard_id
+from ..duty.guards import valid_guard_id
 from ..services.snapshot import gate_snapshot
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -151,4 +151,4 @@ def openapi():
     """The gate API described (OpenAPI 3.1): what a scanner, or a tester, may rely on."""
     from .openapi import SPEC
     return jsonify(SPEC)
-from . import duty  # noqa: E402,F401  (the logbook and duty routes on this blueprint)
+from ..duty.views import api as duty  # noqa: E402,F401  (the logbook and duty routes on this blueprint)

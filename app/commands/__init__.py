@@ -6,7 +6,9 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
-    from . import backup, database, demo, devices, duty, health, keys, passes, roster, rules, scans, users
+    from . import backup, database, demo, devices, keys, passes, roster, rules, scans, users
+    from ..duty import cli as duty
+    from ..health import cli as health
 
     app.cli.add_command(database.init_db)
     app.cli.add_command(demo.demo_command)

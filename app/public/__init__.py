@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from ..config import community_tz
 from ..extensions import db
 from ..i18n import lang
-from ..services import certificates, registrations as regs
+from ..health import certificates, registrations as regs
 from gatepass.quarantine import TravelMode
 
 bp = Blueprint("public", __name__)

@@ -24,8 +24,8 @@ from gatepass.alerts import AlertKind, AlertSource
 from gatepass.categories import label, mask_name
 from gatepass.verdict import GateContext, PassState, verify
 from gatepass.wire import pass_code
-from .alerts import open_alert
-from .duty import guard_on_duty
+from ..health.alerts import open_alert
+from ..duty.guards import guard_on_duty
 from .errors import Conflict
 from .keys import key_ring
 from .rules import category_rules
