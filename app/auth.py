@@ -22,7 +22,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from .extensions import db, login_manager
-from .services import ratelimit
+from .common import ratelimit
 from .models import User
 
 bp = Blueprint("auth", __name__)

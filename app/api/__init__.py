@@ -127,7 +127,7 @@ def ping():
 @bp.post("/enroll")
 def enroll():
     """A gate laptop exchanges its one-time setup code for its token and the key ring."""
-    from ..services import ratelimit
+    from ..common import ratelimit
     from ..services.devices import redeem
     address = request.remote_addr or ""
     if ratelimit.over("enroll", address, current_app.config["ENROLL_LIMIT"]):

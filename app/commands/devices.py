@@ -14,7 +14,7 @@ devices_cli = AppGroup("devices", help="Gate devices (scanner laptops) and their
 @click.option("--name", help="device name (default GATE-N)")
 def devices_create(gate, name):
     """Create a gate device; its API token is printed once, on the last line."""
-    from ..services.audit import record_action
+    from ..common.audit import record_action
     from ..services.devices import create_device
     device, token = create_device(gate, name)
     record_action("device.create", f"device:{device.id}", detail=f"{gate} {device.name}")

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from gatepass.tokens import KeyRing
 
 from ..extensions import db
-from ..services.audit import record_action
+from ..common.audit import record_action
 
 
 def _audit(action: str, kid: str) -> None:

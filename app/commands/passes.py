@@ -125,7 +125,7 @@ def links_cmd(out, base_url):
             fh.write(piece)
             n += piece.count("\n")
     from ..extensions import db
-    from ..services.audit import record_action
+    from ..common.audit import record_action
     record_action("links.export", out[:60], detail=f"{max(n - 1, 0)} links")
     db.session.commit()
     click.echo(f"{max(n - 1, 0)} links written to {out}")

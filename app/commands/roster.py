@@ -11,7 +11,7 @@ import click
 from flask.cli import AppGroup
 
 from ..services import roster
-from ..services.audit import record_import
+from ..common.audit import record_import
 
 roster_cli = AppGroup("roster", help="Import and export the roster (households, people, "
                                      "vehicles) as CSV or XLSX.")

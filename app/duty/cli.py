@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import Gate
 from . import guards as duty
 from .pdf import duty_sheet_pdf
-from ..services.errors import ServiceError
+from ..common.errors import ServiceError
 from ..commands.retention import cutoff, purge_options, refuse_without_yes
 
 duty_cli = AppGroup("duty", help="Gate duty: guards, shift patterns, week plans, duty sheets.")

@@ -20,7 +20,7 @@ from ..config import community_tz
 from ..extensions import db
 from ..models import (DutySession, Gate, GateDevice, GateEvent, Guard, Handover, Scan, Shift,
                       ShiftAssignment, ShiftPattern)
-from ..services.errors import NotFound, ServiceError
+from ..common.errors import NotFound, ServiceError
 
 #: An open session older than this is a guard who forgot to sign off, not one on duty.
 SESSION_MAX = timedelta(hours=14)
@@ -178,7 +178,7 @@ def sign_on(guard: Guard, gate: Gate, device: GateDevice | None = None, via: str
 
 def sign_on_pin(device: GateDevice, pin: str, now: datetime | None = None):
     """Sign on at a scanner by PIN; a wrong PIN is refused and counted (5 per 5 minutes)."""
-    from ..services import ratelimit
+    from ..common import ratelimit
     now = now or datetime.now(timezone.utc)
     key = f"device:{device.id}"
     if ratelimit.too_many("pin", key, PIN_TRIES, PIN_WINDOW, now):

@@ -20,7 +20,7 @@ from ..config import community_time
 from ..extensions import db
 from ..models import Gate, GateDevice, GateEvent, Guard
 from . import guards as duty
-from ..services.errors import ServiceError
+from ..common.errors import ServiceError
 
 #: A logbook time this far ahead of the server's clock is a wrong clock, not the future.
 FUTURE_SLACK = timedelta(minutes=5)

@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_
 from gatepass.categories import CATEGORIES
 from ..extensions import db
 from ..models import Building, Notice, Pass
-from ..services.errors import ServiceError, must_exist
+from ..common.errors import ServiceError, must_exist
 
 AUDIENCES = ("everyone", "category", "building")
 

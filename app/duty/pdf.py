@@ -18,8 +18,8 @@ from reportlab.platypus import (PageBreak, Paragraph, SimpleDocTemplate, Spacer,
 
 from gatepass.duty import PATTERN_LABELS, week_days
 from ..config import community_tz
-from ..services.pdf_fonts import register_fonts
-from ..services.pdf_qr import QrFlowable
+from ..pdf.fonts import register_fonts
+from ..pdf.qr import QrFlowable
 
 WEEKDAYS = "一二三四五六日"
 ASCII = "".join(chr(c) for c in range(32, 127))

@@ -18,7 +18,7 @@ from gatepass.verdict import verify
 from ..extensions import db
 from ..models import Pass, Place, SpotCheck
 from ..services.checkin import gate_context
-from ..services.errors import ServiceError, must_exist
+from ..common.errors import ServiceError, must_exist
 from ..services.keys import key_ring
 
 FUTURE_SLACK = timedelta(minutes=5)

@@ -7,7 +7,7 @@ from gatepass.alerts import AlertAction, AlertKind, AlertSource
 
 from ..extensions import db
 from ..models import HealthAlert
-from ..services.errors import ServiceError, must_exist
+from ..common.errors import ServiceError, must_exist
 
 
 class AlertError(ServiceError):

@@ -18,7 +18,7 @@ from ..config import community_tz
 from ..extensions import db
 from ..models import HealthCertificate, QuarantineEpisode, User
 from . import pdf as health_pdf
-from ..services.errors import ServiceError, must_exist
+from ..common.errors import ServiceError, must_exist
 from .registrations import public_base
 
 

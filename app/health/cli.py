@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from ..extensions import db
 from ..models import Gate
 from . import certificates, episodes as health, registrations
-from ..services.errors import ServiceError
+from ..common.errors import ServiceError
 from .pdf import poster
 from .purge import purge
 

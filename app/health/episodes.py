@@ -22,7 +22,7 @@ from ..config import community_tz
 from ..extensions import db
 from ..models import HealthAlert, Pass, Person, QuarantineEpisode, TemperatureReport
 from .alerts import open_alert
-from ..services.errors import ServiceError, must_exist
+from ..common.errors import ServiceError, must_exist
 
 
 class HealthError(ServiceError):

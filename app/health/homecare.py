@@ -7,7 +7,7 @@ from gatepass.quarantine import CheckMethod, CheckResult, ErrandKind
 
 from ..extensions import db
 from ..models import Errand, HomeCheck, QuarantineEpisode
-from ..services.errors import ServiceError
+from ..common.errors import ServiceError
 
 
 class HomecareError(ServiceError):

@@ -74,7 +74,7 @@ def _register_globals(state) -> None:
 def person_episodes(person) -> list:
     """A person's quarantine history (person page, health staff only: the view is logged)."""
     from . import episodes as health
-    from ..services.audit import record_view
+    from ..common.audit import record_view
     episodes = health.episodes_of(person)
     if episodes:
         record_view("health.person", person_id=person.id, detail=f"{len(episodes)} episodes")

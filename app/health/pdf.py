@@ -15,8 +15,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from ..services.pdf_fonts import register_fonts
-from ..services.pdf_qr import draw_qr
+from ..pdf.fonts import register_fonts
+from ..pdf.qr import draw_qr
 
 PAGE_W, PAGE_H = A4
 POSTER_QR = 120 * mm

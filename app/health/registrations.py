@@ -22,9 +22,10 @@ from ..config import community_tz
 from ..extensions import db
 from ..models import Gate, Household, Pass, Person, Registration
 from . import episodes as health
-from ..services import issuing, ratelimit
+from ..services import issuing
+from ..common import ratelimit
 from .alerts import open_alert
-from ..services.errors import ServiceError, must_exist
+from ..common.errors import ServiceError, must_exist
 
 POSTER_SALT = "gatepass.arrival-poster.v1"
 STATUS_SALT = "gatepass.registration-status.v1"

@@ -14,7 +14,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SubmitField
 
 from . import bp
-from ..services.audit import record_import
+from ..common.audit import record_import
 from ..auth import roles_required
 from ..extensions import db
 from ..models import Building

@@ -26,7 +26,7 @@ from gatepass.verdict import GateContext, PassState, verify
 from gatepass.wire import pass_code
 from ..health.alerts import open_alert
 from ..duty.guards import guard_on_duty
-from .errors import Conflict
+from ..common.errors import Conflict
 from .keys import key_ring
 from .rules import category_rules
 

@@ -21,10 +21,10 @@ from gatepass.wire import ENROLL_CODE_LENGTH, enroll_text
 
 from ..extensions import db
 from ..models import EnrolmentCode, Gate, GateDevice
-from .audit import record_action
-from .errors import ServiceError, must_exist
+from ..common.audit import record_action
+from ..common.errors import ServiceError, must_exist
 from .keys import key_ring
-from .worker_cache import WorkerCache
+from ..common.worker_cache import WorkerCache
 
 #: How long a setup QR works.
 ENROLL_VALID = timedelta(minutes=10)

@@ -16,8 +16,8 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Household, Pass, Person
-from . import ratelimit
-from .errors import ServiceError
+from ..common import ratelimit
+from ..common.errors import ServiceError
 from .exports import iter_csv
 from .issuing import resident_link_token
 

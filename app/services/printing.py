@@ -33,13 +33,12 @@ from gatepass.categories import CATEGORIES, colour, label
 from gatepass.status import PassStatus
 from gatepass.tokens import issue_static
 from ..config import community_tz
-from .errors import ServiceError
-from .card_sheet import (BAND_H, CARD_H, CARD_W, COLS, GRID_X, GRID_Y, PAGE_H, PAGE_W,  # noqa: F401
-                         PER_PAGE, QR_BOX, QR_X, QR_Y, ROWS, TEXT_W, TEXT_X, VERIFY_DPI,
-                         card_origin)
-from .pdf_fonts import font_subset, font_name, is_registered, register_fonts
-from .pdf_qr import draw_qr_path, helper_pool, qr_paths, qr_paths_batch  # noqa: F401
-from .pdf_verify import VerifyReport, verify_pdf  # noqa: F401
+from ..common.errors import ServiceError
+from ..pdf.sheet import (BAND_H, CARD_H, CARD_W, COLS, GRID_X, GRID_Y, PAGE_H, PAGE_W, PER_PAGE,
+                         QR_BOX, QR_X, QR_Y, ROWS, TEXT_W, TEXT_X, VERIFY_DPI, card_origin)  # noqa: F401
+from ..pdf.fonts import font_subset, font_name, is_registered, register_fonts
+from ..pdf.qr import draw_qr_path, helper_pool, qr_paths, qr_paths_batch  # noqa: F401
+from ..pdf.verify import VerifyReport, verify_pdf  # noqa: F401
 
 Progress = Callable[[int, int], None]
 
@@ -297,7 +296,7 @@ def print_passes(selection: Selection, out: str | os.PathLike | None = None,
     kid, now = ring.current.kid, datetime.now(timezone.utc)
     for p in passes:
         p.printed_kid, p.printed_at = kid, now
-    from .audit import record_action
+    from ..common.audit import record_action
     record_action("pass.print", f"cards:{len(cards)}", detail=_selection_text(selection)
                   + " | " + " ".join(c.code for c in cards[:30]) + (" …" if len(cards) > 30 else ""))
     return PrintJob(cards=cards, pages=pages, font=font, pdf=pdf,

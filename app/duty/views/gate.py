@@ -21,7 +21,7 @@ from ...config import community_tz
 from ...extensions import db
 from ...models import Gate, GateEvent, Guard
 from .. import guards as duty, logbook, notices
-from ...services import ratelimit
+from ...common import ratelimit
 from ...services.dashboard import day_bounds
 from gatepass import logbook as book
 from gatepass.wire import parse_time

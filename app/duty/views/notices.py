@@ -17,7 +17,7 @@ from ...i18n import lang
 from ...models import Building
 from ...services import links
 from .. import notices
-from ...services.audit import record_action
+from ...common.audit import record_action
 from ..pdf import notice_period, poster_pdf
 from ...services.exports import export_name
 from gatepass.categories import CATEGORIES

@@ -13,7 +13,7 @@ from ...models import HealthAlert
 from gatepass.alerts import AlertAction
 from gatepass.roles import Role
 from ..alerts import close_alert, open_alerts
-from ...services.audit import record_view
+from ...common.audit import record_view
 from .office import render_logged
 
 

@@ -22,7 +22,7 @@ from gatepass.roles import Role
 from gatepass.quarantine import CheckMethod, CheckResult, ErrandKind, Outcome, TravelMode, cohorts
 from .. import certificates, episodes as health
 from .. import homecare as care
-from ...services.audit import record_view
+from ...common.audit import record_view
 
 HEALTH = (Role.HEALTH,)  # and admin: roles_required always admits admin
 

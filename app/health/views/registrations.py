@@ -13,7 +13,7 @@ from ...models import Gate, Registration
 from gatepass import qrimage
 from gatepass.roles import Role
 from .. import registrations as regs
-from ...services.audit import record_view
+from ...common.audit import record_view
 from .office import render_logged
 from ..pdf import poster
 

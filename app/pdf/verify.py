@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Callable
 import zxingcpp
 from reportlab.lib.units import mm
 
-from .card_sheet import PAGE_H, PAGE_W, PER_PAGE, QR_BOX, QR_X, QR_Y, VERIFY_DPI, card_origin
-from .pdf_qr import helper_pool
+from .sheet import PAGE_H, PAGE_W, PER_PAGE, QR_BOX, QR_X, QR_Y, VERIFY_DPI, card_origin
+from .qr import helper_pool
 
 if TYPE_CHECKING:
-    from .printing import Card
+    from ..services.printing import Card
 
 Progress = Callable[[int, int], None]
 
