@@ -5,7 +5,9 @@ from datetime import datetime, timezone
 from freezegun import freeze_time
 
 from app.extensions import db
-from app.models import HealthAlert, Pass, QuarantineEpisode, Scan, TemperatureReport
+from app.health.readings import HealthAlert, TemperatureReport
+from app.models import Pass, Scan
+from app.health.models import QuarantineEpisode
 from helpers import csrf_token, login
 
 

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.extensions import db
-from app.models import DutySession, GateEvent, Guard, Handover, HealthAlert, Scan
+from app.duty.models import DutySession, GateEvent, Guard, Handover
+from app.health.readings import HealthAlert
+from app.models import Scan
 from app.duty import guards as duty
 from helpers import post_at_once
 

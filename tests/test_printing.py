@@ -237,13 +237,15 @@ def test_no_selection_is_refused(demo, runner, tmp_path):
 
 def test_verify_reports_a_card_that_does_not_match(demo, runner, tmp_path):
     """--verify must be able to fail: a PDF printed, then a pass reissued."""
+    from app.pdf.sheet import Card
+    from app.pdf.verify import verify_pdf
     from app.services import printing
     with demo.app_context():
         job = printing.print_passes(printing.Selection(category="resident"), tmp_path / "r.pdf")
-        assert printing.verify_pdf(job.path, job.cards).ok
+        assert verify_pdf(job.path, job.cards).ok
         wrong = list(job.cards)
-        wrong[3] = printing.Card(**{**wrong[3].__dict__, "token": wrong[4].token})
-        report = printing.verify_pdf(job.path, wrong)
+        wrong[3] = Card(**{**wrong[3].__dict__, "token": wrong[4].token})
+        report = verify_pdf(job.path, wrong)
         assert report.checked == len(job.cards)
         assert [c.code for c, _got in report.failures] == [wrong[3].code]
 

@@ -16,8 +16,9 @@ import pytest
 from freezegun import freeze_time
 
 from app.extensions import db
-from app.models import (AuditEntry, Errand, HealthAlert, HomeCheck, Pass, Person, QuarantineEpisode,
-                        TemperatureReport)
+from app.models import AuditEntry, Pass, Person
+from app.health.models import Errand, HomeCheck, QuarantineEpisode
+from app.health.readings import HealthAlert, TemperatureReport
 from gatepass.quarantine import (OPEN_EPISODE_UNTIL, cohorts, day_number, day_of, in_quarantine,
                                  may_end, parse_overdue, people_per_day, quarantine_end, today_reports)
 from gatepass.wire import unpack_pass_row

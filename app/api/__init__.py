@@ -151,4 +151,4 @@ def openapi():
     """The gate API described (OpenAPI 3.1): what a scanner, or a tester, may rely on."""
     from .openapi import SPEC
     return jsonify(SPEC)
-from ..duty.views import api as duty  # noqa: E402,F401  (the logbook and duty routes on this blueprint)
+from ..duty.views import api  # noqa: E402,F401  (gate duty's logbook and sign-on routes)

@@ -18,8 +18,8 @@ from sqlalchemy import bindparam, select
 from gatepass import duty as rules
 from ..config import community_tz
 from ..extensions import db
-from ..models import (DutySession, Gate, GateDevice, GateEvent, Guard, Handover, Scan, Shift,
-                      ShiftAssignment, ShiftPattern)
+from .models import DutySession, GateEvent, Guard, Handover, Shift, ShiftAssignment, ShiftPattern
+from ..models import Gate, GateDevice, Scan
 from ..common.errors import NotFound, ServiceError
 
 #: An open session older than this is a guard who forgot to sign off, not one on duty.
@@ -358,7 +358,8 @@ def purge(cutoff: datetime) -> dict[str, int]:
     """Delete the logbook, spot checks, handovers and ended duty sessions from before
     ``cutoff`` (visitors' names and phones are personal data: kept only as long as the
     lockdown needs them), and every rate-limit count older than a day."""
-    from ..models import RateHit, SpotCheck
+    from ..models import RateHit
+    from .models import SpotCheck
     counts = {}
     for label, model, column in (("events", GateEvent, GateEvent.at),
                                  ("spot_checks", SpotCheck, SpotCheck.at),

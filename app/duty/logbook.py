@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from gatepass.logbook import EVENT_KINDS, EventError, clean_event, describe, kind_label
 from ..config import community_time
 from ..extensions import db
-from ..models import Gate, GateDevice, GateEvent, Guard
+from ..models import Gate, GateDevice
+from .models import GateEvent, Guard
 from . import guards as duty
 from ..common.errors import ServiceError
 

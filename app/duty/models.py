@@ -1,4 +1,5 @@
-"""Gate duty: the logbook, guards and their shifts, handovers, spot checks, notices."""
+"""Gate duty's records: guards and their shifts, duty sessions, handovers, the logbook, places
+and their spot checks, notices. Used only by ``app.duty`` (and the core's scan row, which names a guard)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -169,14 +170,3 @@ class Notice(db.Model):
     ends_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     created_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class RateHit(db.Model):
-    """One attempt counted against a limit (self-service lookups per address, PINs per
-    device): in the database, so every worker process sees the same count."""
-
-    __tablename__ = "rate_hits"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    bucket: Mapped[str] = mapped_column(String(20))
-    key: Mapped[str] = mapped_column(String(80), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -12,7 +12,8 @@ from sqlalchemy import and_, or_
 
 from gatepass.categories import CATEGORIES
 from ..extensions import db
-from ..models import Building, Notice, Pass
+from ..models import Building, Pass
+from .models import Notice
 from ..common.errors import ServiceError, must_exist
 
 AUDIENCES = ("everyone", "category", "building")

@@ -1,6 +1,6 @@
 """Paper for the gate: the week's duty sheet and A4 notice posters (PDF).
 
-Both embed a subset of Noto Sans CJK (``pdf_fonts``) so they print the same
+Both embed a subset of Noto Sans CJK (``app.pdf.fonts``) so they print the same
 on an office PC without Chinese fonts.
 """
 from __future__ import annotations

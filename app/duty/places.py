@@ -16,7 +16,8 @@ from gatepass import duty as rules
 from gatepass.tokens import issue_static
 from gatepass.verdict import verify
 from ..extensions import db
-from ..models import Pass, Place, SpotCheck
+from ..models import Pass
+from .models import Place, SpotCheck
 from ..services.checkin import gate_context
 from ..common.errors import ServiceError, must_exist
 from ..services.keys import key_ring

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from gatepass.alerts import AlertAction, AlertKind, AlertSource
 
 from ..extensions import db
-from ..models import HealthAlert
+from .readings import HealthAlert
 from ..common.errors import ServiceError, must_exist
 
 
@@ -25,6 +25,16 @@ def open_alert(kind: AlertKind, source: AlertSource, *, person_id: int | None = 
                         opened_at=at or datetime.now(timezone.utc))
     db.session.add(alert)
     return alert
+
+
+def fever_at_gate(scan_id: int, p, gate_id: int | None, temperature: float,
+                  at: datetime) -> HealthAlert:
+    """A gate reading at or above the threshold: the community doctor must know, whatever
+    the verdict (``p``: the locked pass row, if any). The one way the core (check-in) reaches
+    health data: opened in the scan's transaction, so a retried nonce never opens a second."""
+    return open_alert(AlertKind.FEVER, AlertSource.GATE, scan_id=scan_id,
+                      pass_id=p.id if p else None, person_id=p.person_id if p else None,
+                      gate_id=gate_id, temperature=temperature, at=at)
 
 
 def close_alert(alert_id: int, action: str, user_id: int | None, note: str = "",

@@ -16,7 +16,8 @@ from gatepass.categories import mask_name
 
 from ..config import community_tz
 from ..extensions import db
-from ..models import HealthCertificate, QuarantineEpisode, User
+from .models import HealthCertificate, QuarantineEpisode
+from ..models import User
 from . import pdf as health_pdf
 from ..common.errors import ServiceError, must_exist
 from .registrations import public_base

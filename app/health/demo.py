@@ -12,7 +12,9 @@ from datetime import datetime, time, timedelta
 
 from ..config import community_tz
 from ..extensions import db
-from ..models import Errand, Gate, HomeCheck, Registration, TemperatureReport
+from .models import Errand, HomeCheck, Registration
+from ..models import Gate
+from .readings import TemperatureReport
 from gatepass.quarantine import Outcome
 from . import certificates, episodes as health
 

@@ -20,7 +20,9 @@ from gatepass.wire import TEMPERATURE_MAX, TEMPERATURE_MIN
 
 from ..config import community_tz
 from ..extensions import db
-from ..models import HealthAlert, Pass, Person, QuarantineEpisode, TemperatureReport
+from .readings import HealthAlert, TemperatureReport
+from ..models import Pass, Person
+from .models import QuarantineEpisode
 from .alerts import open_alert
 from ..common.errors import ServiceError, must_exist
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from gatepass.quarantine import CheckMethod, CheckResult, ErrandKind
 
 from ..extensions import db
-from ..models import Errand, HomeCheck, QuarantineEpisode
+from .models import Errand, HomeCheck, QuarantineEpisode
 from ..common.errors import ServiceError
 
 

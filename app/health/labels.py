@@ -1,9 +1,11 @@
-"""Template helpers for the health pages: labels of the domain's codes, counts for the navigation."""
+"""Template helpers for the health pages: labels of the domain's codes, counts for the navigation.
+
+Registered by ``app.templating`` (every global and filter in one place) from the tables at the end.
+"""
 from __future__ import annotations
 
 from flask_login import current_user
 
-from ..office import bp
 from ..extensions import db
 from ..models import User
 from gatepass.alerts import AlertAction, AlertKind, AlertSource
@@ -20,15 +22,7 @@ def _labeller(enum):
     return label
 
 
-for _name, _enum in (("travel_label", TravelMode), ("outcome_label", Outcome),
-                     ("alert_kind_label", AlertKind), ("alert_source_label", AlertSource),
-                     ("alert_action_label", AlertAction), ("check_method_label", CheckMethod),
-                     ("check_result_label", CheckResult), ("errand_label", ErrandKind)):
-    bp.add_app_template_filter(_labeller(_enum), _name)
-
-
-@bp.app_template_filter("username")
-def _username(user_id: int | None) -> str:
+def username(user_id: int | None) -> str:
     user = db.session.get(User, user_id) if user_id else None
     return (user.display_name or user.username) if user else ""
 
@@ -47,8 +41,8 @@ class _Counts:
         return pending_count()
 
 
-@bp.app_context_processor
-def _health_counts():
+def page_values() -> dict:
+    """What the navigation shows health staff (counted only when a template asks)."""
     sees = getattr(current_user, "is_authenticated", False) and current_user.may(Role.HEALTH)
     return {"health_counts": _Counts() if sees else None}
 
@@ -66,11 +60,6 @@ def health_board(days: int = 30) -> dict:
                       "values": [n for _, n in per_day]}}
 
 
-@bp.record_once
-def _register_globals(state) -> None:
-    state.app.jinja_env.globals["health_board"] = health_board
-
-
 def person_episodes(person) -> list:
     """A person's quarantine history (person page, health staff only: the view is logged)."""
     from . import episodes as health
@@ -83,6 +72,11 @@ def person_episodes(person) -> list:
     return episodes
 
 
-@bp.record_once
-def _register_person_episodes(state) -> None:
-    state.app.jinja_env.globals["person_episodes"] = person_episodes
+TEMPLATE_FILTERS = {
+    **{name: _labeller(enum) for name, enum in (
+        ("travel_label", TravelMode), ("outcome_label", Outcome),
+        ("alert_kind_label", AlertKind), ("alert_source_label", AlertSource),
+        ("alert_action_label", AlertAction), ("check_method_label", CheckMethod),
+        ("check_result_label", CheckResult), ("errand_label", ErrandKind))},
+    "username": username}
+TEMPLATE_GLOBALS = {"health_board": health_board, "person_episodes": person_episodes}

@@ -1,7 +1,7 @@
 """The two printed things of home quarantine: the gate poster (扫码登记) and the health certificate.
 
-A4, Chinese text in an embedded Noto Sans CJK subset (see ``pdf_fonts``), the
-QR a vector path from ``printing.qr_path`` so it is crisp at any printer's
+A4, Chinese text in an embedded Noto Sans CJK subset (see ``app.pdf.fonts``), the
+QR a vector path from ``app.pdf.qr`` so it is crisp at any printer's
 resolution. Both QRs are URLs: any phone camera (or WeChat's scanner) opens
 them without an app.
 """

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
 from ..extensions import db
-from ..models import Errand, HealthAlert, HomeCheck, QuarantineEpisode, Registration, TemperatureReport
+from .models import Errand, HomeCheck, QuarantineEpisode, Registration
+from .readings import HealthAlert, TemperatureReport
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Health data: temperatures of people in home quarantine, and alerts staff must act on.
 
 Sensitive under PIPL: collect the minimum, show it only to those who need it,
-and record views of it with ``app.services.audit.record_view``.
+and record views of it with ``app.common.audit.record_view``.
 """
 from __future__ import annotations
 

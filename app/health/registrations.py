@@ -20,7 +20,8 @@ from gatepass.quarantine import TravelMode
 
 from ..config import community_tz
 from ..extensions import db
-from ..models import Gate, Household, Pass, Person, Registration
+from ..models import Gate, Household, Pass, Person
+from .models import Registration
 from . import episodes as health
 from ..services import issuing
 from ..common import ratelimit
@@ -237,7 +238,7 @@ def pass_link(reg: Registration) -> str | None:
 def households_by_building() -> list[tuple[str, list[Household]]]:
     """The community's own list of homes, for the form's picker."""
     from ..models import Building
-    from ..services.printing import natural_key
+    from gatepass.addresses import natural_key
     out = []
     for b in sorted(db.session.scalars(db.select(Building)), key=lambda b: natural_key(b.name)):
         homes = sorted(b.households, key=lambda h: (natural_key(h.unit), natural_key(h.room)))

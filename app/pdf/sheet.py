@@ -1,10 +1,13 @@
-"""Where every card sits on an A4 sheet: ten credit-card passes, 2 x 5, in points.
+"""Where every card sits on an A4 sheet (ten credit-card passes, 2 x 5, in points), and what a
+card prints (``Card``): plain values, so drawing and reading back need no database.
 
-Printing draws by these numbers and ``pdf_verify`` crops each card's QR by
+Printing draws by these numbers and ``verify`` crops each card's QR by
 them, so a QR drawn in the wrong place fails the check instead of passing.
 PDF origin bottom-left.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -27,3 +30,16 @@ def card_origin(slot: int) -> tuple[float, float]:
     """Bottom-left corner of card ``slot`` (0-9, row by row from the top)."""
     row, col = divmod(slot % PER_PAGE, COLS)
     return GRID_X + col * CARD_W, GRID_Y + (ROWS - 1 - row) * CARD_H
+
+
+@dataclass(frozen=True)
+class Card:
+    """A card's printed values: plain text, so rendering needs no database."""
+
+    pass_id: int
+    code: str
+    token: str
+    category: str
+    holder: str
+    address: str
+    validity: str

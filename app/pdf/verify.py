@@ -9,16 +9,14 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import zxingcpp
 from reportlab.lib.units import mm
 
-from .sheet import PAGE_H, PAGE_W, PER_PAGE, QR_BOX, QR_X, QR_Y, VERIFY_DPI, card_origin
+from .sheet import PAGE_H, PAGE_W, PER_PAGE, QR_BOX, QR_X, QR_Y, VERIFY_DPI, Card, card_origin
 from .qr import helper_pool
 
-if TYPE_CHECKING:
-    from ..services.printing import Card
 
 Progress = Callable[[int, int], None]
 

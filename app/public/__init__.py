@@ -95,9 +95,3 @@ def verify(token: str):
                            period=certificates.period_text(cert) if cert else "",
                            now=datetime.now(timezone.utc))
     return _no_store(current_app.make_response((html, 200 if cert else 404)))
-
-
-@bp.app_template_filter("mask_name")
-def _mask_name(name: str) -> str:
-    from gatepass.categories import mask_name
-    return mask_name(name)

@@ -11,7 +11,6 @@ from ..models import Pass, Person, Vehicle
 from gatepass import tokens
 from gatepass.status import PassAction, PassStatus
 from ..common.audit import record_action
-from .devices import create_device, device_for_token  # noqa: F401  (moved; old imports keep working)
 from ..common.errors import ServiceError
 from .keys import key_ring
 

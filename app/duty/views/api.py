@@ -13,7 +13,7 @@ from werkzeug.exceptions import BadRequest
 from gatepass.wire import OUTBOX_WAITING_HEADER, parse_time
 from ...api import bp, device_required
 from ...extensions import db
-from ...models import Guard
+from ..models import Guard
 from .. import guards as duty, logbook
 
 

@@ -19,7 +19,8 @@ from ...office.forms import ActionForm
 from ...auth import roles_required
 from ...config import community_tz
 from ...extensions import db
-from ...models import Gate, GateEvent, Guard
+from ...models import Gate
+from ..models import GateEvent, Guard
 from .. import guards as duty, logbook, notices
 from ...common import ratelimit
 from ...services.dashboard import day_bounds

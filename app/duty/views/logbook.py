@@ -9,7 +9,8 @@ from ...auth import roles_required
 from ...config import community_tz
 from ...extensions import db
 from ...i18n import lang
-from ...models import Gate, Guard
+from ...models import Gate
+from ..models import Guard
 from ...services import exports
 from .. import logbook
 from gatepass.logbook import EVENT_KINDS

@@ -17,7 +17,6 @@ from ...i18n import lang
 from ...models import Building
 from ...services import links
 from .. import notices
-from ...common.audit import record_action
 from ..pdf import notice_period, poster_pdf
 from ...services.exports import export_name
 from gatepass.categories import CATEGORIES
@@ -88,9 +87,7 @@ def links_poster():
 @roles_required("office")
 def links_csv():
     """Every active person pass's personal link, for SMS tools and chat groups."""
-    record_action("links.export", detail="every active person pass's phone link")
-    db.session.commit()
-    rows = links.links_csv(public_base_url(), lang())
+    rows = links.export_links(public_base_url(), lang())
     return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
                              f'attachment; filename="{export_name("links", "csv")}"',

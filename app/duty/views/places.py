@@ -11,7 +11,7 @@ from ...office import bp
 from ...office.forms import ActionForm
 from ...auth import roles_required
 from ...extensions import db
-from ...models import Place
+from ..models import Place
 from .. import places
 from gatepass.wire import parse_time
 

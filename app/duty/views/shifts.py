@@ -11,39 +11,11 @@ from ...office.forms import ActionForm
 from ...auth import roles_required
 from ...config import community_tz
 from ...extensions import db
-from ...i18n import lang
-from ...models import Gate, Guard, Handover, User
+from ...models import Gate, User
+from ..models import Guard, Handover
 from .. import guards as duty
 from ..pdf import duty_sheet_pdf
 from gatepass import duty as rules
-from gatepass import logbook as book
-
-
-@bp.app_template_global()
-def event_kind_label(kind: str) -> str:
-    return book.kind_label(kind, lang())
-
-
-@bp.app_template_global()
-def event_details(kind: str, fields: dict) -> str:
-    return book.describe(kind, fields or {}, lang())
-
-
-@bp.app_template_global()
-def choice_label(value: str) -> str:
-    return book.choice_label(value, lang())
-
-
-@bp.app_template_global()
-def summary_label(key: str) -> str:
-    zh, en = rules.SUMMARY_LABELS.get(key, (key, key))
-    return en if lang() == "en" else zh
-
-
-@bp.app_template_global()
-def pattern_label(kind: str | None) -> str:
-    zh, en = rules.PATTERN_LABELS.get(kind or "", ("未设置", "not set"))
-    return en if lang() == "en" else zh
 
 
 def _csrf_ok() -> None:

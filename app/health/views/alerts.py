@@ -9,7 +9,7 @@ from ...office import bp
 from ...office.forms import ActionForm
 from ...auth import roles_required
 from ...extensions import db
-from ...models import HealthAlert
+from ..readings import HealthAlert
 from gatepass.alerts import AlertAction
 from gatepass.roles import Role
 from ..alerts import close_alert, open_alerts

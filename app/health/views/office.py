@@ -16,7 +16,9 @@ from ...office.forms import ActionForm
 from ...auth import roles_required
 from ...config import community_tz
 from ...extensions import db
-from ...models import HealthAlert, HealthCertificate, Person
+from ..readings import HealthAlert
+from ..models import HealthCertificate
+from ...models import Person
 from gatepass.alerts import AlertAction
 from gatepass.roles import Role
 from gatepass.quarantine import CheckMethod, CheckResult, ErrandKind, Outcome, TravelMode, cohorts

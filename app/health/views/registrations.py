@@ -9,7 +9,8 @@ from ...office import bp
 from ...office.forms import ActionForm
 from ...auth import roles_required
 from ...extensions import db
-from ...models import Gate, Registration
+from ...models import Gate
+from ..models import Registration
 from gatepass import qrimage
 from gatepass.roles import Role
 from .. import registrations as regs

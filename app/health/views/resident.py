@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from ...resident import bp, _pass_or_404
 from ...config import community_tz
 from ...extensions import db
-from ...models import QuarantineEpisode
+from ..models import QuarantineEpisode
 from .. import episodes as health
 from ..registrations import SYMPTOMS
 from gatepass.quarantine import DayReports, slot_of
