@@ -88,7 +88,8 @@ def unpack_pass_row(row: Any) -> dict:
 
 
 # --------------------------------------------------------------------------- scanner contracts
-# (CONTRACTS.md: gate logbook, guard duty, enrolment, the scanner's headers and receipts)
+# (docs/gate-duty.md and docs/scanner.md: gate logbook, guard duty, enrolment, the scanner's
+# headers and receipts)
 
 EVENTS_PATH = f"{API_PREFIX}/events"
 DUTY_SIGN_ON_PATH = f"{API_PREFIX}/duty/sign-on"

@@ -1,6 +1,6 @@
 """Gate duty on the device API: logbook events, guards signing on and off.
 
-Contracts in CONTRACTS.md: ``POST /api/v1/events`` is idempotent by nonce
+Contracts in docs/gate-duty.md (and the README's "Gate API (contract)"): ``POST /api/v1/events`` is idempotent by nonce
 (per device), ``/duty/sign-on`` takes a PIN and answers with the guard, the
 current shift and the last handover at the gate, ``/duty/sign-off`` stores
 the handover with the guard's note.
