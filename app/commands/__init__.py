@@ -1,6 +1,7 @@
 """Operator commands (``flask --app app <group> <command>``), one module per group.
 
-Commands parse options, call a service and print; the work is in ``app.services``.
+Commands parse options, call a service and print; the work is in ``app.services``. The health
+and duty groups live in their folders (``app.health.cli``, ``app.duty.cli``) and join here.
 """
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ def _fonts(texts: list[str]) -> tuple[str, str]:
 def duty_sheet_pdf(community: str, monday: date, gates: list[dict]) -> bytes:
     """One landscape A4 page per gate: shifts down, Monday-Sunday across, names in cells.
 
-    ``gates`` is ``services.duty.week(monday)``."""
+    ``gates`` is ``app.duty.guards.week(monday)``."""
     tz = community_tz()
     days = week_days(monday)
     title = f"{community} 门岗值班表"

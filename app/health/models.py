@@ -49,7 +49,7 @@ class Registration(db.Model):
     """A self-registration from the gate poster (扫码登记), waiting for health staff.
 
     The ID number is stored masked only. The arrival's status link is a signed
-    id (``services.registrations.status_token``): nothing secret is stored.
+    id (``app.health.registrations.status_token``): nothing secret is stored.
     """
 
     __tablename__ = "registrations"
