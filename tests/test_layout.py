@@ -140,3 +140,11 @@ def test_no_module_over_450_lines_or_function_over_70(top):
                       if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                       and node.end_lineno - node.lineno + 1 > 70]
     assert oversized == []
+
+
+def test_template_globals_and_filters_are_registered_in_one_module():
+    """A template's every name is found from app/templating.py (and csp_nonce beside the CSP
+    in app/security.py), not from whichever blueprint happened to register it."""
+    registering = re.compile(r"template_global|template_filter|context_processor|jinja_env")
+    found = sorted(str(path) for path, src in _sources("app") if registering.search(src))
+    assert found == ["app/security.py", "app/templating.py"]
