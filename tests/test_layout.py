@@ -148,3 +148,12 @@ def test_template_globals_and_filters_are_registered_in_one_module():
     registering = re.compile(r"template_global|template_filter|context_processor|jinja_env")
     found = sorted(str(path) for path, src in _sources("app") if registering.search(src))
     assert found == ["app/security.py", "app/templating.py"]
+
+
+def test_office_actions_are_audited_by_services_only():
+    """``record_action`` is called where the action is done (a service), so a page and a command
+    doing the same thing cannot record it differently, or twice, or not at all."""
+    views_and_cli = [str(path) for path, src in _sources("app") if "record_action" in src
+                     and (path.parts[1] in ("office", "api", "resident", "public", "commands")
+                          or "views" in path.parts or path.name == "cli.py")]
+    assert views_and_cli == []
