@@ -291,3 +291,15 @@ def test_admin_sees_the_nav_link(demo, client, make):
     login(client, make, "admin")
     html = client.get("/office/").get_data(as_text=True)
     assert 'href="/office/print"' in html
+
+
+def test_building_is_spelled_as_the_roster_import_spells_it(demo, runner, tmp_path, make):
+    """"3", "3号楼", "3栋" name one building, as in a roster import: a print run and an import
+    never disagree about which building is meant."""
+    make.pass_for(name="栋住户", building="5栋")
+    for args, name in ((["--building", "2栋"], "2号楼"), (["--building", "5"], "5栋")):
+        out = tmp_path / "b.pdf"
+        result = print_cli(runner, out, *args)
+        assert result.exit_code == 0, (args, result.output)
+        expected = active_tokens(demo, in_building(demo, name))
+        assert sorted(c["token"] for p in read_sheets(out) for c in p) == sorted(expected), args
