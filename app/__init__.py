@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import api, auth, commands, errors, i18n, logs, office, public, resident, security, templating
+from . import duty, health  # noqa: F401  (features: their models; their routes join the blueprints)
 from .config import from_environment, resource_dir
 from .extensions import init_extensions
 

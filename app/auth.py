@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from functools import wraps
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -23,7 +23,8 @@ from wtforms.validators import DataRequired
 from .extensions import db, login_manager
 from gatepass.disclosure import Disclosure, for_role
 from .security import same_site_path
-from .services import ratelimit
+from .common import ratelimit
+from .common.audit import Actor, acting_as, done_acting
 from .models import User
 
 bp = Blueprint("auth", __name__)
@@ -42,6 +43,26 @@ def init_app(app) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
+    app.before_request(_audit_actor)
+    app.teardown_request(_end_audit_actor)
+
+
+def _request_actor() -> Actor:
+    """The request's user and address, for the audit trail (``app.common.audit``)."""
+    address = request.remote_addr or ""
+    if getattr(current_user, "is_authenticated", False):
+        return Actor(current_user.id, current_user.username, address)
+    return Actor(None, "", address)
+
+
+def _audit_actor() -> None:
+    g.audit_actor = acting_as(_request_actor)
+
+
+def _end_audit_actor(_exc) -> None:
+    token = g.pop("audit_actor", None)
+    if token is not None:
+        done_acting(token)
 
 
 @login_manager.user_loader

@@ -31,7 +31,7 @@ DEMO_LOGINS = [("admin", Role.ADMIN, "管理员", "admin-demo"),
                ("guard", Role.GUARD, "门岗 赵师傅", "guard-demo")]
 
 
-def _name(rng: random.Random) -> str:
+def chinese_name(rng: random.Random) -> str:
     given = rng.choice(GIVEN) if rng.random() < 0.3 else rng.choice(GIVEN) + rng.choice(GIVEN)
     return rng.choice(SURNAMES) + given
 
@@ -84,11 +84,12 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
         gates[gate_name], tokens[gate_name] = create_device(gate_name, f"{gate_name}-笔记本1")
     n_scans = _demo_scans(rng, passes, gates, now) if scans else 0
     db.session.flush()
-    from .demo_health import build_health  # home quarantine: docs/health.md
+    from .health.demo import build_health  # home quarantine: docs/health.md
     health = build_health(rng, [p for p in people if p.household is not None], now)
     db.session.flush()
     buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
-    duty_info = _demo_duty(rng, gates, buildings, now)
+    from .duty.demo import build_duty  # gate duty: docs/gate-duty.md
+    duty_info = build_duty(rng, gates, buildings, now)
     return {"duty": duty_info, "passes": len(passes), "people": size.people,
             "households": size.households,
             "buildings": size.buildings, "vehicles": size.vehicles,
@@ -125,7 +126,7 @@ def _people(rng: random.Random, size: Sizes, households: list[Household]) -> lis
             cat = "sanitation" if j < size.sanitation else (
                 "staff" if j < size.sanitation + size.other else "courier")
             hh = None
-        people.append(Person(household=hh, name=_name(rng), phone=f"13{phones[i]:09d}",
+        people.append(Person(household=hh, name=chinese_name(rng), phone=f"13{phones[i]:09d}",
                              category=cat, id_card_masked=_id_card(rng),
                              employer=EMPLOYERS.get(cat, ""),
                              is_returnee=False))  # build_health marks returnees
@@ -221,121 +222,3 @@ def create_demo_users() -> list[tuple[str, str, str]]:
             db.session.add(u)
         out.append((username, password, role))
     return out
-
-
-# -- gate duty (issue 11): guards, shifts, the logbook, spot checks, notices ---------
-
-DEMO_PLACES = [("清河一街6号院", "清河一街6号", 4), ("二拨子3号楼", "二拨子路3号", 4),
-               ("毛纺路南院", "毛纺路12号", 6), ("安宁里小院", "安宁里5号", 4),
-               ("朱房平房区", "朱房村东", 8), ("铁路宿舍", "清河站西", 6)]
-DEMO_NOTICES = [
-    ("全员核酸检测通知", "明天上午 8:00-11:00 在小区广场进行全员核酸检测，请按楼栋错峰排队，"
-     "佩戴口罩，保持一米间距。\n行动不便的居民请联系楼长，医护人员上门采样。", "everyone", ""),
-    ("环卫工人出行时段调整", "即日起环卫工人出行时段为 03:00-09:00、15:00-21:00，请从东门或北门通行。",
-     "category", "sanitation"),
-]
-
-
-def _demo_duty(rng, devices, buildings, now) -> dict:
-    """Guards in four teams with PINs, 东门 on eight 3-hour shifts and 北门 on rotating
-    teams, this week's plan, a guard on duty at each gate with the last shift's handover,
-    a day of logbook events, six scattered compounds with their checks, and notices."""
-    from gatepass import duty as rules
-    from gatepass.logbook import TURN_AWAY_REASONS
-    from .models import GateEvent, Notice, Place, SpotCheck, User
-    from .services import duty
-    tz = community_tz()
-    guard_user = db.session.scalar(db.select(User).where(User.username == "guard"))
-    pins = {}
-    team_guards = []
-    for i, team in enumerate(rules.TEAMS):
-        for j in range(3):
-            name = "赵师傅" if (i, j) == (0, 0) else _name(rng)
-            pin = "1234" if (i, j) == (0, 0) else f"{2000 + 10 * i + j}"
-            g = duty.add_guard(name, "guard", team, f"135{rng.randint(0, 10**8 - 1):08d}", pin,
-                               guard_user.id if guard_user and (i, j) == (0, 0) else None)
-            pins[name] = pin
-            team_guards.append(g)
-    volunteers = [duty.add_guard(_name(rng), "volunteer", None, "", f"{3000 + k}")
-                  for k in range(4)]
-    for v in volunteers:
-        pins[v.name] = f"{3000 + volunteers.index(v)}"
-    east, north = devices["东门"], devices["北门"]
-    duty.set_pattern(east.gate, "eight")
-    duty.set_pattern(north.gate, "teams", anchor=rules.week_start(now.astimezone(tz).date()))
-    monday = rules.week_start(now.astimezone(tz).date())
-    staff = team_guards + volunteers
-    for week in (monday, monday + timedelta(days=7)):
-        for k, shift in enumerate(duty.plan_week(east.gate, week)):
-            if not shift.assignments:
-                for g in (staff[(2 * k) % len(staff)], staff[(2 * k + 1) % len(staff)]):
-                    duty.assign(shift.id, g.id)
-        duty.plan_week(north.gate, week)
-
-    # the last shift at 东门 handed over three hours ago; now 赵师傅 is on duty there
-    prev = team_guards[4]
-    start = now - timedelta(hours=6)
-    s, _ = duty.sign_on(prev, east.gate, east, "pin", start)
-    duty.sign_off(prev, east.gate, "北侧路灯不亮，已报物业；3号楼 502 快递放在货架，住户明早取。",
-                  waiting_upload=0, now=now - timedelta(hours=3))
-    duty.sign_on(team_guards[0], east.gate, east, "pin", now - timedelta(hours=3))
-    duty.sign_on(team_guards[7], north.gate, north, "pin", now - timedelta(hours=2))
-
-    today = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    hours = max(1, int((now - today).total_seconds() // 3600))
-    kinds = ["turn_away"] * 5 + ["visitor"] * 3 + ["courier"] * 6 + ["vehicle"] * 2 + ["incident"]
-    companies = ["顺丰", "京东", "美团", "中通", "饿了么", "邮政"]
-    n_events = 0
-    for k in range(min(60, 6 + 3 * hours)):
-        kind = rng.choice(kinds)
-        device = east if rng.random() < 0.65 else north
-        at = today + timedelta(minutes=rng.randint(0, hours * 60 - 1))
-        fields, note = {}, ""
-        if kind == "turn_away":
-            fields = {"reason": rng.choice(TURN_AWAY_REASONS)}
-            if fields["reason"] == "outside_vehicle":
-                fields["plate"] = f"冀F{rng.randint(10000, 99999)}"
-            note = rng.choice(["坚持要进去看朋友，值班人员轮流劝说后离开", "无本小区通行证", "外卖员要求进楼，已劝返至货架", ""])
-        elif kind == "visitor":
-            fields = {"name": _name(rng), "phone": f"13{rng.randint(0, 10**9 - 1):09d}",
-                      "host_household": f"{rng.randint(1, len(buildings))}号楼{rng.randint(1, 6)}0{rng.randint(1, 2)}",
-                      "purpose": rng.choice(["送药", "照顾老人", "维修水管"]), "direction": "in"}
-        elif kind == "courier":
-            fields = {"company": rng.choice(companies), "parcels": rng.randint(1, 30),
-                      "disinfected": rng.random() < 0.95, "handed_to": rng.choice(["货架", "楼长", "住户本人"])}
-        elif kind == "vehicle":
-            fields = {"plate": f"京{rng.choice('ABCEFGHJKLMNPQ')}{rng.randint(10000, 99999)}",
-                      "driver_phone": f"13{rng.randint(0, 10**9 - 1):09d}",
-                      "reason": rng.choice(["送菜", "医疗物资", "垃圾清运"]), "direction": rng.choice(["in", "out"])}
-        else:
-            fields = {"type": rng.choice(["abuse", "refused_registration", "forced_entry"]),
-                      "description": "一男子拒绝扫码并辱骂值班人员，已劝离并报告社区"}
-        shift = duty.current_shift(device.gate_id, at.astimezone(timezone.utc))
-        on = shift.assignments[0].guard_id if shift and shift.assignments else None
-        db.session.add(GateEvent(nonce=uuid.uuid4().hex, kind=kind, gate_id=device.gate_id,
-                                 device_id=device.id, guard_id=on, at=at.astimezone(timezone.utc),
-                                 received_at=at.astimezone(timezone.utc), note=note, fields=fields))
-        n_events += 1
-
-    places = [Place(name=n, address=a, check_every_hours=h) for n, a, h in DEMO_PLACES]
-    db.session.add_all(places)
-    db.session.flush()
-    checker = guard_user.id if guard_user else None
-    if checker:
-        for i, place in enumerate(places):
-            # two compounds overdue, the rest checked within their interval
-            ago = timedelta(hours=place.check_every_hours + 2) if i in (1, 4) else \
-                timedelta(minutes=rng.randint(20, 60 * place.check_every_hours - 30))
-            at = now - ago
-            db.session.add(SpotCheck(nonce=uuid.uuid4().hex, place_id=place.id, user_id=checker,
-                                     at=at, received_at=at, response={"place": place.name}))
-            place.last_check_at = at
-    for title, body, audience, value in DEMO_NOTICES:
-        db.session.add(Notice(title=title, body=body, audience=audience, audience_value=value,
-                              starts_at=now - timedelta(hours=5), ends_at=now + timedelta(days=3)))
-    if buildings:
-        db.session.add(Notice(title=f"{buildings[0].name}今日停水", body="今日 14:00-16:00 维修管道停水，请提前储水。",
-                              audience="building", audience_value=str(buildings[0].id),
-                              starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=8)))
-    db.session.flush()
-    return {"guards": len(staff), "pins": pins, "events": n_events, "places": len(places)}

@@ -16,7 +16,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from .extensions import db
 from .i18n import lang
 from .security import same_site_path
-from .services.errors import ServiceError
+from .common.errors import ServiceError
 
 MESSAGES = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found",
             405: "method not allowed", 409: "conflict", 413: "request too large",

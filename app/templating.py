@@ -4,18 +4,22 @@ The domain's enums (``PassStatus``, ``PassAction``, ``Role``) are globals, so a
 template names ``PassStatus.REVOKED`` instead of spelling ``'revoked'`` again,
 and ``label(item)`` shows any of them in the reader's language. Globals, not a
 context processor: macros imported with ``{% from ... import %}`` see globals only.
-(``csp_nonce`` is registered by ``app.security``, beside the policy it serves.)
+Features keep their labels beside their code (``app.health.labels``, ``app.duty.labels``) and
+list them in tables; they are registered here, so every name a template may use is found from
+this one module. (``csp_nonce`` is registered by ``app.security``, beside the policy it serves.)
 """
 from __future__ import annotations
 
 from datetime import datetime
 
 from gatepass import categories
-from gatepass.categories import VehicleKind
+from gatepass.categories import VehicleKind, mask_name
 from gatepass.roles import Role
 from gatepass.status import PAGE_ACTIONS, PassAction, PassStatus
 from .auth import viewer
 from .config import base_url_guessed, community_tz, printed_base_url
+from .duty import labels as duty_labels
+from .health import labels as health_labels
 from .i18n import (category_label, label, lang, other_language_url, quarantine_day, reason_text,
                    shown_reason)
 
@@ -33,9 +37,14 @@ def init_app(app) -> None:
         label=label, PassStatus=PassStatus, PassAction=PassAction, Role=Role,
         VehicleKind=VehicleKind, PAGE_ACTIONS=PAGE_ACTIONS,
         base_url_guessed=base_url_guessed, printed_base_url=printed_base_url,
-        quarantine_day=quarantine_day)
+        quarantine_day=quarantine_day,
+        **duty_labels.TEMPLATE_GLOBALS, **health_labels.TEMPLATE_GLOBALS)
     app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(mask_name, "mask_name")
+    for name, fn in health_labels.TEMPLATE_FILTERS.items():
+        app.add_template_filter(fn, name)
 
     @app.context_processor
     def _page_values():
-        return {"lang": lang(), "community_name": app.config["COMMUNITY_NAME"]}
+        return {"lang": lang(), "community_name": app.config["COMMUNITY_NAME"],
+                **health_labels.page_values()}

@@ -106,7 +106,8 @@ def _no_exit(value: Any, now: datetime) -> bool:
 
 
 # --------------------------------------------------------------------------- scanner contracts
-# (CONTRACTS.md: gate logbook, guard duty, enrolment, the scanner's headers and receipts)
+# (docs/gate-duty.md and docs/scanner.md: gate logbook, guard duty, enrolment, the scanner's
+# headers and receipts)
 
 EVENTS_PATH = f"{API_PREFIX}/events"
 DUTY_SIGN_ON_PATH = f"{API_PREFIX}/duty/sign-on"

@@ -25,10 +25,11 @@ def main() -> None:
     args = parser.parse_args()
     from app import create_app
     from app.extensions import db
-    from app.models import Building, Household, Person, TemperatureReport, User
-    from app.services import certificates, health, registrations
+    from app.models import Building, Household, Person, User
+    from app.health.readings import TemperatureReport
+    from app.health import certificates, episodes as health, registrations
     from app.services.devices import create_device
-    from app.services.health_pdf import poster
+    from app.health.pdf import poster
     from gatepass.tokens import KeyRing
 
     work = Path(tempfile.mkdtemp())
@@ -74,7 +75,7 @@ def main() -> None:
     timed(f"quarantine list, {args.people} people", lambda: client.get("/office/quarantine").data)
     timed("dashboard (health panel)", lambda: client.get("/office/").data)
     with app.app_context():
-        from app.models import HealthCertificate
+        from app.health.models import HealthCertificate
         timed("certificate PDF", lambda: certificates.pdf(db.session.get(HealthCertificate, cert_id)))
         timed("poster PDF", lambda: poster("幸福里社区", "东门", gate_url))
 

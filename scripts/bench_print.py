@@ -24,6 +24,9 @@ from app.demo import build_community  # noqa: E402
 from app.extensions import db  # noqa: E402
 from gatepass import qrimage  # noqa: E402
 from gatepass.tokens import KeyRing  # noqa: E402
+from app.pdf import fonts, sheet  # noqa: E402
+from app.pdf.qr import qr_paths_batch  # noqa: E402
+from app.pdf.verify import verify_pdf  # noqa: E402
 from app.services import printing  # noqa: E402
 from app.services.keys import key_ring  # noqa: E402
 
@@ -47,7 +50,7 @@ def breakdown(cards_n: int) -> None:
     cards = [printing.card_for(p, ring, tz) for p in passes]
     print(f"  sign tokens            {since(start)}")
     start = clock()
-    qrs = printing.qr_paths_batch([c.token for c in cards])
+    qrs = qr_paths_batch([c.token for c in cards])
     print(f"  QR encode + runs       {since(start)}  ({len(qrs)} codes)")
     sample = [c.token for c in cards[:200]]
     start = clock()
@@ -56,11 +59,11 @@ def breakdown(cards_n: int) -> None:
     took = time.perf_counter() - start[0]
     print(f"  (qrcode, pure python:  {took / len(sample) * 1000:.1f} ms a code, "
           f"{took / len(sample) * len(cards):.0f} s for {len(cards)})")
-    printing._source.cache_clear()
+    fonts._source.cache_clear()
     start = clock()
     regular, bold = printing.charsets(cards, "幸福里社区")
-    printing.font_subset("Regular", regular)
-    printing.font_subset("Bold", bold)
+    fonts.font_subset("Regular", regular)
+    fonts.font_subset("Bold", bold)
     print(f"  fonts (2 subsets, cold){since(start)}  ({len(regular)} + {len(bold)} characters)")
     original = printing.qr_paths
     printing.qr_paths = lambda tokens, pool: iter(qrs)
@@ -76,23 +79,23 @@ def baseline(cards, out) -> float:
     """The obvious loop: qrcode matrix, one reportlab rect per dark module, s/card."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen.canvas import Canvas
-    printing.register_fonts("", "")  # whatever CJK font we have, built before timing
-    regular = printing.font_name("Regular", "")
+    fonts.register_fonts("", "")  # whatever CJK font we have, built before timing
+    regular = fonts.font_name("Regular", "")
     start = time.perf_counter()
     canvas = Canvas(out, pagesize=A4)
     for i, card in enumerate(cards):
-        x, y = printing.card_origin(i)
+        x, y = sheet.card_origin(i)
         canvas.setFont(regular, 10)
         for k, value in enumerate((card.holder, card.address, card.validity, card.code)):
             canvas.drawString(x + 10, y + 20 + 20 * k, value)
         m = qrimage.matrix(card.token)
-        s = printing.QR_BOX / (len(m) + 8)
+        s = sheet.QR_BOX / (len(m) + 8)
         for r, row in enumerate(m):
             for c, dark in enumerate(row):
                 if dark:
-                    canvas.rect(x + printing.QR_X + (c + 4) * s,
-                                y + printing.QR_Y + (len(m) + 3 - r) * s, s, s, stroke=0, fill=1)
-        if i % printing.PER_PAGE == printing.PER_PAGE - 1:
+                    canvas.rect(x + sheet.QR_X + (c + 4) * s,
+                                y + sheet.QR_Y + (len(m) + 3 - r) * s, s, s, stroke=0, fill=1)
+        if i % sheet.PER_PAGE == sheet.PER_PAGE - 1:
             canvas.showPage()
     canvas.save()
     return (time.perf_counter() - start) / len(cards)
@@ -130,11 +133,11 @@ def main() -> int:
         print(f"  -> 7,000 cards: {7000 * took / n:.1f} s")
         if not args.no_verify:
             start = clock()
-            report = printing.verify_pdf(out, job.cards)
+            report = verify_pdf(out, job.cards)
             took = time.perf_counter() - start[0]
             print(f"verified {report.checked} cards, {len(report.failures)} failed: "
                   f"{since(start)} (main process), {report.checked / took:.0f} cards/s, "
-                  f"{printing.VERIFY_DPI} dpi, 2 processes")
+                  f"{sheet.VERIFY_DPI} dpi, 2 processes")
         if args.baseline:
             per_card = baseline(job.cards[:args.baseline], str(tmp / "baseline.pdf"))
             print(f"obvious loop (qrcode, a rect per module) on {args.baseline} cards: "

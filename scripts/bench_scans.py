@@ -168,7 +168,7 @@ def prepare(url: str, keys_dir: Path, instance: Path, n_passes: int) -> tuple[st
     from app import create_app
     from app.extensions import db
     from app.models import Person
-    from app.services import issuing
+    from app.services import devices, issuing
     from gatepass.tokens import KeyRing
 
     KeyRing.create_key(keys_dir, "k1")
@@ -186,7 +186,7 @@ def prepare(url: str, keys_dir: Path, instance: Path, n_passes: int) -> tuple[st
         db.session.add_all(people)
         db.session.flush()
         passes = [issuing.issue_pass(p) for p in people]
-        _device, token = issuing.create_device("东门")
+        _device, token = devices.create_device("东门")
         db.session.commit()
         tokens = [issuing.static_token(p) for p in passes]
         db.engine.dispose()

@@ -50,7 +50,7 @@ SEED = textwrap.dedent('''
     from app.extensions import db
     from app.models import Building, Household, Pass, Person
     from gatepass.tokens import KeyRing
-    from app.services import issuing
+    from app.services import devices, issuing
 
     spec = json.loads(sys.argv[1])
     app = create_app()
@@ -79,7 +79,7 @@ SEED = textwrap.dedent('''
                 issuing.set_status(pa, person["status"])
             out["passes"].append({"id": pa.id, "token": token, "dynamic": dyn,
                                   "name": person["name"], "holder": pa.holder_summary()})
-        device, token = issuing.create_device(spec.get("gate", "东门"))
+        device, token = devices.create_device(spec.get("gate", "东门"))
         db.session.commit()
         out["device_token"] = token
     print(json.dumps(out, ensure_ascii=False))

@@ -44,8 +44,8 @@ def live(tmp_path_factory):
 
 
 def test_a_returnees_stay_from_poster_to_certificate(live, tmp_path):
-    from app.services import registrations
-    from app.services.health_pdf import poster
+    from app.health import registrations
+    from app.health.pdf import poster
     with live.app.app_context():
         gate = db.session.scalar(db.select(Gate).where(Gate.name == "东门"))
         (tmp_path / "poster.pdf").write_bytes(poster("幸福里社区", gate.name, registrations.poster_url(gate)))

@@ -9,7 +9,8 @@ import pytest
 from freezegun import freeze_time
 
 from app.extensions import db
-from app.models import HealthAlert, QuarantineEpisode
+from app.health.models import QuarantineEpisode
+from app.health.readings import HealthAlert
 from helpers import csrf_token, login, pdf_text
 
 T0 = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)  # 09:00 in the community

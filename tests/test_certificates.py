@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.extensions import db
-from app.models import HealthCertificate, QuarantineEpisode
+from app.health.models import HealthCertificate, QuarantineEpisode
 from gatepass import certificates as cert_tokens
 from gatepass.tokens import HealthCertificate as CertificateSeen, KeyRing, decode, issue_static
 from gatepass.verdict import verify

@@ -11,7 +11,8 @@ from freezegun import freeze_time
 from PIL import Image
 
 from app.extensions import db
-from app.models import AuditEntry, GateDevice, Pass, Place
+from app.duty.models import Place
+from app.models import AuditEntry, GateDevice, Pass
 from helpers import csrf_token
 
 pytestmark = pytest.mark.parametrize(
@@ -250,3 +251,28 @@ def test_a_typed_code_is_judged_by_the_key_its_card_was_printed_with(app, client
     scanned = client.post("/office/spot/checks", json={"nonce": "t3", "place_id": place,
                                                        "text": make.token(fresh)}, headers=h).get_json()
     assert scanned["typed"] is False
+
+
+def test_services_write_their_audit_entries_whoever_calls_them(app, client, auth, make, runner,
+                                                                tmp_path):
+    """An action is audited by the service that does it, once, naming who asked: a view's
+    user, the CLI, or (a script calling the service) the operator's shell."""
+    from app.services import links, roster
+    from app.services.devices import create_device
+    from test_roster import csv_bytes
+    make.pass_for(name="张一")
+    with app.app_context():
+        create_device("西门")  # a script, no request: the shell did it
+        "".join(links.export_links("https://pass.example.org"))
+        row = ["人员", "9号楼", "1单元", "101", "周九", "13900000009", "居民", "", "", "", "", ""]
+        roster.import_roster(csv_bytes([row], "utf-8"), "/tmp/名册.csv", create_buildings=True)
+    auth.login("office", "wang")
+    assert client.get("/office/links.csv").status_code == 200
+    runner.invoke(args=["passes", "links", "-o", str(tmp_path / "l.csv")])  # after a request
+    with app.app_context():
+        got = [(e.username, e.action, e.target) for e in
+               db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.id))]
+    assert [u for u, a, _t in got if a == "device.create"] == ["cli"]
+    assert [(u, t) for u, a, t in got if a == "links.export"] == [
+        ("cli", ""), ("wang", ""), ("cli", str(tmp_path / "l.csv")[:60])]
+    assert ("cli", "roster.import", "名册.csv") in got

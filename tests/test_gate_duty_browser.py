@@ -16,9 +16,11 @@ import pytest
 from PIL import Image
 
 from app.extensions import db
-from app.models import GateEvent, Pass, Person, Place, SpotCheck
-from app.services import duty
-from app.services.issuing import create_device, issue_pass, static_token
+from app.duty.models import GateEvent, Place, SpotCheck
+from app.models import Pass, Person
+from app.duty import guards as duty
+from app.services.devices import create_device
+from app.services.issuing import issue_pass, static_token
 from gatepass import qrimage
 from browser_helpers import (CHROMIUM_ARGS, PHONE, add_user, browser_server, launch, log_in,
                              new_context)

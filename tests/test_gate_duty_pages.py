@@ -13,9 +13,9 @@ from freezegun import freeze_time
 from openpyxl import load_workbook
 
 from app.extensions import db
-from app.models import (CategoryRuleRow, Gate, GateEvent, Guard, Handover, Notice, Pass, Person,
-                        Place, Shift, SpotCheck, User)
-from app.services import duty
+from app.models import CategoryRuleRow, Gate, Pass, Person, User
+from app.duty.models import GateEvent, Guard, Handover, Notice, Place, Shift, SpotCheck
+from app.duty import guards as duty
 from helpers import csrf_token, login
 
 

@@ -5,12 +5,15 @@ from datetime import datetime, timedelta, timezone
 from freezegun import freeze_time
 
 from app.extensions import db
-from app.models import HealthAlert, Pass, QuarantineEpisode, Scan, TemperatureReport
+from app.health.readings import HealthAlert, TemperatureReport
+from app.models import Pass, Scan
+from app.health.models import QuarantineEpisode
 from helpers import csrf_token, login
 
 
 def returnee_with_link(app, client, make, name="居家人"):
-    from app.services import health, issuing
+    from app.health import episodes as health
+    from app.services import issuing
     pid = make.pass_for(name=name)
     with app.app_context():
         p = db.session.get(Pass, pid)
@@ -72,7 +75,7 @@ def test_after_the_end_the_form_is_gone_and_reports_are_refused(app, client, mak
     token = csrf_token(client, link)
     with app.app_context():
         ep = db.session.scalar(db.select(QuarantineEpisode))
-        from app.services import health
+        from app.health import episodes as health
         health.end_episode(ep, "left")
         db.session.commit()
     assert 'id="report"' not in client.get(link).get_data(as_text=True)
@@ -84,7 +87,7 @@ def test_guards_see_no_temperatures_full_names_or_health_reasons(app, client, ma
     pid = make.pass_for(name="张三丰", phone="13911112222")
     scan(make.token(pid), "in", temperature=36.7)
     with app.app_context():
-        from app.services import health
+        from app.health import episodes as health
         health.start_episode(db.session.get(Pass, pid).person)
         db.session.commit()
     scan(make.token(pid), "out")  # IN_QUARANTINE
@@ -118,8 +121,8 @@ def test_a_repeat_in_the_same_slot_replaces_the_reading_with_one_alert_per_slot(
     with freeze_time(t0):
         pid, link = returnee_with_link(app, client, make)
         with app.app_context():
-            from app.services import health
-            from app.services.alerts import open_alert
+            from app.health import episodes as health
+            from app.health.alerts import open_alert
             ep = db.session.scalar(db.select(QuarantineEpisode))
             open_alert("symptom", "home_report", person_id=ep.person_id, note="登记时自报：咳嗽").episode_id = ep.id
             ep_id = ep.id

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.extensions import db
-from app.models import DutySession, GateEvent, Guard, Handover, HealthAlert, Scan
-from app.services import duty
+from app.duty.models import DutySession, GateEvent, Guard, Handover
+from app.health.readings import HealthAlert
+from app.models import Scan
+from app.duty import guards as duty
 from helpers import post_at_once
 
 pytestmark = pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.extensions import db
-from app.models import Registration
+from app.health.models import Registration
 from helpers import csrf_token, login
 
 FOREIGN = ["/\t/evil.example", "/\n/evil.example", "/\\evil.example", "//evil.example",

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.services.health_pdf import CERT_LABELS, CERT_NOTE, POSTER_NOTE, POSTER_STEPS
+from app.health.pdf import CERT_LABELS, CERT_NOTE, POSTER_NOTE, POSTER_STEPS
 from helpers import csrf_token, login, pdf_fonts, pdf_text
 
 COMMUNITY = "幸福里社区"
@@ -87,7 +87,7 @@ def test_notice_and_link_posters(app, client, make):
                                          "body": "明早 8:00 在广场 (Plaza), bring your ID.",
                                          "audience": "everyone"})
     from app.extensions import db
-    from app.models import Notice
+    from app.duty.models import Notice
     with app.app_context():
         notice_id = db.session.scalar(db.select(Notice.id))
     pdf = client.get(f"/office/notices/{notice_id}/poster.pdf")

@@ -237,13 +237,15 @@ def test_no_selection_is_refused(demo, runner, tmp_path):
 
 def test_verify_reports_a_card_that_does_not_match(demo, runner, tmp_path):
     """--verify must be able to fail: a PDF printed, then a pass reissued."""
+    from app.pdf.sheet import Card
+    from app.pdf.verify import verify_pdf
     from app.services import printing
     with demo.app_context():
         job = printing.print_passes(printing.Selection(category="resident"), tmp_path / "r.pdf")
-        assert printing.verify_pdf(job.path, job.cards).ok
+        assert verify_pdf(job.path, job.cards).ok
         wrong = list(job.cards)
-        wrong[3] = printing.Card(**{**wrong[3].__dict__, "token": wrong[4].token})
-        report = printing.verify_pdf(job.path, wrong)
+        wrong[3] = Card(**{**wrong[3].__dict__, "token": wrong[4].token})
+        report = verify_pdf(job.path, wrong)
         assert report.checked == len(job.cards)
         assert [c.code for c, _got in report.failures] == [wrong[3].code]
 
@@ -289,3 +291,15 @@ def test_admin_sees_the_nav_link(demo, client, make):
     login(client, make, "admin")
     html = client.get("/office/").get_data(as_text=True)
     assert 'href="/office/print"' in html
+
+
+def test_building_is_spelled_as_the_roster_import_spells_it(demo, runner, tmp_path, make):
+    """"3", "3号楼", "3栋" name one building, as in a roster import: a print run and an import
+    never disagree about which building is meant."""
+    make.pass_for(name="栋住户", building="5栋")
+    for args, name in ((["--building", "2栋"], "2号楼"), (["--building", "5"], "5栋")):
+        out = tmp_path / "b.pdf"
+        result = print_cli(runner, out, *args)
+        assert result.exit_code == 0, (args, result.output)
+        expected = active_tokens(demo, in_building(demo, name))
+        assert sorted(c["token"] for p in read_sheets(out) for c in p) == sorted(expected), args

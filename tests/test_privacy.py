@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 import openpyxl
 
 from app.extensions import db
-from app.models import AuditEntry, Pass, QuarantineEpisode
+from app.health.models import QuarantineEpisode
+from app.models import AuditEntry, Pass
 from gatepass.tokens import KeyRing, issue_static
 from gatepass.wire import NO_EXIT_MARK, parse_time
 from helpers import login
@@ -29,7 +30,7 @@ def health_scans(app, make, scan) -> tuple[int, int]:
     zhang, li = make.pass_for(name="张三丰"), make.pass_for(name="李四光")
     assert scan(make.token(zhang), "in", temperature=38.5).get_json()["reason"] == "FEVER"
     with app.app_context():
-        from app.services import health
+        from app.health import episodes as health
         health.start_episode(db.session.get(Pass, zhang).person)
         db.session.commit()
     assert scan(make.token(zhang), "out", offline_reason="IN_QUARANTINE").get_json()["reason"] \
@@ -95,7 +96,7 @@ def test_a_guards_scan_log_and_downloads_show_no_health_reason_even_offline(app,
 def test_a_guards_shift_summary_on_the_gate_page_adds_health_reasons_up_neutrally(
         app, client, make, scan):
     from app.models import Gate, User
-    from app.services import duty
+    from app.duty import guards as duty
     login(client, make, "guard", "zhao")
     with app.app_context():
         gid = db.session.scalar(db.select(Gate.id).where(Gate.name == "东门"))
@@ -183,7 +184,7 @@ def test_the_gate_snapshot_carries_a_flag_never_a_date_of_the_stay(app, client, 
     pid = make.pass_for(name="返乡人")
     assert snapshot_row(client, device_token, pid)[5] is None
     with app.app_context():
-        from app.services import health
+        from app.health import episodes as health
         health.start_episode(db.session.get(Pass, pid).person)
         db.session.commit()
     assert snapshot_row(client, device_token, pid)[5] == NO_EXIT_MARK

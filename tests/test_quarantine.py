@@ -12,8 +12,9 @@ import pytest
 from freezegun import freeze_time
 
 from app.extensions import db
-from app.models import (AuditEntry, Errand, HealthAlert, HomeCheck, Pass, Person, QuarantineEpisode,
-                        TemperatureReport)
+from app.models import AuditEntry, Pass, Person
+from app.health.models import Errand, HomeCheck, QuarantineEpisode
+from app.health.readings import HealthAlert, TemperatureReport
 from gatepass.quarantine import (cohorts, day_number, day_of, in_quarantine,
                                  may_end, parse_overdue, people_per_day, quarantine_end, today_reports)
 from gatepass.wire import NO_EXIT_MARK, unpack_pass_row
@@ -428,7 +429,7 @@ def test_the_migration_moves_quarantine_until_into_episodes(tmp_path):
 def test_the_alert_list_shows_gate_alerts_even_without_a_person(app, client, make):
     """Gate thermometers (issue 11) open alerts of source GATE into the same list; the person
     may be unknown (a vehicle's pass, an unreadable code)."""
-    from app.services.alerts import open_alert
+    from app.health.alerts import open_alert
     from app.services.devices import create_device
     with app.app_context():
         device, _ = create_device("北门")

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.services.ratelimit import parse_limit
+from app.common.ratelimit import parse_limit
 
 
 @pytest.mark.parametrize("spec,expected", [

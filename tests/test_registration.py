@@ -13,7 +13,9 @@ import pypdfium2 as pdfium
 import zxingcpp
 
 from app.extensions import db
-from app.models import AuditEntry, Building, Gate, HealthAlert, Household, Pass, Person, QuarantineEpisode, Registration
+from app.models import AuditEntry, Building, Gate, Household, Pass, Person
+from app.health.readings import HealthAlert
+from app.health.models import QuarantineEpisode, Registration
 import pytest
 
 from helpers import csrf_token, login

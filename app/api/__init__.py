@@ -14,7 +14,7 @@ from gatepass.wire import (DIRECTIONS, OUTBOX_WAITING_HEADER, SCANNER_VERSION_HE
                            TEMPERATURE_MAX, TEMPERATURE_MIN, parse_time, scan_time_problem)
 from ..services.checkin import ScanRequest, perform_scan
 from ..services.devices import device_for_token, touch_device
-from ..services.duty import valid_guard_id
+from ..duty.guards import valid_guard_id
 from ..services.snapshot import gate_snapshot
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -127,7 +127,7 @@ def ping():
 @bp.post("/enroll")
 def enroll():
     """A gate laptop exchanges its one-time setup code for its token and the key ring."""
-    from ..services import ratelimit
+    from ..common import ratelimit
     from ..services.devices import redeem
     address = request.remote_addr or ""
     if ratelimit.over("enroll", address, current_app.config["ENROLL_LIMIT"]):
@@ -151,4 +151,4 @@ def openapi():
     """The gate API described (OpenAPI 3.1): what a scanner, or a tester, may rely on."""
     from .openapi import SPEC
     return jsonify(SPEC)
-from . import duty  # noqa: E402,F401  (the logbook and duty routes on this blueprint)
+from ..duty.views import api  # noqa: E402,F401  (gate duty's logbook and sign-on routes)

@@ -1,6 +1,6 @@
 """The gate API described as OpenAPI 3.1 (served at ``GET /api/v1/openapi.json``).
 
-Written by hand from CONTRACTS.md, kept true by tests/test_openapi.py, which validates
+Written by hand from the README's "Gate API (contract)" and docs/gate-duty.md, kept true by tests/test_openapi.py, which validates
 real responses against it and runs schemathesis over it. Request bodies allow extra
 fields (an older service must accept a newer scanner); responses list what a scanner may
 rely on.

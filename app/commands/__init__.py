@@ -1,6 +1,7 @@
 """Operator commands (``flask --app app <group> <command>``), one module per group.
 
-Commands parse options, call a service and print; the work is in ``app.services``.
+Commands parse options, call a service and print; the work is in ``app.services``. The health
+and duty groups live in their folders (``app.health.cli``, ``app.duty.cli``) and join here.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ def warn_guessed_base(base: str, what: str = "the QR code") -> None:
 
 
 def init_app(app) -> None:
-    from . import backup, database, demo, devices, duty, health, keys, passes, roster, rules, scans, users
+    from . import backup, database, demo, devices, keys, passes, roster, rules, scans, users
+    from ..duty import cli as duty
+    from ..health import cli as health
 
     app.cli.add_command(database.init_db)
     app.cli.add_command(demo.demo_command)

@@ -14,10 +14,8 @@ devices_cli = AppGroup("devices", help="Gate devices (scanner laptops) and their
 @click.option("--name", help="device name (default GATE-N)")
 def devices_create(gate, name):
     """Create a gate device; its API token is printed once, on the last line."""
-    from ..services.audit import record_action
     from ..services.devices import create_device
     device, token = create_device(gate, name)
-    record_action("device.create", f"device:{device.id}", detail=f"{gate} {device.name}")
     db.session.commit()
     click.echo(f"device {device.id} '{device.name}' at gate {gate}; its token (shown once):")
     click.echo(token)

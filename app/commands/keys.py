@@ -7,17 +7,7 @@ from flask.cli import AppGroup
 
 from gatepass.tokens import KeyRing
 
-from ..extensions import db
-from ..services.audit import record_action
-
-
-def _audit(action: str, kid: str) -> None:
-    """Key changes go into the audit trail (the database may not exist yet: then skip)."""
-    try:
-        record_action(action, f"key:{kid}")
-        db.session.commit()
-    except Exception:  # e.g. `keys create` before `init-db`
-        db.session.rollback()
+from ..services import keys as key_service
 
 
 keys_cli = AppGroup("keys", help="Pass-signing keys in KEYS_DIR (create, list, rotate, retire).")
@@ -31,10 +21,9 @@ def _keys_dir() -> str:
 def keys_create(kid):
     """Create a new signing key; it signs every pass from now on."""
     try:
-        key = KeyRing.create_key(_keys_dir(), kid)
+        key = key_service.create_key(kid)
     except ValueError as err:
         raise click.ClickException(str(err))
-    _audit("keys.create", key.kid)
     click.echo(f"created key {key.kid} in {_keys_dir()}")
 
 
@@ -57,8 +46,7 @@ def keys_list():
 @keys_cli.command("rotate")
 def keys_rotate():
     """Create a new key; older keys still verify until you retire them."""
-    key = KeyRing.create_key(_keys_dir())
-    _audit("keys.rotate", key.kid)
+    key = key_service.create_key(rotate=True)
     click.echo(f"created key {key.kid}; new passes use it. Reprint cards "
                f"(`flask --app app passes list --reprint`, `passes print --reprint -o r.pdf`), "
                f"then `flask --app app keys retire OLD_KID` (the key drill: docs/deploy.md §7).")
@@ -69,8 +57,7 @@ def keys_rotate():
 def keys_retire(kid):
     """Deny every pass signed with KID, everywhere (e.g. a gate laptop was lost)."""
     try:
-        KeyRing.retire_key(_keys_dir(), kid)
+        key_service.retire_key(kid)
     except ValueError as err:
         raise click.ClickException(str(err))
-    _audit("keys.retire", kid)
     click.echo(f"retired key {kid}: its passes are denied with KEY_RETIRED")

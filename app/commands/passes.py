@@ -121,11 +121,7 @@ def links_cmd(out, base_url):
     n = 0
     with current_app.test_request_context("/"), \
             open(out, "w", encoding="utf-8", newline="") as fh:
-        for piece in links.links_csv(base):
+        for piece in links.export_links(base, target=out):
             fh.write(piece)
             n += piece.count("\n")
-    from ..extensions import db
-    from ..services.audit import record_action
-    record_action("links.export", out[:60], detail=f"{max(n - 1, 0)} links")
-    db.session.commit()
     click.echo(f"{max(n - 1, 0)} links written to {out}")

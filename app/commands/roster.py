@@ -11,7 +11,6 @@ import click
 from flask.cli import AppGroup
 
 from ..services import roster
-from ..services.audit import record_import
 
 roster_cli = AppGroup("roster", help="Import and export the roster (households, people, "
                                      "vehicles) as CSV or XLSX.")
@@ -68,7 +67,6 @@ def import_command(file, dry_run, create_buildings, issue_passes):
                                       issue_passes=issue_passes)
     except roster.RosterFileError as err:
         raise click.ClickException(f"{err.message} ({err.code}: {err.message_en})") from None
-    record_import(result, Path(file).name)
     echo_result(result)
     if result.errors:
         raise SystemExit(1)

@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 from gatepass.categories import CATEGORIES
 
 from ..extensions import db
-from ..services.errors import ServiceError
+from ..common.errors import ServiceError
 from ..services.rules import set_rule
 
 

@@ -22,6 +22,7 @@ from ..config import community_tz
 from ..extensions import db
 from ..i18n import category_label
 from ..models import Building, Pass
+from gatepass.addresses import natural_key
 from gatepass.categories import CATEGORIES
 from gatepass.roles import Role
 from gatepass.status import PassStatus
@@ -69,7 +70,7 @@ def print_passes():
     form = PrintForm()
     names = db.session.scalars(db.select(Building.name)).all()
     form.building.choices = [("", _("全部楼栋"))] + [
-        (n, n) for n in sorted(names, key=printing.natural_key)]
+        (n, n) for n in sorted(names, key=natural_key)]
     form.category.choices = [("", _("全部类别"))] + [(c, category_label(c)) for c in CATEGORIES]
     if form.validate_on_submit():
         sel = printing.Selection(building=form.building.data or None,

@@ -14,7 +14,6 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SubmitField
 
 from . import bp
-from ..services.audit import record_import
 from ..auth import roles_required
 from ..extensions import db
 from ..models import Building
@@ -51,8 +50,6 @@ def roster():
             # after a redirect: an upload cannot be sent back, and with no Referer
             # (Referrer-Policy) the redirect would land on the home page.
             file_error = err
-        else:
-            record_import(result, filename)
     has_buildings = db.session.scalar(db.select(Building.id).limit(1)) is not None
     return render_template("office/roster.html", form=form, result=result, filename=filename,
                            file_error=file_error, has_buildings=has_buildings,

@@ -28,7 +28,7 @@ from gatepass.verdict import REASONS
 from ..services import dashboard, issuing, printing
 from ..services.rules import category_rules, set_rule
 from ..services.scanlog import record_health_view, scan_query
-from .health import render_logged
+from ..health.views.office import render_logged
 
 PAGE = 50
 

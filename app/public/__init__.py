@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from ..config import community_tz
 from ..extensions import db
 from ..i18n import lang
-from ..services import certificates, registrations as regs
+from ..health import certificates, registrations as regs
 from gatepass.quarantine import TravelMode
 
 bp = Blueprint("public", __name__)
@@ -102,9 +102,3 @@ def verify(token: str):
                            period=certificates.period_text(cert) if cert else "",
                            now=datetime.now(timezone.utc))
     return _no_store(current_app.make_response((html, 200 if cert else 404)))
-
-
-@bp.app_template_filter("mask_name")
-def _mask_name(name: str) -> str:
-    from gatepass.categories import mask_name
-    return mask_name(name)

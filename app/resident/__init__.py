@@ -7,7 +7,7 @@ from ..extensions import db
 from gatepass import qrimage
 from gatepass.status import PassStatus
 from ..services import issuing
-from ..services.notices import notices_for
+from ..duty.notices import notices_for
 
 bp = Blueprint("resident", __name__, url_prefix="/p")
 
@@ -61,4 +61,4 @@ def pass_qr(link: str):
 
 
 from . import selfservice  # noqa: E402,F401  (the poster's self-service page, /p/find)
-from . import health  # noqa: E402  (the quarantine report form on the pass page)
+from ..health.views import resident as health  # noqa: E402  (the quarantine report form on the pass page)

@@ -19,7 +19,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from ..extensions import db
-from .errors import ServiceError
+from ..common.errors import ServiceError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"

@@ -20,13 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..config import community_tz
 from ..models import Building, GateDevice, Household, Pass, Person, Scan, Vehicle
-from gatepass.alerts import AlertKind, AlertSource
 from gatepass.categories import label, mask_name
 from gatepass.verdict import GateContext, PassState, verify
 from gatepass.wire import pass_code
-from .alerts import open_alert
-from .duty import guard_on_duty
-from .errors import Conflict
+from ..health.alerts import fever_at_gate
+from ..duty.guards import guard_on_duty
+from ..common.errors import Conflict
 from .keys import key_ring
 from .rules import category_rules
 
@@ -132,16 +131,6 @@ def _replay(device: GateDevice, req: ScanRequest) -> dict:
     return {**scan.response, "scan_id": scan.id}
 
 
-def _fever_alert(scan_id: int, p, device: GateDevice, temperature: float,
-                 at: datetime) -> None:
-    """A gate reading at or above the threshold: the community doctor must know, whatever
-    the verdict (``p``: the locked pass row, if any). Opened in the scan's transaction, so a
-    retried nonce never opens a second."""
-    open_alert(AlertKind.FEVER, AlertSource.GATE, scan_id=scan_id, pass_id=p.id if p else None,
-               person_id=p.person_id if p else None, gate_id=device.gate_id,
-               temperature=temperature, at=at)
-
-
 def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
     """Return (response, created). A repeated nonce returns the first response."""
     received = datetime.now(timezone.utc)
@@ -193,7 +182,7 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
             db.session.execute(UPDATE_PRESENCE, {"b_pass_id": p.id, "b_inside": req.direction == "in",
                                                  "b_at": happened_at, "b_gate": device.gate_id})
         if req.temperature is not None and req.temperature >= ctx.fever_threshold:
-            _fever_alert(scan_id, p, device, req.temperature, received)
+            fever_at_gate(scan_id, p, device.gate_id, req.temperature, received)
         db.session.commit()
     except IntegrityError:  # a retry, or the same nonce won a race on another worker
         return _replay(device, req), False

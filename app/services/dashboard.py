@@ -204,7 +204,7 @@ class Board:
 
 
 def gate_duty(day: date, tz: ZoneInfo) -> tuple[dict[str, int], int, list]:
-    from . import duty, logbook, places
+    from ..duty import guards as duty, logbook, places
     start, end = day_bounds(day, tz)
     on_duty = [(g.name, [s.guard.name for s in duty.on_duty(g.id)])
                for g in db.session.scalars(db.select(Gate).order_by(Gate.id))]

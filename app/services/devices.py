@@ -21,10 +21,10 @@ from gatepass.wire import ENROLL_CODE_LENGTH, enroll_text
 
 from ..extensions import db
 from ..models import EnrolmentCode, Gate, GateDevice
-from .audit import record_action
-from .errors import ServiceError, must_exist
+from ..common.audit import record_action
+from ..common.errors import ServiceError, must_exist
 from .keys import key_ring
-from .worker_cache import WorkerCache
+from ..common.worker_cache import WorkerCache
 
 #: How long a setup QR works.
 ENROLL_VALID = timedelta(minutes=10)
@@ -39,7 +39,8 @@ def device_token_hash(token: str) -> str:
 
 
 def create_device(gate_name: str, name: str | None = None) -> tuple[GateDevice, str]:
-    """Make a device for a gate (creating the gate); return it and its token once."""
+    """Make a device for a gate (creating the gate); return it and its token once. Audited here,
+    so the office page, the CLI and enrolment record it alike."""
     gate = db.session.scalar(db.select(Gate).where(Gate.name == gate_name))
     if gate is None:
         gate = Gate(name=gate_name)
@@ -50,6 +51,7 @@ def create_device(gate_name: str, name: str | None = None) -> tuple[GateDevice, 
                         token_hash=device_token_hash(token))
     db.session.add(device)
     db.session.flush()
+    record_action("device.create", f"device:{device.id}", detail=f"{gate_name} {device.name}")
     return device, token
 
 
@@ -143,7 +145,6 @@ def enrol_new_device(gate: str, server: str, name: str | None = None
                      ) -> tuple[GateDevice, str, datetime]:
     """Create a device for ``gate`` (no token anyone knows yet) and its setup QR text."""
     device, _token = create_device(gate, name)  # the token is replaced on enrolment
-    record_action("device.create", f"device:{device.id}", detail=f"{gate} {device.name}")
     text, expires = new_enrolment(device, server)
     return device, text, expires
 

@@ -10,9 +10,8 @@ from ..extensions import db
 from ..models import Pass, Person, Vehicle
 from gatepass import tokens
 from gatepass.status import PassAction, PassStatus
-from .audit import record_action
-from .devices import create_device, device_for_token  # noqa: F401  (moved; old imports keep working)
-from .errors import ServiceError
+from ..common.audit import record_action
+from ..common.errors import ServiceError
 from .keys import key_ring
 
 LINK_SALT = "gatepass.resident-link.v1"

@@ -52,3 +52,34 @@ def key_ring(directory: str | os.PathLike | None = None) -> KeyRing:
         ring = KeyRing.load(path)
         _cache[key] = (mtime, fp, now, ring)
         return ring
+
+
+# -- changing the ring (the keys CLI): audited here, where the change is made -----------
+
+def _keys_dir() -> str:
+    return current_app.config["KEYS_DIR"]
+
+
+def _audit(action: str, kid: str) -> None:
+    """Key changes go into the audit trail (the database may not exist yet: then skip)."""
+    from ..common.audit import record_action
+    from ..extensions import db
+    try:
+        record_action(action, f"key:{kid}")
+        db.session.commit()
+    except Exception:  # e.g. `keys create` before `init-db`
+        db.session.rollback()
+
+
+def create_key(kid: str | None = None, *, rotate: bool = False):
+    """A new signing key in KEYS_DIR; it signs every pass from now on (ValueError: bad kid).
+    ``rotate``: audited as a rotation (older keys still verify until retired)."""
+    key = KeyRing.create_key(_keys_dir(), kid)
+    _audit("keys.rotate" if rotate else "keys.create", key.kid)
+    return key
+
+
+def retire_key(kid: str) -> None:
+    """Deny every pass signed with ``kid`` (ValueError: no such key)."""
+    KeyRing.retire_key(_keys_dir(), kid)
+    _audit("keys.retire", kid)

@@ -16,8 +16,9 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Household, Pass, Person
-from . import ratelimit
-from .errors import ServiceError
+from ..common import ratelimit
+from ..common.audit import record_action
+from ..common.errors import ServiceError
 from .exports import iter_csv
 from .issuing import resident_link_token
 
@@ -49,6 +50,17 @@ def link_rows(base: str) -> Iterator[list]:
 
 def links_csv(base: str, lang: str = "zh") -> Iterator[str]:
     return iter_csv(HEADERS[lang], link_rows(base))
+
+
+def export_links(base: str, lang: str = "zh", target: str = "") -> Iterator[str]:
+    """The links CSV, audited (``links.export``) and committed before the first byte leaves:
+    the office page streams it and the CLI writes a file, and both must leave a trace even if
+    the download is cut off. ``target``: where the CLI wrote it."""
+    n = db.session.scalar(db.select(db.func.count(Pass.id)).where(
+        Pass.status == "active", Pass.person_id.is_not(None)))
+    record_action("links.export", target[:60], detail=f"{n} links")
+    db.session.commit()
+    return links_csv(base, lang)
 
 
 def _norm(text: str) -> str:

@@ -9,15 +9,14 @@ CJK holding only the characters this job uses (a print shop's computer may
 have no Chinese font). ``verify_pdf`` reads every printed QR back from a
 300 dpi rendering, so a batch is proven scannable before paper is spent.
 
-The sheet's geometry is ``card_sheet``, the QR paths ``pdf_qr``, the
-read-back ``pdf_verify``, the fonts ``pdf_fonts``; this module selects the
-passes, lays out the cards and draws them.
+The sheet's geometry and what a card prints (``Card``) are ``app.pdf.sheet``, the QR
+paths ``app.pdf.qr``, the read-back ``app.pdf.verify``, the fonts ``app.pdf.fonts``;
+this module selects the passes, lays out the cards and draws them.
 """
 from __future__ import annotations
 
 import io
 import os
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timezone
 from pathlib import Path
@@ -29,17 +28,17 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
+from gatepass.addresses import building_name, natural_key
 from gatepass.categories import CATEGORIES, colour, label
 from gatepass.status import PassStatus
 from gatepass.tokens import issue_static
 from ..config import community_tz
-from .errors import ServiceError
-from .card_sheet import (BAND_H, CARD_H, CARD_W, COLS, GRID_X, GRID_Y, PAGE_H, PAGE_W,  # noqa: F401
-                         PER_PAGE, QR_BOX, QR_X, QR_Y, ROWS, TEXT_W, TEXT_X, VERIFY_DPI,
-                         card_origin)
-from .pdf_fonts import font_subset, font_name, is_registered, register_fonts
-from .pdf_qr import draw_qr_path, helper_pool, qr_paths, qr_paths_batch  # noqa: F401
-from .pdf_verify import VerifyReport, verify_pdf  # noqa: F401
+from ..common.errors import ServiceError
+from ..pdf.sheet import (BAND_H, CARD_H, CARD_W, COLS, GRID_X, GRID_Y, PAGE_H, PAGE_W, PER_PAGE,
+                         QR_BOX, QR_X, QR_Y, ROWS, TEXT_W, TEXT_X, Card, card_origin)
+from ..pdf.fonts import font_subset, font_name, is_registered, register_fonts
+from ..pdf.qr import draw_qr_path, helper_pool, qr_paths
+from ..pdf.verify import verify_pdf
 
 Progress = Callable[[int, int], None]
 #: ``Pass.printed_kid`` of a pass that may have a card whose key nobody recorded (migration
@@ -47,19 +46,6 @@ Progress = Callable[[int, int], None]
 UNKNOWN_KID = "?"
 
 # -- what goes on a card ------------------------------------------------------
-
-@dataclass(frozen=True)
-class Card:
-    """A card's printed values: plain text, so rendering needs no database."""
-
-    pass_id: int
-    code: str
-    token: str
-    category: str
-    holder: str
-    address: str
-    validity: str
-
 
 @dataclass(frozen=True)
 class Selection:
@@ -89,17 +75,6 @@ class PrintJob:
     font: str
     pdf: bytes | None = None  # when no path was given
     path: Path | None = None
-
-
-def building_name(value: str) -> str:
-    """The office says "3" as often as "3号楼"."""
-    value = (value or "").strip()
-    return f"{value}号楼" if value.isdigit() else value
-
-
-def natural_key(text: str) -> tuple:
-    """2号楼 before 10号楼."""
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text or ""))
 
 
 def _needs_reprint(Pass):
@@ -155,7 +130,7 @@ def select_passes(sel: Selection) -> list:
                                  f"unknown category {sel.category}: one of {', '.join(CATEGORIES)}")
         stmt = stmt.where(Pass.category == sel.category)
     if sel.building:
-        name = building_name(sel.building)
+        name = building_name(sel.building, set(db.session.scalars(db.select(Building.name))))
         b = db.session.scalar(db.select(Building).where(Building.name == name))
         if b is None:
             raise SelectionError("UNKNOWN_BUILDING", f"没有楼栋 {name}", f"no building {name}")
@@ -325,7 +300,7 @@ def print_passes(selection: Selection, out: str | os.PathLike | None = None,
     pdf, pages, font = render(cards, current_app.config["COMMUNITY_NAME"], out, progress,
                               datetime.now(tz).date())
     mark_printed(passes, ring.current.kid)  # after a key rotation: the cards to reprint
-    from .audit import record_action
+    from ..common.audit import record_action
     record_action("pass.print", f"cards:{len(cards)}", detail=_selection_text(selection)
                   + " | " + " ".join(c.code for c in cards[:30]) + (" …" if len(cards) > 30 else ""))
     return PrintJob(cards=cards, pages=pages, font=font, pdf=pdf,

@@ -13,9 +13,9 @@ from ..extensions import db
 from ..models import CategoryRuleRow
 from gatepass.categories import CATEGORIES
 from gatepass.rules import CategoryRule, WindowError
-from .audit import record_action
-from .errors import ServiceError
-from .worker_cache import WorkerCache
+from ..common.audit import record_action
+from ..common.errors import ServiceError
+from ..common.worker_cache import WorkerCache
 
 
 class RuleError(ServiceError):

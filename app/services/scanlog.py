@@ -12,7 +12,7 @@ from gatepass.wire import DIRECTIONS
 from ..config import community_time
 from ..extensions import db
 from ..models import Household, Pass, Person, Scan, Vehicle
-from .audit import record_view
+from ..common.audit import record_view
 
 
 def scan_query(args, view: Disclosure = FULL) -> tuple:

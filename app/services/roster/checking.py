@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from ...extensions import db
 from ...models import Building, Household, Person, Vehicle
+from gatepass.addresses import building_name
 from gatepass.categories import (HOUSEHOLD_CATEGORIES, PERSON_CATEGORIES, VehicleKind,
                                  mask_id_card, mask_name)
 from .columns import (BY_KEY, CATEGORY_WORDS, ID_RE, KINDS, MASKED_ID_RE, MAX_LEN, PHONE_RE,
@@ -131,17 +132,6 @@ def normalise_plate(text: str) -> str:
 def id_checksum_ok(number: str) -> bool:
     total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
     return "10X98765432"[total % 11] == number[17]
-
-
-def building_name(raw: str, existing: set[str]) -> str:
-    """3, 3号楼, 3栋 name the same building as the database spells it."""
-    m = re.fullmatch(r"(\d+)(号楼|号|栋|幢|楼)?", raw)
-    if not m:
-        return raw
-    for suffix in ("号楼", "栋", "幢", "号", "楼", ""):
-        if m.group(1) + suffix in existing:
-            return m.group(1) + suffix
-    return raw if m.group(2) else m.group(1) + "号楼"
 
 
 class Known:

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Iterable, Iterator
 
-from ..errors import ServiceError
+from ...common.errors import ServiceError
 from .columns import ALIASES, header_key
 
 MAX_ROWS = 20000

@@ -7,6 +7,7 @@ cell keeps what is stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -15,6 +16,7 @@ from ...extensions import db
 from ...models import Building, Household, Person, Vehicle
 from gatepass.categories import VehicleKind
 from gatepass.status import PassStatus
+from ...common.audit import record_action
 from ..issuing import issue_passes_to_new_holders
 from .checking import Record, RowError, check
 from .reading import RosterFileError, parse
@@ -156,6 +158,15 @@ def apply(records: list[Record], new_buildings, issue_passes: bool = True) -> Su
     return s
 
 
+def _audit(result: ImportResult, filename: str) -> None:
+    """The import in the audit trail, in its own transaction: all rows and the entry, or none."""
+    s = result.summary
+    record_action("roster.import", Path(filename or "").name[:60],
+                  detail=f"rows={result.rows} people+{s.people_created}~{s.people_updated} "
+                         f"vehicles+{s.vehicles_created}~{s.vehicles_updated} "
+                         f"passes+{s.passes_issued}")
+
+
 def import_roster(data: bytes, filename: str, *, dry_run: bool = False,
                   create_buildings: bool = False, issue_passes: bool = True) -> ImportResult:
     """Check the whole file, then write every row in one transaction, or nothing.
@@ -174,6 +185,7 @@ def import_roster(data: bytes, filename: str, *, dry_run: bool = False,
         if dry_run:
             db.session.rollback()
         else:
+            _audit(result, filename)
             db.session.commit()
     except IntegrityError:
         db.session.rollback()
