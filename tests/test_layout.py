@@ -111,15 +111,9 @@ def _sources(top: str):
         yield path.relative_to(ROOT), path.read_text(encoding="utf-8")
 
 
-def _app_gatepass_and_scanner(why_scanner_fails: str):
-    """The check for app/ and gatepass/, and for scanner/ expected to fail until the scanner's
-    own branch lands (not strict: it passes once that branch is merged)."""
-    scanner = pytest.param("scanner",
-                           marks=pytest.mark.xfail(strict=False, reason=why_scanner_fails))
-    return pytest.mark.parametrize("top", ["app", "gatepass", scanner])
 
 
-@_app_gatepass_and_scanner("scanner/logbook.py cites CONTRACTS.md: the scanner's branch fixes it")
+@pytest.mark.parametrize("top", ["app", "gatepass", "scanner"])
 def test_code_cites_only_files_that_exist(top):
     """Markdown files cited in code (docstrings, comments) exist: a path from the repository's
     root, or a file name under docs/."""
@@ -129,7 +123,7 @@ def test_code_cites_only_files_that_exist(top):
     assert missing == []
 
 
-@_app_gatepass_and_scanner("runner/outbox/screen are split on the scanner's branch")
+@pytest.mark.parametrize("top", ["app", "gatepass", "scanner"])
 def test_no_module_over_450_lines_or_function_over_70(top):
     """The limits we keep, so a module stays readable in one sitting."""
     oversized = []
