@@ -109,16 +109,28 @@ def community_tz():
 def community_time(value: str | None):
     """A date-time typed into a filter or form (``2022-04-01``, ``2022-04-01T08:00``) as an
     aware datetime: in the community's zone unless it names its own offset; None when
-    empty or unreadable (a search filter then simply does not apply)."""
-    from datetime import datetime
+    empty, unreadable or with no UTC equivalent (``0001-01-01`` east of Greenwich): a
+    search filter then simply does not apply."""
+    from datetime import datetime, timezone
 
     if not value:
         return None
     try:
         dt = datetime.fromisoformat(value)
-    except ValueError:
+        dt = dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
+        dt.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
+    return dt
+
+
+def filter_id(value) -> int | None:
+    """A row id typed into a filter or a form (``?gate=3``), or None when it is not a
+    whole number a database integer holds (``?gate=99999999999999999999`` was a 500)."""
+    text = str(value if value is not None else "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    return int(text) if 0 < int(text) < 2**31 else None
 
 
 def public_base_url() -> str:

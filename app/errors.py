@@ -6,12 +6,19 @@
   ``{"error": code, "message", "message_en"}`` with its status under ``/api/``;
   on a page it is flashed in the reader's language and the browser goes back
   to the page it came from, with nothing written (the session is rolled back).
+* A JSON body is refused (400) before any view sees it when it nests deeper than a
+  gate ever sends (1,000 levels were a RecursionError, a 500), or when a string in
+  it holds what the database cannot store: a NUL byte (PostgreSQL text and jsonb
+  refuse it) or a lone surrogate (not UTF-8). Other control characters are stored
+  as sent and escaped where a format cannot hold them (XLSX exports).
 """
 from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import Request, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest
 
 from .extensions import db
 from .i18n import lang
@@ -20,6 +27,48 @@ from .services.errors import ServiceError
 MESSAGES = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found",
             405: "method not allowed", 409: "conflict", 413: "request too large",
             429: "too many requests", 500: "internal error"}
+
+
+#: Deeper than any body a gate or a page sends (an event's fields are two levels).
+JSON_MAX_DEPTH = 32
+
+
+def json_problem(data) -> str | None:
+    """Why a parsed JSON body cannot be taken (None if it can); iterative, so a deep
+    body is measured without recursing."""
+    stack = [(data, 1, "body")]
+    while stack:
+        value, depth, where = stack.pop()
+        if depth > JSON_MAX_DEPTH:
+            return f"JSON nested deeper than {JSON_MAX_DEPTH} levels"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                stack.append((key, depth, where))
+                stack.append((item, depth + 1, f"{where}.{key}"[:60]))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1, where) for item in value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                return f"{where} contains a NUL byte"
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"{where} is not valid Unicode (a lone surrogate)"
+    return None
+
+
+class CheckedRequest(Request):
+    """Flask's request with JSON bodies checked once for every view (see above)."""
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        try:
+            data = super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            raise BadRequest(f"JSON nested deeper than {JSON_MAX_DEPTH} levels") from None
+        problem = json_problem(data)
+        if problem:
+            raise BadRequest(problem)
+        return data
 
 
 def _is_api() -> bool:
@@ -51,6 +100,14 @@ def http_error(err):
     return render_template("error.html", code=code), code
 
 
+def out_of_range(err):
+    """A query value no column or date can hold (page=1e20 as digits, day=0001-01-01 east
+    of Greenwich): the request is bad, not the service. The last guard behind the
+    parsers' own checks (tests/test_probe_inputs.py sweeps every GET route)."""
+    db.session.rollback()
+    return http_error(BadRequest("a value in the request is out of range"))
+
+
 def service_error(err: ServiceError):
     db.session.rollback()
     if _is_api():
@@ -61,6 +118,9 @@ def service_error(err: ServiceError):
 
 
 def init_app(app) -> None:
+    app.request_class = CheckedRequest
     for code in MESSAGES:
         app.register_error_handler(code, http_error)
     app.register_error_handler(ServiceError, service_error)
+    app.register_error_handler(OverflowError, out_of_range)
+    app.register_error_handler(DataError, out_of_range)

@@ -36,12 +36,11 @@ def devices_enroll(gate, name, device_id, server, out):
 
     On the gate laptop: python -m scanner enroll --image setup.png (or show it to the camera).
     """
-    from pathlib import Path
-
     from flask import current_app
 
     from gatepass import qrimage
     from ..services import devices
+    from ..services.files import write_private
 
     server = (server or current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     if device_id:
@@ -50,7 +49,7 @@ def devices_enroll(gate, name, device_id, server, out):
     else:
         device, text, expires = devices.enrol_new_device(gate, server, name)
     db.session.commit()
-    Path(out).write_bytes(qrimage.png(text, 8))
+    write_private(out, qrimage.png(text, 8))  # the code yields a device token and the keys
     click.echo(f"device {device.id} '{device.name}' at gate {device.gate.name}: setup QR in {out}, "
                f"valid until {expires.isoformat(timespec='seconds')}, once")
 

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import Gate
 from ..services import certificates, health, registrations
 from ..services.errors import ServiceError
+from ..services.files import write_private
 from ..services.health_pdf import poster
 from ..services.health_purge import purge
 
@@ -48,7 +49,7 @@ def certificate_command(episode_id, out):
         db.session.rollback()
         raise click.ClickException(str(err))
     db.session.commit()
-    Path(out).write_bytes(data)
+    write_private(out, data)  # health data
     click.echo(f"wrote certificate {cert.number} to {out}")
     click.echo(certificates.verify_url(cert))
 

@@ -110,6 +110,7 @@ def links_cmd(out, base_url):
     from flask import current_app
     from ..config import public_base_url
     from ..services import links
+    from ..services.files import open_private
     base = (base_url or public_base_url()).rstrip("/")
     if not base:
         server = current_app.config.get("SERVER_NAME")
@@ -120,7 +121,7 @@ def links_cmd(out, base_url):
         raise click.UsageError("--base-url must start with http:// or https://")
     n = 0
     with current_app.test_request_context("/"), \
-            open(out, "w", encoding="utf-8", newline="") as fh:
+            open_private(out, "w", encoding="utf-8", newline="") as fh:
         for piece in links.links_csv(base):
             fh.write(piece)
             n += piece.count("\n")

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from ..services import roster
 from ..services.audit import record_import
+from ..services.files import write_private
 
 roster_cli = AppGroup("roster", help="Import and export the roster (households, people, "
                                      "vehicles) as CSV or XLSX.")
@@ -80,7 +81,7 @@ def export_command(out):
     """Write every person and vehicle to OUT (.csv or .xlsx); it imports back."""
     fmt = _format(out)
     data = roster.export_bytes(fmt)
-    Path(out).write_bytes(data)
+    write_private(out, data)  # everyone's names, phones and ID numbers
     click.echo(f"wrote {out} ({len(data)} bytes)")
 
 

@@ -17,7 +17,7 @@ from flask_login import current_user
 from . import bp
 from .forms import ActionForm
 from ..auth import roles_required
-from ..config import community_tz
+from ..config import community_tz, filter_id
 from ..extensions import db
 from ..models import Gate, GateEvent, Guard
 from ..services import duty, logbook, notices, ratelimit
@@ -29,7 +29,7 @@ GATE_ROLES = ("guard", "office")
 
 
 def _gate_from(value) -> Gate | None:
-    gate_id = value if isinstance(value, int) else (int(value) if str(value or "").isdigit() else None)
+    gate_id = filter_id(value)
     return db.session.get(Gate, gate_id) if gate_id else None
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, or_
 from gatepass.verdict import REASONS
 from gatepass.wire import DIRECTIONS
 
-from ..config import community_time
+from ..config import community_time, filter_id
 from ..extensions import db
 from ..models import Household, Pass, Person, Scan, Vehicle
 
@@ -34,10 +34,10 @@ def scan_query(args, for_guard: bool = False) -> tuple:
         if not for_guard:
             fields.append(Person.phone.like(like))
         stmt = stmt.where(or_(*fields))
-    if f["gate"].isdigit():
-        stmt = stmt.where(Scan.gate_id == int(f["gate"]))
-    if f["building"].isdigit():
-        stmt = stmt.where(Household.building_id == int(f["building"]))
+    if gate_id := filter_id(f["gate"]):
+        stmt = stmt.where(Scan.gate_id == gate_id)
+    if building_id := filter_id(f["building"]):
+        stmt = stmt.where(Household.building_id == building_id)
     if f["direction"] in DIRECTIONS:
         stmt = stmt.where(Scan.direction == f["direction"])
     if f["verdict"] == "allowed":
