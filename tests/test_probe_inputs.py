@@ -112,10 +112,11 @@ def test_event_times_have_the_bounds_of_scanned_at(app, client, device_token, at
 
 # -- every GET route with odd query values -----------------------------------------
 
-ODD_VALUES = ["0001-01-01", "9999-12-31", "0000-00-00", "2026-02-30", "1e20", "-1", "0",
-              "99999999999999999999999", "NaN", "inf", "", " ", "x", "%00", "\x00", "%ED%A0%80", "%FF",
-              "2026-W99", "9999-12-31T23:59:59", "0001-01-01T00:00", "1/0", "[]", "0x10",
-              "１２", "-0", "+5", "1.5", "9" * 400]
+#: Query values the probe found 500s with: dates without a UTC day, ids no integer holds,
+#: numbers in other spellings, bytes that are no UTF-8.
+ODD_VALUES = ["0001-01-01", "9999-12-31", "0001-01-01T00:00", "9999-12-31T23:59:59", "2026-02-30",
+              "2026-W99", "1e20", "-1", "0", "99999999999999999999", "NaN", "１２", "\x00",
+              "%ED%A0%80", "%FF", "9" * 400]
 
 
 class _RecordingArgs(ImmutableMultiDict):
@@ -175,14 +176,11 @@ def test_every_get_route_answers_odd_query_values_without_a_500(app, client, aut
         app.request_class.parameter_storage_class = ImmutableMultiDict
     assert {"day", "page", "week", "since", "q"} <= set().union(*asked.values())
     failures = []
-    for url, names in asked.items():
-        for name in sorted(names):
-            for value in ODD_VALUES:
-                raw = value if value.startswith("%") else quote(value, safe="")
-                if _fails(client, f"{url}?{name}={raw}"):
-                    failures.append(f"{url}?{name}={value[:20]!r}")
-        if names and _fails(client, f"{url}?" + "&".join(f"{n}=9999-12-31" for n in names)):
-            failures.append(f"{url} all=9999-12-31")  # every parameter odd at once
+    for url, names in asked.items():  # every parameter a view reads, all odd at once
+        for value in ODD_VALUES if names else ():
+            raw = value if value.startswith("%") else quote(value, safe="")
+            if _fails(client, f"{url}?" + "&".join(f"{n}={raw}" for n in sorted(names))):
+                failures.append(f"{url} {sorted(names)}={value[:20]!r}")
     assert failures == [], "\n".join(failures)
 
 

@@ -67,6 +67,7 @@ def sign_off():
     guard = db.session.get(Guard, guard_id)
     if guard is None:
         raise BadRequest("no guard with that guard_id")
+    duty.check_sign_off(guard, g.device.gate)  # NotOnDuty: 403
     handover = duty.sign_off(guard, g.device.gate, note or "", _waiting(data))
     db.session.commit()
     return jsonify(handover_id=handover.id, summary=handover.summary)

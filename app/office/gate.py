@@ -20,7 +20,7 @@ from ..auth import roles_required
 from ..config import community_tz, filter_id
 from ..extensions import db
 from ..models import Gate, GateEvent, Guard
-from ..services import duty, logbook, notices, ratelimit
+from ..services import duty, logbook, notices
 from ..services.dashboard import day_bounds
 from gatepass import logbook as book
 from gatepass.wire import parse_time
@@ -88,16 +88,7 @@ def gate_sign_on():
     gate = _form_gate()
     pin = (request.form.get("pin") or "").strip()
     if pin:
-        key = f"user:{current_user.id}"
-        if ratelimit.too_many("pin", key, duty.PIN_TRIES, duty.PIN_WINDOW):
-            raise duty.WrongPin("TOO_MANY_TRIES", "PIN 错误次数过多，请 5 分钟后再试",
-                                "too many wrong PINs: wait 5 minutes")
-        guard = duty.guard_for_pin(pin)
-        if guard is None:
-            ratelimit.count("pin", key)
-            db.session.commit()
-            raise duty.WrongPin("WRONG_PIN", "PIN 不正确", "wrong PIN")
-        via = "pin"
+        guard, via = duty.check_pin(pin, f"user:{current_user.id}"), "pin"
     else:
         guard = duty.guard_for_user(current_user.id)
         if guard is None:
@@ -115,7 +106,9 @@ def gate_sign_on():
 @roles_required(*GATE_ROLES)
 def gate_sign_off():
     gate = _form_gate()
-    guard = db.get_or_404(Guard, request.form.get("guard_id", type=int) or 0)
+    guard = db.get_or_404(Guard, filter_id(request.form.get("guard_id")) or 0)
+    duty.check_sign_off(guard, gate, duty.guard_for_user(current_user.id),
+                        anyone=current_user.may("office"))
     handover = duty.sign_off(guard, gate, request.form.get("note", ""))
     db.session.commit()
     flash(_("%(name)s 已下岗，交接单已保存", name=guard.name), "ok")

@@ -89,6 +89,9 @@ def record_event(req: EventRequest, *, device: GateDevice | None = None,
         return found, False
     now = datetime.now(timezone.utc)
     gate_id = device.gate_id if device else (gate.id if gate else None)
+    if req.guard_id and not (gate_id and duty.was_on_duty(req.guard_id, gate_id, req.at)):
+        raise LogbookError("GUARD_NOT_ON_DUTY", "该人员当时未在本门岗上岗",
+                           "guard_id was not on duty at this gate at that time")
     guard_id = req.guard_id or duty.guard_on_duty(device, gate_id, now)
     event = GateEvent(nonce=req.nonce, kind=req.kind, gate_id=gate_id,
                       device_id=device.id if device else None,
