@@ -72,6 +72,9 @@ def from_environment(instance_path: Path) -> dict:
         "WTF_CSRF_SSL_STRICT": False,
         "WTF_CSRF_TIME_LIMIT": None,  # a shift is long; the token dies with the session
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # A pooled connection is tested before use: after PostgreSQL restarts, the first
+        # request of every worker would otherwise fail on a connection the server closed.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SCAN_RAW_TEXT_LIMIT": 200,
         "LOG_LEVEL": env("LOG_LEVEL") or "INFO",
         # How long a worker keeps the category rules before reading them again (a change

@@ -6,6 +6,10 @@
   ``{"error": code, "message", "message_en"}`` with its status under ``/api/``;
   on a page it is flashed in the reader's language and the browser goes back
   to the page it came from, with nothing written (the session is rolled back).
+* The database unreachable (stopped, restarting, a network fault) is 503 with
+  ``Retry-After`` (a gate retries; a page says so), and one log line per outage per
+  worker rather than a traceback with SQL and parameters per request; the next new
+  connection logs that it is back.
 * A JSON body is refused (400) before any view sees it when it nests deeper than a
   gate ever sends (1,000 levels were a RecursionError, a 500), or when a string in
   it holds what the database cannot store: a NUL byte (PostgreSQL text and jsonb
@@ -14,19 +18,29 @@
 """
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from urllib.parse import urlparse
 
-from flask import Request, flash, jsonify, redirect, render_template, request, url_for
-from sqlalchemy.exc import DataError
+from flask import Request, flash, g, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import BadRequest
 
-from .extensions import db
+from .extensions import db, login_manager
 from .i18n import lang
 from .services.errors import ServiceError
 
 MESSAGES = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found",
             405: "method not allowed", 409: "conflict", 413: "request too large",
-            429: "too many requests", 500: "internal error"}
+            429: "too many requests", 500: "internal error", 503: "database unavailable"}
+#: Seconds a client is asked to wait while the database is unreachable.
+DB_RETRY_AFTER = 5
+log = logging.getLogger("gatepass.database")
+_outage = {"since": None}
+_outage_lock = threading.Lock()
 
 
 #: Deeper than any body a gate or a page sends (an event's fields are two levels).
@@ -108,6 +122,47 @@ def out_of_range(err):
     return http_error(BadRequest("a value in the request is out of range"))
 
 
+def _unreachable(err) -> bool:
+    """An error of the link to the database, not of the statement: every PostgreSQL
+    OperationalError (refused, shut down, restarting) and SQLite's locked or missing file.
+    SQLite's other OperationalErrors (a missing table) stay 500s."""
+    if getattr(err, "connection_invalidated", False) or isinstance(err, InterfaceError):
+        return True
+    text = str(getattr(err, "orig", err))
+    return db.engine.dialect.name != "sqlite" or "locked" in text or "unable to open" in text
+
+
+def database_unavailable(err):
+    """503 + Retry-After, logged once when an outage starts (see _database_back)."""
+    if not _unreachable(err):
+        raise err
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; nothing to roll back
+        pass
+    with _outage_lock:
+        first, _outage["since"] = _outage["since"] is None, _outage["since"] or time.monotonic()
+    if first:
+        log.warning("database unreachable, answering 503 until it is back: %s",
+                    str(getattr(err, "orig", err)).splitlines()[0][:200])
+    if _is_api():
+        resp = jsonify(error="database_unavailable", message="the database is unreachable: "
+                       f"retry in {DB_RETRY_AFTER} s")
+    else:
+        g._login_user = login_manager.anonymous_user()  # the page's menu must not load the user
+        resp = render_template("error.html", code=503)
+    return resp, 503, {"Retry-After": str(DB_RETRY_AFTER)}
+
+
+@event.listens_for(Engine, "connect")
+def _database_back(_dbapi_connection, _record):
+    """A new connection after an outage: say once that the database is back."""
+    with _outage_lock:
+        since, _outage["since"] = _outage["since"], None
+    if since is not None:
+        log.warning("database reachable again after %.0f s", time.monotonic() - since)
+
+
 def service_error(err: ServiceError):
     db.session.rollback()
     if _is_api():
@@ -124,3 +179,5 @@ def init_app(app) -> None:
     app.register_error_handler(ServiceError, service_error)
     app.register_error_handler(OverflowError, out_of_range)
     app.register_error_handler(DataError, out_of_range)
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
