@@ -3,8 +3,15 @@
 Every value can be changed by an environment variable (GUNICORN_WORKERS, GUNICORN_BIND...),
 so a systemd unit (docs/deploy.md) needs no edited copy of this file.
 
-* workers: 2 x cores + 1 sync workers (the scan API is short database work; a phone
-  page is a signature and a QR); each worker is one process with its own pool.
+* workers: 2 x cores + 1 gthread workers of 4 threads each (the scan API is short
+  database work; a phone page is a signature and a QR); each worker is one process
+  with its own pool. Not sync workers: with those, as many idle or slow clients as
+  there are workers (5 phones on a bad link, or 5 idle sockets from anyone) made the
+  gate API unavailable for as long as they stayed. A gthread worker parks a
+  connection that sends nothing in its poller, without a thread (gunicorn >= 25).
+* control socket: off unless GUNICORN_CONTROL_SOCKET names one for this instance.
+  gunicorn's default is one per user ($XDG_RUNTIME_DIR/gunicorn.ctl), which every
+  community's unit run by the same user would share.
 * timeouts: a request that takes longer than 30 s is a stuck worker and is restarted;
   a graceful reload (``kill -HUP``, ``systemctl reload``) lets running requests finish
   for up to 30 s before old workers exit.
@@ -24,8 +31,8 @@ env = os.environ.get
 
 bind = env("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(env("GUNICORN_WORKERS") or 2 * multiprocessing.cpu_count() + 1)
-worker_class = "sync"
-threads = 1
+worker_class = env("GUNICORN_WORKER_CLASS") or "gthread"
+threads = int(env("GUNICORN_THREADS") or 4)
 timeout = int(env("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = int(env("GUNICORN_GRACEFUL_TIMEOUT") or 30)
 keepalive = 5
@@ -40,6 +47,10 @@ loglevel = env("GUNICORN_LOGLEVEL", "info")
 # %(U)s is the path without the query; the query string is left out on purpose.
 access_log_format = '%({x-forwarded-for}i)s %(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 limit_request_line = 4096
+if env("GUNICORN_CONTROL_SOCKET"):
+    control_socket = env("GUNICORN_CONTROL_SOCKET")
+else:
+    control_socket_disable = True
 
 
 class RedactingLogger(Logger):

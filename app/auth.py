@@ -82,11 +82,11 @@ def _load_user(cookie_id: str):
 def _login_user_key() -> str:
     """Throttle key: the username typed and the client's address."""
     name = (request.form.get("username") or "").strip().lower()[:40]
-    return f"login:{request.remote_addr}:{name}"
+    return f"login:{ratelimit.address_key(request.remote_addr)}:{name}"
 
 
 def _login_address_key() -> str:
-    return f"login:{request.remote_addr}"
+    return f"login:{ratelimit.address_key(request.remote_addr)}"
 
 
 def roles_required(*roles: str):

@@ -72,6 +72,9 @@ def from_environment(instance_path: Path) -> dict:
         "WTF_CSRF_SSL_STRICT": False,
         "WTF_CSRF_TIME_LIMIT": None,  # a shift is long; the token dies with the session
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # A pooled connection is tested before use: after PostgreSQL restarts, the first
+        # request of every worker would otherwise fail on a connection the server closed.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SCAN_RAW_TEXT_LIMIT": 200,
         "LOG_LEVEL": env("LOG_LEVEL") or "INFO",
         # How long a worker keeps the category rules before reading them again (a change
@@ -109,16 +112,28 @@ def community_tz():
 def community_time(value: str | None):
     """A date-time typed into a filter or form (``2022-04-01``, ``2022-04-01T08:00``) as an
     aware datetime: in the community's zone unless it names its own offset; None when
-    empty or unreadable (a search filter then simply does not apply)."""
-    from datetime import datetime
+    empty, unreadable or with no UTC equivalent (``0001-01-01`` east of Greenwich): a
+    search filter then simply does not apply."""
+    from datetime import datetime, timezone
 
     if not value:
         return None
     try:
         dt = datetime.fromisoformat(value)
-    except ValueError:
+        dt = dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
+        dt.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=community_tz())
+    return dt
+
+
+def filter_id(value) -> int | None:
+    """A row id typed into a filter or a form (``?gate=3``), or None when it is not a
+    whole number a database integer holds (``?gate=99999999999999999999`` was a 500)."""
+    text = str(value if value is not None else "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    return int(text) if 0 < int(text) < 2**31 else None
 
 
 #: Where printed URLs point when PUBLIC_BASE_URL is unset and no request names a host:

@@ -65,13 +65,15 @@ def parse_time(text: str) -> datetime:
     return dt
 
 
-def scan_time_problem(scanned_at: datetime, now: datetime) -> Optional[str]:
-    """Why a gate's scanned_at cannot be believed (None if it can): a time far in the
-    future would freeze a pass's in/out state; one from long ago is a reset clock."""
+def scan_time_problem(scanned_at: datetime, now: datetime,
+                      field: str = "scanned_at") -> Optional[str]:
+    """Why a gate's scanned_at (or a logbook event's ``at``) cannot be believed (None if
+    it can): a time far in the future would freeze a pass's in/out state; one from long
+    ago is a reset clock."""
     if scanned_at > now + SCAN_CLOCK_AHEAD:
-        return "scanned_at is in the future: check the gate laptop's clock"
+        return f"{field} is in the future: check the gate laptop's clock"
     if scanned_at < now - SCAN_MAX_AGE:
-        return "scanned_at is too long ago: check the gate laptop's clock"
+        return f"{field} is too long ago: check the gate laptop's clock"
     return None
 
 

@@ -109,6 +109,8 @@ def test_sign_on_by_pin_then_scans_and_events_carry_the_guard(app, client, devic
 def test_the_guard_id_a_scanner_sends_wins(app, client, device_token, make, scan):
     on_duty, other = _guard(app, "甲", "1111"), _guard(app, "乙", "2222")
     client.post("/api/v1/duty/sign-on", json={"pin": "1111"}, headers=_auth(device_token))
+    # (issue 15: a guard_id must be on duty at the device's gate: 乙 at the gate's 2nd scanner)
+    client.post("/api/v1/duty/sign-on", json={"pin": "2222"}, headers=_auth(make.device("东门")))
     s = scan(make.token(make.pass_for()), guard_id=other).get_json()
     e = _event(client, device_token, guard_id=other).get_json()
     with app.app_context():

@@ -3,6 +3,7 @@
 Runs the real gunicorn on a free port (two workers), so the access log, ProxyFix and
 the redaction of resident links are what a deployment gets.
 """
+import json
 import os
 import re
 import socket
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -25,13 +28,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def gunicorn(tmp_path):
+@contextmanager
+def running_gunicorn(tmp_path, **extra_env):
+    """The real gunicorn with the repo's gunicorn.conf.py on a free port: (url, log, proc, env)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'gp.db'}",
            "KEYS_DIR": str(tmp_path / "keys"), "GATEPASS_INSTANCE": str(tmp_path / "inst"),
            "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
-           "PROXY_FIX_HOPS": "1"}
+           "PROXY_FIX_HOPS": "1", **extra_env}
     flask = [sys.executable, "-m", "flask", "--app", "app"]
     subprocess.run(flask + ["init-db"], env=env, check=True, capture_output=True, cwd=ROOT)
     subprocess.run(flask + ["keys", "create"], env=env, check=True, capture_output=True, cwd=ROOT)
@@ -41,18 +45,29 @@ def gunicorn(tmp_path):
                                  "app:create_app()"], cwd=ROOT, env=env, stdout=fh,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/login", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(log.read_text())
+        yield url, log, proc, env
+    finally:
+        proc.terminate()
         try:
-            urllib.request.urlopen(url + "/login", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(log.read_text())
-    yield url, log, proc
-    proc.terminate()
-    proc.wait(10)
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+@pytest.fixture
+def gunicorn(tmp_path):
+    with running_gunicorn(tmp_path) as (url, log, proc, _env):
+        yield url, log, proc
 
 
 def get(url, headers=None):
@@ -133,3 +148,52 @@ def test_proxy_fix_is_config_driven(tmp_path):
         results[hops] = ("server=https%3A%2F%2Fpass.example.org" in page, address)
     assert results[0] == (False, "127.0.0.1")
     assert results[1] == (True, "203.0.113.7")
+
+
+def _device_token(env) -> str:
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "devices", "create",
+                          "--gate", "东门"], env=env, check=True, capture_output=True, text=True,
+                         cwd=ROOT).stdout
+    return out.strip().splitlines()[-1]
+
+
+@pytest.mark.other_process
+def test_idle_and_slow_clients_do_not_take_the_gate_api_away(tmp_path):
+    """Issue 15 §4: five idle sockets (the sync worker count) made /api/v1/scans unavailable.
+    Here five times as many idle and slow clients as workers, and a scan is answered at
+    once; and no control socket is shared with other instances."""
+    home = tmp_path / "home"
+    home.mkdir()
+    with running_gunicorn(tmp_path, HOME=str(home), XDG_RUNTIME_DIR=str(home)) as \
+            (url, log, proc, env):
+        token = _device_token(env)
+        port = int(url.rsplit(":", 1)[1])
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+        slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+        for s in slow:  # a request line and half the headers, then nothing
+            s.sendall(b"POST /api/v1/scans HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(1)
+        body = json.dumps({"nonce": "n1", "token": "GPS.x", "direction": "in",
+                           "scanned_at": datetime.now(timezone.utc).isoformat()}).encode()
+        started = time.monotonic()
+        req = urllib.request.Request(url + "/api/v1/scans", data=body, method="POST", headers={
+            "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200 and json.loads(r.read())["reason"] == "BAD_FORMAT"
+        assert time.monotonic() - started < 5
+        for s in idle + slow:
+            s.close()
+        assert not list(home.rglob("*.ctl")), "gunicorn made a per-user control socket"
+
+
+def test_a_control_socket_only_when_named_for_this_instance(monkeypatch):
+    import runpy
+    conf = ROOT / "gunicorn.conf.py"
+    monkeypatch.delenv("GUNICORN_CONTROL_SOCKET", raising=False)
+    settings = runpy.run_path(str(conf))
+    assert settings["control_socket_disable"] is True and "control_socket" not in settings
+    monkeypatch.setenv("GUNICORN_CONTROL_SOCKET", "/run/gatepass-east/gunicorn.ctl")
+    settings = runpy.run_path(str(conf))
+    assert settings["control_socket"] == "/run/gatepass-east/gunicorn.ctl"
+    assert not settings.get("control_socket_disable")
+    assert settings["worker_class"] == "gthread" and settings["threads"] >= 2

@@ -217,7 +217,8 @@ _SCANNER_HEADERS = [
                     "else is ignored)"},
 ]
 _AUTH = [{"device": []}]
-_UNAUTHORIZED = {"401": ERROR}
+#: 401 without a valid device token; 503 (with Retry-After) while the database is unreachable.
+_UNAUTHORIZED = {"401": ERROR, "503": ERROR}
 
 
 def _post(summary: str, body: str, ok: dict, extra: dict | None = None, auth: bool = True,
@@ -232,6 +233,7 @@ def _post(summary: str, body: str, ok: dict, extra: dict | None = None, auth: bo
         op["responses"].update(_UNAUTHORIZED)
     else:
         op["security"] = []
+        op["responses"]["503"] = ERROR
     return {"post": op}
 
 
@@ -278,7 +280,8 @@ SPEC = {
             {"403": ERROR}),
         "/api/v1/duty/sign-off": _post(
             "A guard signs off and leaves a handover note", "SignOffRequest",
-            _json(_ref("SignOff"), "the handover")),
+            _json(_ref("SignOff"), "the handover"), {"403": ERROR},
+            description="403 NOT_ON_DUTY: the guard is not on duty at this device's gate."),
         "/api/v1/enroll": _post(
             "Exchange a one-time setup code for the device token and the key ring",
             "EnrolRequest", _json(_ref("Enrolment"), "the device's token and keys"),

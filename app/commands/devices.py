@@ -34,12 +34,12 @@ def devices_enroll(gate, name, device_id, server, out):
 
     On the gate laptop: python -m scanner enroll --image setup.png (or show it to the camera).
     """
-    from pathlib import Path
 
     from gatepass import qrimage
     from ..config import printed_base_url
     from ..services import devices
     from . import warn_guessed_base
+    from ..common.files import write_private
 
     if not server:
         server = printed_base_url()
@@ -51,7 +51,7 @@ def devices_enroll(gate, name, device_id, server, out):
     else:
         device, text, expires = devices.enrol_new_device(gate, server, name)
     db.session.commit()
-    Path(out).write_bytes(qrimage.png(text, 8))
+    write_private(out, qrimage.png(text, 8))  # the code yields a device token and the keys
     click.echo(f"device {device.id} '{device.name}' at gate {device.gate.name}: setup QR in {out}, "
                f"valid until {expires.isoformat(timespec='seconds')}, once")
 

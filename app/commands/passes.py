@@ -111,6 +111,7 @@ def links_cmd(out, base_url):
     from ..config import FALLBACK_BASE_URL, public_base_url
     from . import warn_guessed_base
     from ..services import links
+    from ..common.files import open_private
     base = (base_url or public_base_url()).rstrip("/")
     if not base:
         server = current_app.config.get("SERVER_NAME")
@@ -120,7 +121,7 @@ def links_cmd(out, base_url):
         raise click.UsageError("--base-url must start with http:// or https://")
     n = 0
     with current_app.test_request_context("/"), \
-            open(out, "w", encoding="utf-8", newline="") as fh:
+            open_private(out, "w", encoding="utf-8", newline="") as fh:
         for piece in links.export_links(base, target=out):
             fh.write(piece)
             n += piece.count("\n")

@@ -11,6 +11,7 @@ import click
 from flask.cli import AppGroup
 
 from ..services import roster
+from ..common.files import write_private
 
 roster_cli = AppGroup("roster", help="Import and export the roster (households, people, "
                                      "vehicles) as CSV or XLSX.")
@@ -78,7 +79,7 @@ def export_command(out):
     """Write every person and vehicle to OUT (.csv or .xlsx); it imports back."""
     fmt = _format(out)
     data = roster.export_bytes(fmt)
-    Path(out).write_bytes(data)
+    write_private(out, data)  # everyone's names, phones and ID numbers
     click.echo(f"wrote {out} ({len(data)} bytes)")
 
 

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..config import community_tz
 from ..models import Gate, Scan
 from ..services import exports
+from ..common.files import open_private, write_private
 from .retention import cutoff, purge_options, refuse_without_yes
 
 scans_cli = AppGroup("scans", help="The scan log: export (CSV/XLSX) and purge old scans.")
@@ -67,9 +68,9 @@ def export_command(since, until, gate, lang, out):
     count = db.session.scalar(db.select(db.func.count()).select_from(
         stmt.order_by(None).subquery()))
     if ext == ".xlsx":
-        Path(out).write_bytes(exports.scans_xlsx(stmt, community_tz(), lang))
+        write_private(out, exports.scans_xlsx(stmt, community_tz(), lang))
     else:
-        with open(out, "w", encoding="utf-8", newline="") as fh:
+        with open_private(out, "w", encoding="utf-8", newline="") as fh:
             for chunk in exports.scans_csv(stmt, community_tz(), lang):
                 fh.write(chunk)
     # temperatures and health reasons went into the file: a view of health data, logged

@@ -27,6 +27,12 @@ SESSION_MAX = timedelta(hours=14)
 #: A handover older than this is not shown to the next guard as "the last shift".
 HANDOVER_FRESH = timedelta(hours=24)
 PIN_TRIES, PIN_WINDOW = 5, timedelta(minutes=5)
+#: Wrong PINs from every scanner and gate-page login together. A wrong PIN names no guard
+#: (PINs are unique), so "per guard" is one budget for all of them: three scanners and
+#: three logins no longer get 5 tries each. A guard locked out signs on with their login.
+PIN_TRIES_ALL, PIN_ALL_KEY = 15, "all"
+#: How far a stamped time may lie outside the guard's session (clocks, a late tap).
+DUTY_SLACK = timedelta(minutes=5)
 
 
 class DutyError(ServiceError):
@@ -34,6 +40,11 @@ class DutyError(ServiceError):
 
 
 class WrongPin(DutyError):
+    status = 403
+
+
+class NotOnDuty(DutyError):
+    """Signing off, or stamping, a guard who is not on duty at that gate."""
     status = 403
 
 
@@ -131,6 +142,16 @@ def _guard_on_duty_query():
 GUARD_ON_DUTY = _guard_on_duty_query()
 
 
+def was_on_duty(guard_id: int, gate_id: int, at: datetime) -> bool:
+    """Whether the guard had a duty session at this gate at ``at`` (a scan or event
+    delivered late from a scanner's outbox keeps the guard who was on duty then)."""
+    return db.session.scalar(db.select(DutySession.id).where(
+        DutySession.guard_id == guard_id, DutySession.gate_id == gate_id,
+        DutySession.started_at <= at + DUTY_SLACK,
+        db.or_(DutySession.ended_at.is_(None), DutySession.ended_at >= at - DUTY_SLACK)
+    ).limit(1)) is not None
+
+
 def valid_guard_id(value) -> int | None:
     """A guard id from the wire, if it names a guard; else None (the service picks)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
@@ -176,20 +197,51 @@ def sign_on(guard: Guard, gate: Gate, device: GateDevice | None = None, via: str
     return session, handover
 
 
-def sign_on_pin(device: GateDevice, pin: str, now: datetime | None = None):
-    """Sign on at a scanner by PIN; a wrong PIN is refused and counted (5 per 5 minutes)."""
+def check_pin(pin: str, key: str, now: datetime | None = None) -> Guard:
+    """The guard whose PIN this is. A wrong PIN is refused and counted against ``key`` (one
+    scanner or login: 5 per 5 minutes) and against all of them together (PIN_TRIES_ALL)."""
     from ..common import ratelimit
     now = now or datetime.now(timezone.utc)
-    key = f"device:{device.id}"
-    if ratelimit.too_many("pin", key, PIN_TRIES, PIN_WINDOW, now):
+    if ratelimit.too_many("pin", key, PIN_TRIES, PIN_WINDOW, now) or \
+            ratelimit.too_many("pin", PIN_ALL_KEY, PIN_TRIES_ALL, PIN_WINDOW, now):
         raise WrongPin("TOO_MANY_TRIES", "PIN 错误次数过多，请 5 分钟后再试",
                        "too many wrong PINs: wait 5 minutes")
     guard = guard_for_pin(pin)
     if guard is None:
         ratelimit.count("pin", key, now)
+        ratelimit.count("pin", PIN_ALL_KEY, now)
         db.session.commit()  # the failed try must count even though we refuse
         raise WrongPin("WRONG_PIN", "PIN 不正确", "wrong PIN")
+    return guard
+
+
+def sign_on_pin(device: GateDevice, pin: str, now: datetime | None = None):
+    """Sign on at a scanner by PIN (check_pin counts wrong ones)."""
+    guard = check_pin(pin, f"device:{device.id}", now)
     return (guard, *sign_on(guard, device.gate, device, "pin", now))
+
+
+def _open_session_at(guard_id: int, gate_id: int) -> DutySession | None:
+    return db.session.scalar(db.select(DutySession).where(
+        DutySession.guard_id == guard_id, DutySession.gate_id == gate_id,
+        DutySession.ended_at.is_(None)).order_by(DutySession.started_at.desc()).limit(1))
+
+
+def check_sign_off(guard: Guard, gate: Gate, me: Guard | None = None,
+                   anyone: bool = False) -> None:
+    """Refuse (403) a sign-off nobody at the gate may do. The office (``anyone``) signs off
+    any guard; otherwise the guard must be on duty at this gate, and a gate-page login
+    signs off itself or a guard who signed on there by PIN (a shared tablet), never
+    another guard's own login. A scanner (``me`` None) signs off its gate's guards."""
+    if anyone:
+        return
+    session = _open_session_at(guard.id, gate.id)
+    if session is None:
+        raise NotOnDuty("NOT_ON_DUTY", f"{guard.name} 未在{gate.name}上岗，无法交班",
+                        f"{guard.name} is not on duty at {gate.name}")
+    if me is not None and me.id != guard.id and session.via != "pin":
+        raise NotOnDuty("NOT_YOURS", "只能为自己交班，或请办公室处理",
+                        "you may sign off only yourself: ask the office")
 
 
 def _waiting_upload(gate_id: int, given: int | None) -> int | None:

@@ -16,7 +16,8 @@ from sqlalchemy import String, cast, or_
 from sqlalchemy.exc import IntegrityError
 
 from gatepass.logbook import EVENT_KINDS, EventError, clean_event, describe, kind_label
-from ..config import community_time
+from gatepass.wire import scan_time_problem
+from ..config import community_time, filter_id
 from ..extensions import db
 from ..models import Gate, GateDevice
 from .models import GateEvent, Guard
@@ -57,6 +58,9 @@ def parse_event(data, parse_time) -> EventRequest:
         when = parse_time(at)
     except ValueError:
         raise LogbookError("BAD_TIME", "时间格式不正确", f"at is not ISO-8601: {at[:40]!r}") from None
+    problem = scan_time_problem(when, datetime.now(timezone.utc), "at")
+    if problem:
+        raise LogbookError("BAD_TIME", "时间不可信，请检查设备时钟", problem)
     if note is None:
         note = ""
     if not isinstance(note, str):
@@ -86,6 +90,9 @@ def record_event(req: EventRequest, *, device: GateDevice | None = None,
         return found, False
     now = datetime.now(timezone.utc)
     gate_id = device.gate_id if device else (gate.id if gate else None)
+    if req.guard_id and not (gate_id and duty.was_on_duty(req.guard_id, gate_id, req.at)):
+        raise LogbookError("GUARD_NOT_ON_DUTY", "该人员当时未在本门岗上岗",
+                           "guard_id was not on duty at this gate at that time")
     guard_id = req.guard_id or duty.guard_on_duty(device, gate_id, now)
     event = GateEvent(nonce=req.nonce, kind=req.kind, gate_id=gate_id,
                       device_id=device.id if device else None,
@@ -114,10 +121,10 @@ def event_query(args) -> tuple:
     stmt = db.select(GateEvent)
     if f["kind"] in EVENT_KINDS:
         stmt = stmt.where(GateEvent.kind == f["kind"])
-    if f["gate"].isdigit():
-        stmt = stmt.where(GateEvent.gate_id == int(f["gate"]))
-    if f["guard"].isdigit():
-        stmt = stmt.where(GateEvent.guard_id == int(f["guard"]))
+    if gate_id := filter_id(f["gate"]):
+        stmt = stmt.where(GateEvent.gate_id == gate_id)
+    if guard_id := filter_id(f["guard"]):
+        stmt = stmt.where(GateEvent.guard_id == guard_id)
     if since := community_time(f["since"]):
         stmt = stmt.where(GateEvent.at >= since)
     if until := community_time(f["until"]):

@@ -12,6 +12,7 @@ from ..models import Gate
 from . import certificates, episodes as health, registrations
 from ..commands import warn_guessed_base
 from ..common.errors import ServiceError
+from ..common.files import write_private
 from .pdf import poster
 from .purge import purge
 
@@ -50,7 +51,7 @@ def certificate_command(episode_id, out):
         db.session.rollback()
         raise click.ClickException(str(err))
     db.session.commit()
-    Path(out).write_bytes(data)
+    write_private(out, data)  # health data
     warn_guessed_base(registrations.public_base(), "the certificate's QR")
     click.echo(f"wrote certificate {cert.number} to {out}")
     click.echo(certificates.verify_url(cert))

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from ..extensions import db
 from ..common.errors import ServiceError
+from ..common.files import private_path
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -39,13 +40,6 @@ def row_counts() -> dict[str, int]:
     with db.engine.connect() as conn:
         return {n: conn.exec_driver_sql(f'SELECT count(*) FROM "{n}"').scalar_one()
                 for n in sorted(names)}
-
-
-def _private(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 # -- SQLite -------------------------------------------------------------------------
@@ -119,7 +113,7 @@ def backup(out: str | os.PathLike) -> dict[str, int]:
     """Write the whole database to ``out`` (owner-only); returns the row counts backed up."""
     out = Path(out)
     counts = row_counts()
-    _private(out)
+    private_path(out)
     if db.engine.dialect.name == "sqlite":
         _sqlite_copy(_sqlite_path(), out)
     elif db.engine.dialect.name == "postgresql":

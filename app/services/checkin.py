@@ -24,7 +24,7 @@ from gatepass.categories import label, mask_name
 from gatepass.verdict import GateContext, PassState, verify
 from gatepass.wire import pass_code
 from ..health.alerts import fever_at_gate
-from ..duty.guards import guard_on_duty
+from ..duty.guards import guard_on_duty, was_on_duty
 from ..common.errors import Conflict
 from .keys import key_ring
 from .rules import category_rules
@@ -79,6 +79,15 @@ def _state(row) -> PassState:
     return PassState(pass_id=row.id, serial=row.serial, status=row.status, category=row.category,
                      valid_from=row.valid_from, valid_until=row.valid_until, inside=row.inside,
                      quarantine_until=row.quarantine_until if is_person else None, holder=holder)
+
+
+def _stamped_guard(req, device: GateDevice, received: datetime) -> int | None:
+    """The guard the scanner names if that guard was on duty at this gate when the scan
+    was made, else the gate's guard on duty: a device cannot stamp any guard it likes,
+    and a passage is recorded either way (never refused for it)."""
+    if req.guard_id and was_on_duty(req.guard_id, device.gate_id, req.scanned_at):
+        return req.guard_id
+    return guard_on_duty(device, device.gate_id, received)
 
 
 @dataclass
@@ -172,7 +181,7 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
                   allowed=verdict.allowed, reason=verdict.reason, raw_text=raw,
                   temperature=req.temperature, offline_reason=req.offline_reason,
                   request_hash=req.fingerprint(), response=response,
-                  guard_id=req.guard_id or guard_on_duty(device, device.gate_id, received))
+                  guard_id=_stamped_guard(req, device, received))
     p = locked.get(verdict.pass_id)
     try:
         db.session.flush()  # the device's last seen, if it changed

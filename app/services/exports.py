@@ -3,12 +3,15 @@
 Excel guesses a CSV's encoding from a BOM and nothing else, so every CSV here
 starts with one. A cell starting with = + - @ is a formula to Excel: a forged
 QR code read at a gate ends up in the scan log, so such cells are prefixed
-with an apostrophe rather than handed to a spreadsheet to run.
+with an apostrophe rather than handed to a spreadsheet to run. XML (and so
+XLSX) cannot hold most control characters, which a forged QR or a typed note
+may carry: in an XLSX they are written as visible ``\\x07`` escapes.
 """
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timezone
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
@@ -23,11 +26,22 @@ from gatepass.disclosure import FULL, Disclosure
 BOM = "\ufeff"
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
+#: What XML 1.0 cannot carry (openpyxl refuses the cell): C0 controls but tab, CR, LF,
+#: lone surrogates and the two non-characters.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def safe(value):
     if isinstance(value, str) and value.startswith(_FORMULA):
         return "'" + value
+    return value
+
+
+def xlsx_safe(value):
+    """``safe`` for a spreadsheet cell, and what XML cannot hold escaped as ``\\xNN``."""
+    value = safe(value)
+    if isinstance(value, str) and _NOT_XML.search(value):
+        return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
     return value
 
 
@@ -87,7 +101,7 @@ def table_xlsx(headers: list[str], rows: Iterable[list], title: str = "Sheet1",
     for n, row in enumerate(rows, 1):
         if n > XLSX_MAX_ROWS:
             break
-        out = [safe(v) for v in row]
+        out = [xlsx_safe(v) for v in row]
         for i, number_format in styles.items():  # plain values elsewhere: much faster
             if i < len(out):
                 out[i] = WriteOnlyCell(ws, value=out[i])

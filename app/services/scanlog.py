@@ -9,7 +9,7 @@ from gatepass.disclosure import FULL, HEALTH_REASONS, NEUTRAL_REASON, Disclosure
 from gatepass.verdict import REASONS
 from gatepass.wire import DIRECTIONS
 
-from ..config import community_time
+from ..config import community_time, filter_id
 from ..extensions import db
 from ..models import Household, Pass, Person, Scan, Vehicle
 from ..common.audit import record_view
@@ -35,10 +35,10 @@ def scan_query(args, view: Disclosure = FULL) -> tuple:
         if view.phone_search:
             fields.append(Person.phone.like(like))
         stmt = stmt.where(or_(*fields))
-    if f["gate"].isdigit():
-        stmt = stmt.where(Scan.gate_id == int(f["gate"]))
-    if f["building"].isdigit():
-        stmt = stmt.where(Household.building_id == int(f["building"]))
+    if gate_id := filter_id(f["gate"]):
+        stmt = stmt.where(Scan.gate_id == gate_id)
+    if building_id := filter_id(f["building"]):
+        stmt = stmt.where(Household.building_id == building_id)
     if f["direction"] in DIRECTIONS:
         stmt = stmt.where(Scan.direction == f["direction"])
     if f["verdict"] == "allowed":

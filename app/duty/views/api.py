@@ -64,9 +64,11 @@ def sign_off():
         raise BadRequest("guard_id must be an integer")
     if note is not None and not isinstance(note, str):
         raise BadRequest("note must be a string")
+    waiting = _waiting(data)
     guard = db.session.get(Guard, guard_id)
     if guard is None:
         raise BadRequest("no guard with that guard_id")
-    handover = duty.sign_off(guard, g.device.gate, note or "", _waiting(data))
+    duty.check_sign_off(guard, g.device.gate)  # NotOnDuty: 403
+    handover = duty.sign_off(guard, g.device.gate, note or "", waiting)
     db.session.commit()
     return jsonify(handover_id=handover.id, summary=handover.summary)

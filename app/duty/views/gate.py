@@ -17,12 +17,11 @@ from flask_login import current_user
 from ...office import bp
 from ...office.forms import ActionForm
 from ...auth import roles_required
-from ...config import community_tz
+from ...config import community_tz, filter_id
 from ...extensions import db
 from ...models import Gate
 from ..models import GateEvent, Guard
 from .. import guards as duty, logbook, notices
-from ...common import ratelimit
 from ...services.dashboard import day_bounds
 from gatepass import logbook as book
 from gatepass.wire import parse_time
@@ -31,7 +30,7 @@ GATE_ROLES = ("guard", "office")
 
 
 def _gate_from(value) -> Gate | None:
-    gate_id = value if isinstance(value, int) else (int(value) if str(value or "").isdigit() else None)
+    gate_id = filter_id(value)
     return db.session.get(Gate, gate_id) if gate_id else None
 
 
@@ -90,16 +89,7 @@ def gate_sign_on():
     gate = _form_gate()
     pin = (request.form.get("pin") or "").strip()
     if pin:
-        key = f"user:{current_user.id}"
-        if ratelimit.too_many("pin", key, duty.PIN_TRIES, duty.PIN_WINDOW):
-            raise duty.WrongPin("TOO_MANY_TRIES", "PIN 错误次数过多，请 5 分钟后再试",
-                                "too many wrong PINs: wait 5 minutes")
-        guard = duty.guard_for_pin(pin)
-        if guard is None:
-            ratelimit.count("pin", key)
-            db.session.commit()
-            raise duty.WrongPin("WRONG_PIN", "PIN 不正确", "wrong PIN")
-        via = "pin"
+        guard, via = duty.check_pin(pin, f"user:{current_user.id}"), "pin"
     else:
         guard = duty.guard_for_user(current_user.id)
         if guard is None:
@@ -117,7 +107,9 @@ def gate_sign_on():
 @roles_required(*GATE_ROLES)
 def gate_sign_off():
     gate = _form_gate()
-    guard = db.get_or_404(Guard, request.form.get("guard_id", type=int) or 0)
+    guard = db.get_or_404(Guard, filter_id(request.form.get("guard_id")) or 0)
+    duty.check_sign_off(guard, gate, duty.guard_for_user(current_user.id),
+                        anyone=current_user.may("office"))
     handover = duty.sign_off(guard, gate, request.form.get("note", ""))
     db.session.commit()
     flash(_("%(name)s 已下岗，交接单已保存", name=guard.name), "ok")

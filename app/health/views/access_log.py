@@ -5,13 +5,13 @@ only ``kind == "view"`` entries, the views of health data and ID numbers.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import Response, render_template, request
 
 from ...office import bp
 from ...auth import roles_required
-from ...config import community_tz
+from ...config import community_tz, filter_id
 from ...extensions import db
 from ...models import AuditEntry, Person
 from ...services import exports
@@ -26,16 +26,17 @@ def _query(args):
     f = {k: (args.get(k) or "").strip() for k in ("user", "person", "since", "until")}
     if f["user"]:
         stmt = stmt.where(AuditEntry.username == f["user"])
-    if f["person"].isdigit():
-        stmt = stmt.where(AuditEntry.person_id == int(f["person"]))
+    if person_id := filter_id(f["person"]):
+        stmt = stmt.where(AuditEntry.person_id == person_id)
     tz = community_tz()
     for key, op in (("since", "ge"), ("until", "lt")):
         try:
             d = date.fromisoformat(f[key]) if f[key] else None
-        except ValueError:
-            d = None
-        if d:
-            at = datetime.combine(d + timedelta(days=1 if key == "until" else 0), time(0), tz)
+            at = d and datetime.combine(d + timedelta(days=1 if key == "until" else 0), time(0),
+                                        tz).astimezone(timezone.utc)
+        except (ValueError, OverflowError):  # unreadable, or no UTC day (0001-01-01)
+            at = None
+        if at:
             stmt = stmt.where(AuditEntry.at >= at if op == "ge" else AuditEntry.at < at)
     return stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()), f
 
