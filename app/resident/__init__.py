@@ -1,12 +1,12 @@
 """The resident's pass on a phone, reached by a personal signed link."""
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, current_app, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template, url_for
 
 from ..extensions import db
 from gatepass import qrimage
 from gatepass.status import PassStatus
-from ..services import issuing
+from ..services import health as health_svc, issuing
 from ..services.notices import notices_for
 
 bp = Blueprint("resident", __name__, url_prefix="/p")
@@ -32,23 +32,32 @@ def _status(p) -> tuple[str, bool]:
 
 
 def _qr_payload(p) -> dict:
+    """The code and what the page says about it. ``quarantine``: the holder is in home
+    quarantine, so the page says 居家隔离中，请勿外出 where it would say 有效 (the gate refuses
+    them going out); ``max_age``: after that long without a refresh the code is refused."""
     status, usable = _status(p)
     token = issuing.dynamic_token(p) if usable else None
     return {"svg": qrimage.svg(token) if token else None, "status": status,
+            "quarantine": bool(p.person and health_svc.open_episode(p.person)),
             "refresh": current_app.config["DYNAMIC_TOKEN_REFRESH"],
+            "max_age": current_app.config["DYNAMIC_TOKEN_MAX_AGE"],
             "drawn_at": datetime.now(timezone.utc).isoformat()}
+
+
+def render_pass(p, link: str, template: str = "resident/pass.html", **context):
+    """The pass page of ``p`` (also one member's page of a household link)."""
+    resp = current_app.make_response(render_template(
+        template, p=p, link=link, qr=_qr_payload(p), notices=notices_for(p),
+        qr_url=url_for("resident.pass_qr", link=link), quarantine=health.panel(p),
+        ended=health.ended(p), **context))
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
 
 
 @bp.get("/<link>")
 def pass_page(link: str):
-    p = _pass_or_404(link)
-    payload = _qr_payload(p)
-    resp = current_app.make_response(render_template("resident/pass.html", p=p, link=link,
-                                                     qr=payload, notices=notices_for(p),
-                                                     quarantine=health.panel(p)))
-    resp.headers["Cache-Control"] = "no-store"
-    resp.headers["Referrer-Policy"] = "no-referrer"
-    return resp
+    return render_pass(_pass_or_404(link), link)
 
 
 @bp.get("/<link>/qr.json")

@@ -8,6 +8,7 @@ address and answers every wrong input the same way, so it reveals nothing.
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Iterator
 
@@ -55,6 +56,20 @@ def _norm(text: str) -> str:
     return "".join((text or "").split()).upper()
 
 
+def _home_numbers(text: str) -> tuple[str, ...]:
+    """"2-1-101", "2号楼1单元101", "2栋 1 单元 101室" all say (2, 1, 101): the numbers in order,
+    leading zeros dropped, so a resident may write the home as they say it."""
+    return tuple(n.lstrip("0") or "0" for n in re.findall(r"\d+", text or ""))
+
+
+def _same_home(typed: str, household) -> bool:
+    """The typed home is this household: its room, its full address, or the same numbers."""
+    if typed in (_norm(household.room), _norm(household.address)):
+        return True
+    numbers = _home_numbers(typed)
+    return bool(numbers) and numbers == _home_numbers(household.address)
+
+
 def too_many_lookups(address: str) -> bool:
     return ratelimit.too_many("lookup", address, LOOKUP_TRIES, LOOKUP_WINDOW)
 
@@ -75,7 +90,7 @@ def find_pass(phone: str, room: str, id_last4: str, address: str) -> Pass | None
         return None
     if person.id_card_masked.upper()[-4:] != last4 or "*" in last4:
         return None
-    if room not in (_norm(person.household.room), _norm(person.household.address)):
+    if not _same_home(room, person.household):
         return None
     return db.session.scalar(db.select(Pass).where(Pass.person_id == person.id,
                                                    Pass.status == "active"))
