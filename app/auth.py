@@ -22,7 +22,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from .extensions import db, login_manager
-from .services import ratelimit
+from .services import duty, ratelimit
 from .models import User
 
 bp = Blueprint("auth", __name__)
@@ -104,7 +104,7 @@ def login():
             login_user(user)
             target = request.args.get("next", "")
             if not target.startswith("/") or urlsplit(target).netloc or target.startswith("//"):
-                target = url_for("office.home")
+                target = _landing(user)
             return redirect(target)
         flash(_("用户名或密码错误"), "error")
     if request.method == "POST":  # every POST that did not log in counts against both limits
@@ -112,6 +112,15 @@ def login():
             ratelimit.count("login", key)
         db.session.commit()
     return render_template("auth/login.html", form=form)
+
+
+def _landing(user: User) -> str:
+    """A guard lands on the gate page of their gate (the tablet at the gate is what they log
+    in on); everyone else on the dashboard."""
+    if user.role != "guard":
+        return url_for("office.home")
+    gate_id = duty.usual_gate(duty.guard_for_user(user.id))
+    return url_for("office.gate_page", gate=gate_id) if gate_id else url_for("office.gate_page")
 
 
 @bp.post("/logout")
@@ -126,4 +135,4 @@ def logout():
 
 @bp.get("/")
 def index():
-    return redirect(url_for("office.home") if current_user.is_authenticated else url_for("auth.login"))
+    return redirect(_landing(current_user) if current_user.is_authenticated else url_for("auth.login"))

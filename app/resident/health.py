@@ -81,7 +81,9 @@ def report(link: str):
     if not FlaskForm().validate_on_submit():
         db.session.rollback()
         flash(_("页面已过期，请再按一次“上报体温”"), "error")
-        return render_pass(p, link, typed=request.form.get("value", "")[:6])
+        resp = render_pass(p, link, typed=request.form.get("value", "")[:6])
+        resp.status_code = 400
+        return resp
     ep = health.open_episode(p.person) if p.person else None
     if ep is None:
         flash(_("您不在居家隔离中，无需报体温"), "error")

@@ -43,7 +43,7 @@ def find_pass():
                 return _no_store(redirect(url_for(".pass_page", link=issuing.resident_link_token(p))))
             failed = True
         else:
-            expired = True
+            expired, status = True, 400
     resp = current_app.make_response((render_template("resident/find.html", form=form,
                                                       failed=failed, limited=limited,
                                                       expired=expired), status))
