@@ -23,6 +23,8 @@
     b.addEventListener('change', units);
     u.addEventListener('change', rooms);
   }
+  var reload = document.getElementById('reload');  /* a pending entry: look again every minute */
+  if (reload) setTimeout(function () { location.reload(); }, (+reload.dataset.reload || 60) * 1000);
   var copy = document.getElementById('copy-link');
   if (copy) {
     copy.hidden = false;
