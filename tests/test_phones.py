@@ -200,3 +200,48 @@ def test_a_guard_lands_on_the_gate_page_of_their_gate(app, client, make):
     client.post("/logout", data={"csrf_token": csrf_token(client, "/office/gate")})
     login(client, make, "office")
     assert client.get("/").location.endswith("/office/")
+
+
+def test_a_family_link_shows_each_members_own_pass_and_can_be_reset(app, client, make, runner):
+    from app.services import issuing
+    from app.models import Household
+    grandma = make.pass_for(name="王秀英", building="2号楼", unit="1单元", room="101", phone="13900000011")
+    with app.app_context():
+        home = db.session.get(Pass, grandma).person.household_id
+    child = make.person(name="王小明", building="2号楼", unit="1单元", room="999")
+    with app.app_context():
+        from app.models import Person
+        db.session.get(Person, child).household_id = home
+        db.session.commit()
+    child_pass = make.pass_for(child)
+    in_quarantine(app, child_pass, datetime.now(timezone.utc))
+    out = app.instance_path + "/links.csv"
+    assert runner.invoke(args=["passes", "links", "-o", out, "--base-url", "https://x.example"]).exit_code == 0
+    rows = open(out, encoding="utf-8-sig").read().splitlines()
+    family = {r.split(",")[-1] for r in rows[1:]}
+    assert len(family) == 1  # the same family link on both members' rows
+    path = family.pop().replace("https://x.example", "")
+    page = client.get(path).get_data(as_text=True)
+    assert "王*英" in page and "王*明" in page and 'aria-current="page">王*英' in page  # the switcher
+    assert "有效，可以通行</span>" in page and "P0" in page
+    switched = re.search(r'href="([^"]+\?m=%d)"' % child_pass, page).group(1).replace("&amp;", "&")
+    page = client.get(switched).get_data(as_text=True)
+    assert "居家隔离中，请勿外出</span>" in page and 'id="report"' not in page
+    qr = client.get(re.search(r'data-url="([^"]+)"', page).group(1)).get_json()
+    assert qr["quarantine"] and qr["svg"]
+    with app.app_context():  # each code is signed for its own person
+        assert issuing.resident_link_token(db.session.get(Pass, child_pass)) not in page
+    # revoking a member's pass shows on their page, as on a personal link
+    login(client, make, "office")
+    client.post(f"/office/passes/{child_pass}/revoke",
+                data={"csrf_token": csrf_token(client, f"/office/passes/{child_pass}")})
+    assert "通行证已作废" in client.get(switched).get_data(as_text=True)
+    # resetting the family link ends the old one
+    page = client.get(f"/office/households/{home}/link").get_data(as_text=True)
+    assert "/p/home/" in page and "王小明" in page
+    client.post(f"/office/households/{home}/link/reset",
+                data={"csrf_token": csrf_token(client, f"/office/households/{home}/link")})
+    assert client.get(path).status_code == 404
+    with app.app_context():
+        assert db.session.get(Household, home).link_version == 2
+    assert client.get(f"/p/home/forged/{grandma}/qr.json").status_code == 404

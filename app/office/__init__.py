@@ -10,3 +10,4 @@ from . import printing  # noqa: E402,F401
 from . import devices, audit  # noqa: E402,F401
 from . import logbook, duty, gate, places, notices  # noqa: E402,F401
 from . import alerts, registrations, health_audit, health_labels  # noqa: E402,F401
+from . import family  # noqa: E402,F401

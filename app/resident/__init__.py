@@ -44,12 +44,14 @@ def _qr_payload(p) -> dict:
             "drawn_at": datetime.now(timezone.utc).isoformat()}
 
 
-def render_pass(p, link: str, template: str = "resident/pass.html", **context):
-    """The pass page of ``p`` (also one member's page of a household link)."""
+def render_pass(p, link: str | None, template: str = "resident/pass.html", qr_url: str = "",
+                **context):
+    """The pass page of ``p``; with no personal ``link``, one member's page of a family link
+    (its code from ``qr_url``; the report form stays on the member's own link)."""
     resp = current_app.make_response(render_template(
         template, p=p, link=link, qr=_qr_payload(p), notices=notices_for(p),
-        qr_url=url_for("resident.pass_qr", link=link), quarantine=health.panel(p),
-        ended=health.ended(p), **context))
+        qr_url=qr_url or url_for("resident.pass_qr", link=link),
+        quarantine=health.panel(p) if link else None, ended=health.ended(p), **context))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
@@ -60,14 +62,19 @@ def pass_page(link: str):
     return render_pass(_pass_or_404(link), link)
 
 
-@bp.get("/<link>/qr.json")
-def pass_qr(link: str):
-    p = _pass_or_404(link)
+def qr_response(p):
+    """The fresh code as JSON, never cached."""
     db.session.rollback()
     resp = jsonify(_qr_payload(p))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
+@bp.get("/<link>/qr.json")
+def pass_qr(link: str):
+    return qr_response(_pass_or_404(link))
+
+
 from . import selfservice  # noqa: E402,F401  (the poster's self-service page, /p/find)
 from . import health  # noqa: E402  (the quarantine report form on the pass page)
+from . import household  # noqa: E402,F401  (the family link: one phone for a household)

@@ -17,13 +17,14 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Household, Pass, Person
-from . import ratelimit
+from . import households, ratelimit
 from .errors import ServiceError
 from .exports import iter_csv
 from .issuing import resident_link_token
 
 LOOKUP_TRIES, LOOKUP_WINDOW = 5, timedelta(minutes=15)
-HEADERS = {"zh": ["姓名", "电话", "住址", "通行证链接"], "en": ["name", "phone", "address", "link"]}
+HEADERS = {"zh": ["姓名", "电话", "住址", "通行证链接", "全家通行证链接"],
+           "en": ["name", "phone", "address", "link", "household_link"]}
 
 
 class TooManyLookups(ServiceError):
@@ -43,9 +44,13 @@ def link_for(p: Pass, base: str) -> str:
 
 
 def link_rows(base: str) -> Iterator[list]:
-    """(name, phone, address, link) per active person pass (needs a request context)."""
+    """(name, phone, address, link, household link) per active person pass (needs a request
+    context). The household (family) link is the same on every member's row: one phone can
+    show every member's pass."""
     for p in db.session.scalars(_active_person_passes().execution_options(yield_per=1000)):
-        yield [p.person.name, p.person.phone or "", p.address, link_for(p, base)]
+        home = p.person.household
+        yield [p.person.name, p.person.phone or "", p.address, link_for(p, base),
+               households.link_for(home, base) if home else ""]
 
 
 def links_csv(base: str, lang: str = "zh") -> Iterator[str]:
