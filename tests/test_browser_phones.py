@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "build" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 IMG = ROOT / "docs" / "img"
 PHONES = {"390x844": {"width": 390, "height": 844}, "320x568": {"width": 320, "height": 568}}
+GUARD_PASSWORD = "guard-pw-1234"
 MAX_AGE = 4  # seconds a phone code lives here (60 in production): the offline test waits it out
 
 #: Everything a finger taps; a checkbox's target is its label.
@@ -96,8 +97,21 @@ def _seed(app) -> dict:
             name="赵小红", phone="13800001111", id_card="110101199001011234", origin="海南省三亚市",
             arrived_on=datetime.now(timezone.utc).date(), travel_mode="flight", travel_number="HU7181",
             household_id=passes["plain"].person.household_id, reason="返乡", symptoms=[]), gate, "10.0.0.9")
+        from app.services import duty
+        from browser_helpers import add_user
+        user = add_user("guard", "guard", GUARD_PASSWORD, "门卫老刘")
+        db.session.flush()
+        guard = duty.add_guard("门卫老刘", user_id=user.id)
+        night = duty.add_guard("夜班老王")
+        duty.sign_on(night, gate)
+        duty.sign_off(night, gate, "北侧路灯不亮，已报物业；3号楼 502 的快递放在货架上，住户明早来取。" * 2)
         db.session.commit()
+        from app.services import households
         links = {k: f"/p/{issuing.resident_link_token(p)}" for k, p in passes.items()}
+        family_home = passes["plain"].person.household
+        people["quarantine"].household = family_home  # one household, two members
+        db.session.commit()
+        links["family"] = f"/p/home/{households.link_token(family_home)}"
         return {**links, "code": passes["plain"].code,
                 "register": f"/register/{registrations.poster_token(gate)}",
                 "status": f"/register/status/{registrations.status_token(reg)}"}
@@ -148,6 +162,7 @@ PAGES = {  # page -> (path key or path, selector of its largest words: the statu
     "register": ("register", "h1"),
     "status": ("status", "#state h2"),
     "verify": ("/verify/not-a-certificate", "#verdict h2"),
+    "family": ("family", "#status"),
 }
 
 
@@ -247,3 +262,48 @@ def test_registration_picks_the_home_in_three_steps_and_keeps_what_was_typed(liv
         assert page.input_value("select[name=room]") == "202"
     finally:
         context.close()
+
+
+def test_the_family_link_switches_between_members(live, browser):
+    context = _phone(browser)
+    page = context.new_page()
+    try:
+        page.goto(live.url + live.seeded["family"])
+        expect(page.locator("#status")).to_have_text("有效，可以通行")
+        page.click(".members .member:not(.on)")
+        expect(page.locator("#status")).to_have_text("居家隔离中，请勿外出")
+        page.wait_for_timeout(2500)  # its code refreshes through the family link
+        expect(page.locator("#status")).to_have_text("居家隔离中，请勿外出")
+        page.screenshot(path=str(IMG / "phone-family.png"))
+    finally:
+        context.close()
+
+
+def test_the_guards_tablet_lands_on_the_gate_counts_up_and_reloads_offline(live, browser):
+    from browser_helpers import log_in
+    context = new_context(browser, {"viewport": {"width": 1024, "height": 768}}, bypass_csp=True)
+    page = context.new_page()
+    try:
+        log_in(page, live.url, "guard", GUARD_PASSWORD)
+        assert "/office/gate" in page.url  # not the dashboard
+        note = page.locator("#handover .note")
+        assert note.evaluate("e => e.getBoundingClientRect().width") > 600  # full width, not 120 px
+        _axe_clean(page, "gate")
+        page.click("[data-open=visitor]")
+        page.fill("#panel-visitor input[name=name]", "送水师傅")
+        page.click("#panel-visitor button[type=submit]")
+        expect(page.locator("[data-open=visitor] small.today")).to_have_text("今日 1")
+        page.evaluate("navigator.serviceWorker.ready")
+        page.wait_for_function("navigator.serviceWorker.controller !== null || caches.has('gatepass-gate')")
+        page.wait_for_timeout(500)
+        context.set_offline(True)
+        page.reload()
+        expect(page.locator("#kinds")).to_be_visible()  # the gate page, from the tablet's copy
+        context.set_offline(False)
+    finally:
+        context.close()
+
+
+def _axe_clean(page, name: str) -> None:
+    page.add_script_tag(path=str(AXE))
+    assert page.evaluate(AXE_RUN) == [], name

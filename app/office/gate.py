@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -60,6 +60,16 @@ def gate_page():
                            summary_keys=duty.rules.SUMMARY_KEYS, form=ActionForm())
 
 
+@bp.get("/gate-sw.js")
+@roles_required(*GATE_ROLES)
+def gate_worker():
+    """The gate page's service worker, served under /office/ so that it may serve the page."""
+    resp = current_app.send_static_file("gate-sw.js")
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    return resp
+
+
 @bp.post("/gate/events")
 @roles_required(*GATE_ROLES)
 def gate_event():
@@ -85,6 +95,8 @@ def _form_gate() -> Gate:
 @bp.post("/gate/sign-on")
 @roles_required(*GATE_ROLES)
 def gate_sign_on():
+    """Sign on by login or PIN. Your own PIN again while already on duty here asks first:
+    signing on again restarts the shift (its draft handover starts over)."""
     gate = _form_gate()
     pin = (request.form.get("pin") or "").strip()
     if pin:
@@ -104,6 +116,11 @@ def gate_sign_on():
             raise duty.DutyError("NO_GUARD", "您的账号没有登记为门岗人员，请输入 PIN",
                                  "your login is not on the duty roster: enter a PIN")
         via = "login"
+    if pin and request.form.get("confirm") != "1" and \
+            any(s.guard_id == guard.id for s in duty.on_duty(gate.id)):
+        db.session.commit()  # (the rate-limit count of a wrong PIN above is kept)
+        return render_template("office/gate_confirm.html", gate=gate, guard=guard, pin=pin,
+                               form=ActionForm())
     _session, handover = duty.sign_on(guard, gate, None, via)
     db.session.commit()
     flash(_("%(name)s 已上岗", name=guard.name), "ok")
