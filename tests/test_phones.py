@@ -245,3 +245,31 @@ def test_a_family_link_shows_each_members_own_pass_and_can_be_reset(app, client,
     with app.app_context():
         assert db.session.get(Household, home).link_version == 2
     assert client.get(f"/p/home/forged/{grandma}/qr.json").status_code == 404
+
+
+def test_own_pin_again_while_on_duty_asks_before_restarting_the_shift(app, client, make):
+    from app.models import DutySession
+    from app.services import duty
+    with app.app_context():
+        gate = Gate(name="东门")
+        db.session.add(gate)
+        duty.add_guard("钱志愿者", kind="volunteer", pin="5555")
+        db.session.commit()
+        gid = gate.id
+    login(client, make, "guard")
+    page = f"/office/gate?gate={gid}"
+    sign_on = {"csrf_token": csrf_token(client, page), "gate_id": gid, "pin": "5555"}
+    assert client.post("/office/gate/sign-on", data=sign_on).status_code == 302
+    r = client.post("/office/gate/sign-on", data=sign_on)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "钱志愿者 已在岗" in html and 'name="confirm" value="1"' in html
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(DutySession.id))) == 1  # nothing restarted
+    assert client.post("/office/gate/sign-on", data={**sign_on, "confirm": "1"}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(DutySession.id))) == 2
+    # the gate page's service worker is served under /office/ (its scope), never cached stale
+    r = client.get("/office/gate-sw.js")
+    assert r.status_code == 200 and "javascript" in r.content_type and r.headers["Cache-Control"] in ("no-cache", "no-store")
+    assert "gatepass-gate" in r.get_data(as_text=True)
+    assert 'data-sw="/office/gate-sw.js"' in client.get(page).get_data(as_text=True)

@@ -64,8 +64,7 @@ def gate_page():
 @roles_required(*GATE_ROLES)
 def gate_worker():
     """The gate page's service worker, served under /office/ so that it may serve the page."""
-    resp = current_app.send_static_file("gate-sw.js")
-    resp.headers["Cache-Control"] = "no-cache"
+    resp = current_app.send_static_file("gate-sw.js")  # (no-store, as every /office page)
     resp.headers["Content-Type"] = "text/javascript; charset=utf-8"
     return resp
 
