@@ -17,6 +17,7 @@ from ..i18n import lang
 from ..models import Building
 from ..services import links, notices
 from ..services.audit import record_action
+from ..services.dashboard import day_bounds, parse_day
 from ..services.duty_print import notice_period, poster_pdf
 from ..services.exports import export_name
 from gatepass.categories import CATEGORIES
@@ -86,10 +87,15 @@ def links_poster():
 @bp.get("/links.csv")
 @roles_required("office")
 def links_csv():
-    """Every active person pass's personal link, for SMS tools and chat groups."""
-    record_action("links.export", detail="every active person pass's phone link")
+    """Every active person pass's personal link, for SMS tools and chat groups; with
+    ?since=YYYY-MM-DD only the passes issued from that day (a roster import's new cards)."""
+    since = None
+    if request.args.get("since"):
+        since = day_bounds(parse_day(request.args["since"], community_tz()), community_tz())[0]
+    record_action("links.export", detail="phone links of passes issued since " + str(since.date())
+                  if since else "every active person pass's phone link")
     db.session.commit()
-    rows = links.links_csv(public_base_url(), lang())
+    rows = links.links_csv(public_base_url(), lang(), since)
     return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
                              f'attachment; filename="{export_name("links", "csv")}"',

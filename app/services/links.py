@@ -9,7 +9,7 @@ address and answers every wrong input the same way, so it reveals nothing.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Iterator
 
 from flask import url_for
@@ -43,18 +43,22 @@ def link_for(p: Pass, base: str) -> str:
     return base.rstrip("/") + url_for("resident.pass_page", link=resident_link_token(p))
 
 
-def link_rows(base: str) -> Iterator[list]:
+def link_rows(base: str, since: datetime | None = None) -> Iterator[list]:
     """(name, phone, address, link, household link) per active person pass (needs a request
     context). The household (family) link is the same on every member's row: one phone can
-    show every member's pass."""
-    for p in db.session.scalars(_active_person_passes().execution_options(yield_per=1000)):
+    show every member's pass. ``since``: only passes issued from then on (a roster import's
+    new cards)."""
+    stmt = _active_person_passes()
+    if since is not None:
+        stmt = stmt.where(Pass.issued_at >= since)
+    for p in db.session.scalars(stmt.execution_options(yield_per=1000)):
         home = p.person.household
         yield [p.person.name, p.person.phone or "", p.address, link_for(p, base),
                households.link_for(home, base) if home else ""]
 
 
-def links_csv(base: str, lang: str = "zh") -> Iterator[str]:
-    return iter_csv(HEADERS[lang], link_rows(base))
+def links_csv(base: str, lang: str = "zh", since: datetime | None = None) -> Iterator[str]:
+    return iter_csv(HEADERS[lang], link_rows(base, since))
 
 
 def _norm(text: str) -> str:
