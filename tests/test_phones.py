@@ -38,7 +38,9 @@ def poster(app) -> str:
 
 
 def stylesheets(page: str) -> list[str]:
-    return re.findall(r'href="/static/([\w.]+\.css)', page)
+    """The stylesheets a page uses: linked files, and phone.css when carried inline."""
+    inline = ["phone.css (inline)"] if "<style>/* The resident's and the returnee's phone pages" in page else []
+    return re.findall(r'href="/static/([\w.]+\.css)', page) + inline
 
 
 def test_a_resident_in_quarantine_is_told_to_stay_in_not_shown_green_valid(app, client, make):
@@ -63,9 +65,9 @@ def test_phone_pages_load_only_the_phone_stylesheet_and_the_office_only_its_own(
         notices.save_notice(None, title="停水通知", body="明天 9 点停水")
         db.session.commit()
     page = client.get(link_of(app, pid)).get_data(as_text=True)
-    assert "停水通知" in page and stylesheets(page) == ["phone.css"]
-    assert stylesheets(client.get("/p/find").get_data(as_text=True)) == ["phone.css"]
-    assert stylesheets(client.get(poster(app)).get_data(as_text=True)) == ["phone.css"]
+    assert "停水通知" in page and stylesheets(page) == ["phone.css (inline)"]
+    assert stylesheets(client.get("/p/find").get_data(as_text=True)) == ["phone.css (inline)"]
+    assert stylesheets(client.get(poster(app)).get_data(as_text=True)) == ["phone.css (inline)"]
     login(client, make, "office")
     assert stylesheets(client.get("/office/").get_data(as_text=True)) == ["style.css"]
     assert 'rel="icon"' in page

@@ -2,7 +2,8 @@
    A code older than DYNAMIC_TOKEN_MAX_AGE is refused at the gate, so when the phone has no
    network the page hides it and tells the resident what to do (connect; or the printed card;
    or the pass code for the guard) instead of showing a greyed code under "有效". Also the 大字
-   (large text) switch, remembered on this phone. */
+   (large text) switch, remembered on this phone in a cookie (the page is drawn large from
+   the first paint). */
 (function () {
   var qr = document.getElementById('qr');
   if (!qr) return;
@@ -49,7 +50,7 @@
     showBig();
     big.addEventListener('click', function () {
       var on = document.documentElement.classList.toggle('big');
-      try { localStorage.setItem('gatepass.big', on ? '1' : '0'); } catch (e) {}
+      document.cookie = 'big=' + (on ? '1' : '0') + '; path=/; max-age=31536000; SameSite=Lax';
       showBig();
     });
   }
