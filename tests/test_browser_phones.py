@@ -12,6 +12,7 @@ One live server and one browser for the module; screenshots go to docs/img/.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -133,11 +134,16 @@ def browser(live):
         yield b
 
 
+@contextmanager
 def _phone(browser, size: str = "390x844"):
-    """A phone: touch, 2x pixels, Chinese, Beijing time. CSP bypassed only so that the test
-    can add axe-core to the page."""
-    return new_context(browser, {"viewport": PHONES[size], "device_scale_factor": 2,
-                                 "is_mobile": True, "has_touch": True}, bypass_csp=True)
+    """(context, page) on a phone: touch, 2x pixels, Chinese, Beijing time; closed after the
+    block. CSP bypassed only so that the test can add axe-core to the page."""
+    context = new_context(browser, {"viewport": PHONES[size], "device_scale_factor": 2,
+                                    "is_mobile": True, "has_touch": True}, bypass_csp=True)
+    try:
+        yield context, context.new_page()
+    finally:
+        context.close()
 
 
 def _check(page, name: str) -> dict:
@@ -168,23 +174,17 @@ PAGES = {  # page -> (path key or path, selector of its largest words: the statu
 
 @pytest.mark.parametrize("size", PHONES)
 def test_every_resident_page_meets_the_elderly_friendly_rules(live, browser, size):
-    context = _phone(browser, size)
-    page = context.new_page()
-    try:
+    with _phone(browser, size) as (context, page):
         for name, (key, biggest) in PAGES.items():
             page.goto(live.url + live.seeded.get(key, key))
             numbers = _check(page, f"{name}@{size}")
             status_px = float(page.eval_on_selector(biggest, "e => getComputedStyle(e).fontSize")[:-2])
             if name in ("pass", "quarantine", "status", "verify"):
                 assert status_px >= 30 and numbers["largest"] >= 30, (name, status_px)
-    finally:
-        context.close()
 
 
 def test_the_pass_says_what_it_is_in_words_and_large_text_sticks(live, browser):
-    context = _phone(browser)
-    page = context.new_page()
-    try:
+    with _phone(browser) as (context, page):
         page.goto(live.url + live.seeded["quarantine"])
         status = page.locator("#status")
         expect(status).to_have_text("居家隔离中，请勿外出")
@@ -212,14 +212,10 @@ def test_the_pass_says_what_it_is_in_words_and_large_text_sticks(live, browser):
         _check(page, "pass-large")
         page.screenshot(path=str(IMG / "phone-pass-large.png"))
         page.click("#big-text")
-    finally:
-        context.close()
 
 
 def test_offline_the_code_is_hidden_and_the_page_says_what_to_do(live, browser):
-    context = _phone(browser)
-    page = context.new_page()
-    try:
+    with _phone(browser) as (context, page):
         page.goto(live.url + live.seeded["plain"])
         expect(page.locator("#qr svg")).to_be_visible()
         context.set_offline(True)
@@ -234,14 +230,10 @@ def test_offline_the_code_is_hidden_and_the_page_says_what_to_do(live, browser):
         page.evaluate("window.dispatchEvent(new Event('online'))")
         expect(page.locator("#status")).to_have_text("有效，可以通行", timeout=10_000)
         expect(page.locator("#stale-words")).to_be_hidden()
-    finally:
-        context.close()
 
 
 def test_registration_picks_the_home_in_three_steps_and_keeps_what_was_typed(live, browser):
-    context = _phone(browser)
-    page = context.new_page()
-    try:
+    with _phone(browser) as (context, page):
         page.goto(live.url + live.seeded["register"])
         page.fill("input[name=name]", "孙丽")
         page.fill("input[name=phone]", "1380000")  # too short: refused, everything else kept
@@ -260,14 +252,10 @@ def test_registration_picks_the_home_in_three_steps_and_keeps_what_was_typed(liv
         assert page.input_value("input[name=id_card]") == "110101199001011234"
         assert page.input_value("select[name=building]") == "3号楼"
         assert page.input_value("select[name=room]") == "202"
-    finally:
-        context.close()
 
 
 def test_the_family_link_switches_between_members(live, browser):
-    context = _phone(browser)
-    page = context.new_page()
-    try:
+    with _phone(browser) as (context, page):
         page.goto(live.url + live.seeded["family"])
         expect(page.locator("#status")).to_have_text("有效，可以通行")
         page.click(".members .member:not(.on)")
@@ -275,8 +263,6 @@ def test_the_family_link_switches_between_members(live, browser):
         page.wait_for_timeout(2500)  # its code refreshes through the family link
         expect(page.locator("#status")).to_have_text("居家隔离中，请勿外出")
         page.screenshot(path=str(IMG / "phone-family.png"))
-    finally:
-        context.close()
 
 
 def test_the_guards_tablet_lands_on_the_gate_counts_up_and_reloads_offline(live, browser):

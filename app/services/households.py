@@ -8,22 +8,18 @@ old link, as for a personal link; revoking a member's pass shows on that member'
 """
 from __future__ import annotations
 
-from flask import current_app, url_for
-from itsdangerous import BadSignature, URLSafeSerializer
+from flask import url_for
 
 from ..extensions import db
 from ..models import Household, Pass, Person
+from . import signed_links
 from .audit import record_action
 
 LINK_SALT = "gatepass.household-link.v1"
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
-
-
 def link_token(h: Household) -> str:
-    return _serializer().dumps([h.id, h.link_version])
+    return signed_links.token(LINK_SALT, h)
 
 
 def link_for(h: Household, base: str) -> str:
@@ -33,12 +29,7 @@ def link_for(h: Household, base: str) -> str:
 
 def household_for(token: str) -> Household | None:
     """The household behind a family link, or None if forged or reset."""
-    try:
-        household_id, version = _serializer().loads(token)
-    except (BadSignature, ValueError, TypeError):
-        return None
-    h = db.session.get(Household, household_id) if isinstance(household_id, int) else None
-    return h if h is not None and h.link_version == version else None
+    return signed_links.row_for(LINK_SALT, token, Household)
 
 
 def members(h: Household) -> list[Pass]:
