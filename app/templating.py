@@ -43,7 +43,7 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(
         inline_static=inline_static,
         reason_text=reason_text, category_label=category_label,
-        category_colour=categories.colour, other_language_url=other_language_url,
+        category_colour=categories.colour, category_ink=categories.ink, other_language_url=other_language_url,
         label=label, PassStatus=PassStatus, PassAction=PassAction, Role=Role,
         VehicleKind=VehicleKind, PAGE_ACTIONS=PAGE_ACTIONS)
     app.add_template_filter(localtime, "localtime")

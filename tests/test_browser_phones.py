@@ -100,6 +100,7 @@ def _seed(app) -> dict:
             household_id=passes["plain"].person.household_id, reason="返乡", symptoms=[]), gate, "10.0.0.9")
         from app.services import duty
         from browser_helpers import add_user
+        add_user("office", "office", GUARD_PASSWORD, "物业小张")
         user = add_user("guard", "guard", GUARD_PASSWORD, "门卫老刘")
         db.session.flush()
         guard = duty.add_guard("门卫老刘", user_id=user.id)
@@ -286,6 +287,23 @@ def test_the_guards_tablet_lands_on_the_gate_counts_up_and_reloads_offline(live,
         page.reload()
         expect(page.locator("#kinds")).to_be_visible()  # the gate page, from the tablet's copy
         context.set_offline(False)
+    finally:
+        context.close()
+
+
+OFFICE_PAGES = ("/office/", "/office/people", "/office/households", "/office/passes", "/office/scans",
+                "/office/roster", "/office/print", "/office/outside", "/office/logbook")
+
+
+def test_the_office_pages_have_no_serious_accessibility_findings(live, browser):
+    from browser_helpers import log_in
+    context = new_context(browser, bypass_csp=True)
+    try:
+        page = context.new_page()
+        log_in(page, live.url, "office", GUARD_PASSWORD)
+        for path in OFFICE_PAGES:
+            page.goto(live.url + path)
+            _axe_clean(page, path)
     finally:
         context.close()
 
