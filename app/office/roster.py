@@ -42,7 +42,7 @@ class RosterForm(FlaskForm):
 
 
 STAGED_FOR = 24 * 3600  # seconds a previewed file waits for its import
-STAGED_ID = re.compile(r"[A-Za-z0-9_-]{20,64}")
+STAGED_ID = re.compile(r"(\d{9,12})-[A-Za-z0-9_-]{20,64}")  # <unix time staged>-<random>
 
 
 def _staging() -> Path:
@@ -50,14 +50,15 @@ def _staging() -> Path:
     does not ask for the file again; older than a day, they are deleted."""
     folder = Path(current_app.instance_path) / "roster-staged"
     folder.mkdir(mode=0o700, exist_ok=True)
-    for old in folder.iterdir():
-        if old.stat().st_mtime < time.time() - STAGED_FOR:
+    for old in folder.iterdir():  # by the time in the name: the service's clock, not the disk's
+        m = STAGED_ID.fullmatch(old.name)
+        if m is None or int(m.group(1)) < time.time() - STAGED_FOR:
             old.unlink(missing_ok=True)
     return folder
 
 
 def _stage(data: bytes) -> str:
-    staged = secrets.token_urlsafe(18)
+    staged = f"{int(time.time())}-{secrets.token_urlsafe(18)}"
     fd = os.open(_staging() / staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
