@@ -25,6 +25,7 @@ from gatepass.disclosure import Disclosure, for_role
 from .security import same_site_path
 from .common import ratelimit
 from .common.audit import Actor, acting_as, done_acting
+from .duty import guards as duty
 from .models import User
 
 bp = Blueprint("auth", __name__)
@@ -130,13 +131,22 @@ def login():
                 user.end_sessions()
                 db.session.commit()
             login_user(user)
-            return redirect(same_site_path(request.args.get("next")) or url_for("office.home"))
+            return redirect(same_site_path(request.args.get("next")) or _landing(user))
         flash(_("用户名或密码错误"), "error")
     if request.method == "POST":  # every POST that did not log in counts against both limits
         for key, _spec in throttles:
             ratelimit.count("login", key)
         db.session.commit()
     return render_template("auth/login.html", form=form)
+
+
+def _landing(user: User) -> str:
+    """A guard lands on the gate page of their gate (the tablet at the gate is what they log
+    in on); everyone else on the dashboard."""
+    if user.role != "guard":
+        return url_for("office.home")
+    gate_id = duty.usual_gate(duty.guard_for_user(user.id))
+    return url_for("office.gate_page", gate=gate_id) if gate_id else url_for("office.gate_page")
 
 
 @bp.post("/logout")
@@ -151,4 +161,4 @@ def logout():
 
 @bp.get("/")
 def index():
-    return redirect(url_for("office.home") if current_user.is_authenticated else url_for("auth.login"))
+    return redirect(_landing(current_user) if current_user.is_authenticated else url_for("auth.login"))

@@ -32,6 +32,24 @@ def colour(category: str) -> str:
     return CATEGORIES.get(category, ("", "", "#5f6b7a"))[2]
 
 
+def _luminance(hex_colour: str) -> float:
+    """WCAG relative luminance of ``#rrggbb``."""
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def ink(category: str) -> str:
+    """The text colour on a category's colour, white or near-black, whichever contrasts more:
+    white on the orange and gold ones is under 4.5:1 (unreadable for many elderly eyes)."""
+    bg = _luminance(colour(category))
+    on_white = 1.05 / (bg + 0.05)
+    on_dark = (bg + 0.05) / (_luminance("#1c2430") + 0.05)
+    return "#fff" if on_white >= on_dark else "#1c2430"
+
+
 def mask_name(name: str) -> str:
     """张三丰 -> 张*丰, 李四 -> 李*, Smith -> S****: enough for a guard to greet."""
     name = (name or "").strip()

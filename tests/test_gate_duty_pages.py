@@ -354,8 +354,9 @@ def test_phone_links_cli_and_download(app, client, auth, make, runner):
     raw = open(out, "rb").read()
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == ["姓名", "电话", "住址", "通行证链接"] and len(rows) == 2
-    name, phone, address, link = rows[1]
+    assert rows[0] == ["姓名", "电话", "住址", "通行证链接", "全家通行证链接"] and len(rows) == 2
+    name, phone, address, link, family = rows[1]
+    assert family.startswith("https://pass.example.org/p/home/")
     assert (name, phone) == ("张一", "13900000001") and address.startswith("3号楼")
     assert link.startswith("https://pass.example.org/p/")
     assert client.get(link.replace("https://pass.example.org", "")).status_code == 200

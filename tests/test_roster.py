@@ -531,3 +531,29 @@ def test_an_xlsx_whose_sheet_inflates_past_the_limit_is_refused_before_reading(a
     result = run_import(runner, tmp_path, "bomb.xlsx", data)
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert "MB" in result.output and "Error: " in result.output
+
+
+def test_after_a_preview_the_same_file_imports_without_picking_it_again(app, make, client):
+    """Issue 17 §4: the preview keeps the file (owner-only, a day at most); the import's
+    result links to printing the new cards and exporting their phone links."""
+    import os
+    import re
+    login(client, make, "office")
+    token = csrf_token(client, "/office/roster")
+    resp = post_roster(client, csv_bytes(CLEAN, "utf-8"), "名册.csv", "preview", token,
+                       create_buildings="y", issue_passes="y")
+    html = resp.get_data(as_text=True)
+    staged = re.search(r'name="staged" value="([^"]+)"', html).group(1)
+    path = os.path.join(app.instance_path, "roster-staged", staged)
+    assert os.stat(path).st_mode & 0o777 == 0o600 and counts(app)["Person"] == 0
+    form = {"csrf_token": token, "staged": staged, "filename": "名册.csv", "submit": "1",
+            "create_buildings": "y", "issue_passes": "y"}  # what the page's button sends: no file
+    html = client.post("/office/roster", data=form).get_data(as_text=True)
+    assert "导入完成" in html and counts(app)["Person"] == 4 and not os.path.exists(path)
+    printing = re.search(r'href="(/office/print\?since=[^"]+)"', html).group(1)
+    assert 'value="' + printing.split("=")[1] + '"' in client.get(printing).get_data(as_text=True)
+    links = re.search(r'href="(/office/links.csv\?since=[^"]+)"', html).group(1)
+    rows = client.get(links).get_data(as_text=True).strip().splitlines()
+    assert len(rows) == 1 + counts(app)["Person"]  # the header and each new person's card
+    # a staged id that is not one, or is gone, imports nothing
+    assert "导入完成" not in client.post("/office/roster", data={**form, "staged": "../../etc"}).get_data(as_text=True)

@@ -106,7 +106,7 @@ def list_cmd(all_, building, category, since, reprint):
 @click.option("--base-url", help="the service's public address, e.g. https://pass.example.org "
                                  "(default: config PUBLIC_BASE_URL)")
 def links_cmd(out, base_url):
-    """Every active person pass's personal phone link: name, phone, address, link."""
+    """Every active person pass's personal phone link: name, phone, address, link, household link."""
     from flask import current_app
     from ..config import FALLBACK_BASE_URL, public_base_url
     from . import warn_guessed_base

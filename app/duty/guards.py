@@ -101,6 +101,16 @@ def guard_for_user(user_id: int) -> Guard | None:
     return db.session.scalar(db.select(Guard).where(Guard.user_id == user_id, Guard.active))
 
 
+def usual_gate(guard: Guard | None) -> int | None:
+    """The gate a guard's login opens: where they are on duty now, else where they signed
+    on last (a guard works one gate; a tablet at that gate is where they log in)."""
+    if guard is None:
+        return None
+    return db.session.scalar(db.select(DutySession.gate_id).where(DutySession.guard_id == guard.id)
+                             .order_by(DutySession.ended_at.is_(None).desc(),
+                                       DutySession.started_at.desc()).limit(1))
+
+
 # -- who is on duty ------------------------------------------------------------
 
 def _open_sessions(now: datetime):

@@ -32,6 +32,8 @@ class Household(db.Model):
     unit: Mapped[str] = mapped_column(String(20), default="")  # "2单元"
     room: Mapped[str] = mapped_column(String(20))  # "301"
     note: Mapped[str] = mapped_column(String(200), default="")
+    # Goes up when the office resets the household's family link (one phone for everyone).
+    link_version: Mapped[int] = mapped_column(default=1, server_default="1")
     building: Mapped[Building] = relationship(back_populates="households")
     people: Mapped[list["Person"]] = relationship(back_populates="household")
     vehicles: Mapped[list["Vehicle"]] = relationship(back_populates="household")

@@ -27,6 +27,7 @@ from gatepass.categories import CATEGORIES
 from gatepass.roles import Role
 from gatepass.status import PassStatus
 from ..services import printing
+from ..services.dashboard import parse_day
 
 
 class PrintForm(FlaskForm):
@@ -72,6 +73,8 @@ def print_passes():
     form.building.choices = [("", _("全部楼栋"))] + [
         (n, n) for n in sorted(names, key=natural_key)]
     form.category.choices = [("", _("全部类别"))] + [(c, category_label(c)) for c in CATEGORIES]
+    if request.method == "GET" and request.args.get("since"):  # from the roster import's result
+        form.since.data = parse_day(request.args["since"], community_tz())
     if form.validate_on_submit():
         sel = printing.Selection(building=form.building.data or None,
                                  category=form.category.data or None, since=form.since.data)

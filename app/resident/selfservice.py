@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from . import bp
+from ..extensions import csrf
 from ..services import issuing, links
 
 
@@ -26,9 +27,10 @@ def _no_store(resp):
 
 
 @bp.route("/find", methods=["GET", "POST"])
+@csrf.exempt  # checked below: a lost session cookie re-shows the form, not a bare 400
 def find_pass():
     form = FindForm()
-    failed = limited = False
+    failed = limited = expired = False
     status = 200
     address = request.remote_addr or "?"
     if request.method == "POST" and links.too_many_lookups(address):
@@ -39,7 +41,10 @@ def find_pass():
                                 form.id_last4.data or "", address)
             if p is not None:
                 return _no_store(redirect(url_for(".pass_page", link=issuing.resident_link_token(p))))
-        failed, status = True, 200
+            failed = True
+        else:
+            expired, status = True, 400
     resp = current_app.make_response((render_template("resident/find.html", form=form,
-                                                      failed=failed, limited=limited), status))
+                                                      failed=failed, limited=limited,
+                                                      expired=expired), status))
     return _no_store(resp)

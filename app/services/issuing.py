@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db
 from ..models import Pass, Person, Vehicle
 from gatepass import tokens
 from gatepass.status import PassAction, PassStatus
+from . import signed_links
 from ..common.audit import record_action
 from ..common.errors import ServiceError
 from .keys import key_ring
@@ -103,24 +102,13 @@ def dynamic_token(p: Pass, now: datetime | None = None) -> str:
 
 # -- resident links: a personal URL the office sends or prints -------------
 
-def _link_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
-
-
 def resident_link_token(p: Pass) -> str:
-    return _link_serializer().dumps([p.id, p.link_version])
+    return signed_links.token(LINK_SALT, p)
 
 
 def pass_for_link(link: str) -> Pass | None:
     """The pass behind a resident link, or None if forged or revoked."""
-    try:
-        pass_id, version = _link_serializer().loads(link)
-    except (BadSignature, ValueError, TypeError):
-        return None
-    p = db.session.get(Pass, pass_id) if isinstance(pass_id, int) else None
-    if p is None or p.link_version != version:
-        return None
-    return p
+    return signed_links.row_for(LINK_SALT, link, Pass)
 
 
 def revoke_link(p: Pass) -> Pass:

@@ -8,7 +8,8 @@ address and answers every wrong input the same way, so it reveals nothing.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 from typing import Iterator
 
 from flask import url_for
@@ -16,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Household, Pass, Person
+from . import households
 from ..common import ratelimit
 from ..common.audit import record_action
 from ..common.errors import ServiceError
@@ -23,7 +25,8 @@ from .exports import iter_csv
 from .issuing import resident_link_token
 
 LOOKUP_TRIES, LOOKUP_WINDOW = 5, timedelta(minutes=15)
-HEADERS = {"zh": ["姓名", "电话", "住址", "通行证链接"], "en": ["name", "phone", "address", "link"]}
+HEADERS = {"zh": ["姓名", "电话", "住址", "通行证链接", "全家通行证链接"],
+           "en": ["name", "phone", "address", "link", "household_link"]}
 
 
 class TooManyLookups(ServiceError):
@@ -42,29 +45,56 @@ def link_for(p: Pass, base: str) -> str:
     return base.rstrip("/") + url_for("resident.pass_page", link=resident_link_token(p))
 
 
-def link_rows(base: str) -> Iterator[list]:
-    """(name, phone, address, link) per active person pass (needs a request context)."""
-    for p in db.session.scalars(_active_person_passes().execution_options(yield_per=1000)):
-        yield [p.person.name, p.person.phone or "", p.address, link_for(p, base)]
+def link_rows(base: str, since: datetime | None = None) -> Iterator[list]:
+    """(name, phone, address, link, household link) per active person pass (needs a request
+    context). The household (family) link is the same on every member's row: one phone can
+    show every member's pass. ``since``: only passes issued from then on (a roster import's
+    new cards)."""
+    stmt = _active_person_passes()
+    if since is not None:
+        stmt = stmt.where(Pass.issued_at >= since)
+    for p in db.session.scalars(stmt.execution_options(yield_per=1000)):
+        home = p.person.household
+        yield [p.person.name, p.person.phone or "", p.address, link_for(p, base),
+               households.link_for(home, base) if home else ""]
 
 
-def links_csv(base: str, lang: str = "zh") -> Iterator[str]:
-    return iter_csv(HEADERS[lang], link_rows(base))
+def links_csv(base: str, lang: str = "zh", since: datetime | None = None) -> Iterator[str]:
+    return iter_csv(HEADERS[lang], link_rows(base, since))
 
 
-def export_links(base: str, lang: str = "zh", target: str = "") -> Iterator[str]:
+def export_links(base: str, lang: str = "zh", target: str = "",
+                 since: datetime | None = None) -> Iterator[str]:
     """The links CSV, audited (``links.export``) and committed before the first byte leaves:
     the office page streams it and the CLI writes a file, and both must leave a trace even if
-    the download is cut off. ``target``: where the CLI wrote it."""
-    n = db.session.scalar(db.select(db.func.count(Pass.id)).where(
-        Pass.status == "active", Pass.person_id.is_not(None)))
-    record_action("links.export", target[:60], detail=f"{n} links")
+    the download is cut off. ``target``: where the CLI wrote it; ``since``: as in link_rows."""
+    count = db.select(db.func.count(Pass.id)).where(
+        Pass.status == "active", Pass.person_id.is_not(None))
+    if since is not None:
+        count = count.where(Pass.issued_at >= since)
+    detail = f"{db.session.scalar(count)} links"
+    record_action("links.export", target[:60],
+                  detail=detail + (f" issued since {since.date()}" if since else ""))
     db.session.commit()
-    return links_csv(base, lang)
+    return links_csv(base, lang, since)
 
 
 def _norm(text: str) -> str:
     return "".join((text or "").split()).upper()
+
+
+def _home_numbers(text: str) -> tuple[str, ...]:
+    """"2-1-101", "2号楼1单元101", "2栋 1 单元 101室" all say (2, 1, 101): the numbers in order,
+    leading zeros dropped, so a resident may write the home as they say it."""
+    return tuple(n.lstrip("0") or "0" for n in re.findall(r"\d+", text or ""))
+
+
+def _same_home(typed: str, household) -> bool:
+    """The typed home is this household: its room, its full address, or the same numbers."""
+    if typed in (_norm(household.room), _norm(household.address)):
+        return True
+    numbers = _home_numbers(typed)
+    return bool(numbers) and numbers == _home_numbers(household.address)
 
 
 def too_many_lookups(address: str) -> bool:
@@ -87,7 +117,7 @@ def find_pass(phone: str, room: str, id_last4: str, address: str) -> Pass | None
         return None
     if person.id_card_masked.upper()[-4:] != last4 or "*" in last4:
         return None
-    if room not in (_norm(person.household.room), _norm(person.household.address)):
+    if not _same_home(room, person.household):
         return None
     return db.session.scalar(db.select(Pass).where(Pass.person_id == person.id,
                                                    Pass.status == "active"))

@@ -54,6 +54,13 @@
     return body;
   }
 
+  function countUp(kind) {  /* the "今日 N" on the kind's big button follows what was saved */
+    var b = document.querySelector('[data-open="' + kind + '"]'), small = b && b.querySelector('small.today');
+    if (!small) { return; }
+    b.dataset.count = (parseInt(b.dataset.count, 10) || 0) + 1;
+    small.textContent = text.today.replace('{n}', b.dataset.count); small.hidden = false;
+  }
+
   function addRecent(label) {
     var list = document.getElementById('recent');
     var none = document.getElementById('no-recent');
@@ -84,6 +91,7 @@
         if (res.sent) { say(text.saved + '：' + label + ' #' + res.body.event_id, 'ok'); form.dataset.lastEvent = res.body.event_id; }
         else { say(text.queued, 'warn'); }
         addRecent(label);
+        countUp(form.dataset.kind);
       });
     });
   });

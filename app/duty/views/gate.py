@@ -86,6 +86,8 @@ def _form_gate() -> Gate:
 @bp.post("/gate/sign-on")
 @roles_required(*GATE_ROLES)
 def gate_sign_on():
+    """Sign on by login or PIN. Your own PIN again while already on duty here asks first:
+    signing on again restarts the shift (its draft handover starts over)."""
     gate = _form_gate()
     pin = (request.form.get("pin") or "").strip()
     if pin:
@@ -96,6 +98,11 @@ def gate_sign_on():
             raise duty.DutyError("NO_GUARD", "您的账号没有登记为门岗人员，请输入 PIN",
                                  "your login is not on the duty roster: enter a PIN")
         via = "login"
+    if pin and request.form.get("confirm") != "1" and \
+            any(s.guard_id == guard.id for s in duty.on_duty(gate.id)):
+        db.session.commit()  # (the rate-limit count of a wrong PIN above is kept)
+        return render_template("office/gate_confirm.html", gate=gate, guard=guard, pin=pin,
+                               form=ActionForm())
     _session, handover = duty.sign_on(guard, gate, None, via)
     db.session.commit()
     flash(_("%(name)s 已上岗", name=guard.name), "ok")

@@ -16,6 +16,7 @@ from ...extensions import db
 from ...i18n import lang
 from ...models import Building
 from ...services import links
+from ...services.dashboard import day_bounds, parse_day
 from .. import notices
 from ..pdf import notice_period, poster_pdf
 from ...services.exports import export_name
@@ -86,8 +87,12 @@ def links_poster():
 @bp.get("/links.csv")
 @roles_required("office")
 def links_csv():
-    """Every active person pass's personal link, for SMS tools and chat groups."""
-    rows = links.export_links(public_base_url(), lang())
+    """Every active person pass's personal link, for SMS tools and chat groups; with
+    ?since=YYYY-MM-DD only the passes issued from that day (a roster import's new cards)."""
+    since = None
+    if request.args.get("since"):
+        since = day_bounds(parse_day(request.args["since"], community_tz()), community_tz())[0]
+    rows = links.export_links(public_base_url(), lang(), since=since)
     return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
                              f'attachment; filename="{export_name("links", "csv")}"',

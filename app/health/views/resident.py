@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-from ...resident import bp, _pass_or_404
+from ...resident import bp, _pass_or_404, render_pass
 from ...config import community_tz
-from ...extensions import db
+from ...extensions import csrf, db
 from ..models import QuarantineEpisode
-from .. import episodes as health
+from .. import certificates, episodes as health
 from ..registrations import SYMPTOMS
 from gatepass.quarantine import DayReports, slot_of
 
@@ -29,6 +29,36 @@ class Panel:
     threshold: float
     symptoms: tuple[str, ...] = SYMPTOMS
 
+    @property
+    def slot_done(self) -> bool:
+        """This slot's reading is in: the form offers a correction instead of asking again."""
+        return getattr(self.today, self.slot) is not None
+
+
+@dataclass
+class Ended:
+    """A stay that ended lately: the page says so instead of the report form vanishing."""
+
+    episode: QuarantineEpisode
+    certificate_url: str | None
+
+
+#: How long after the end of a stay the pass page still says it ended.
+ENDED_SHOWN_FOR = timedelta(days=30)
+
+
+def ended(p) -> Ended | None:
+    if p.person is None or health.open_episode(p.person) is not None:
+        return None
+    since = datetime.now(timezone.utc) - ENDED_SHOWN_FOR
+    ep = db.session.scalar(db.select(QuarantineEpisode).where(
+        QuarantineEpisode.person_id == p.person.id, QuarantineEpisode.ended_at >= since)
+        .order_by(QuarantineEpisode.ended_at.desc()).limit(1))
+    if ep is None:
+        return None
+    cert = certificates.current_for(ep)
+    return Ended(ep, certificates.verify_url(cert) if cert else None)
+
 
 def panel(p) -> Panel | None:
     if p.person is None:
@@ -42,10 +72,18 @@ def panel(p) -> Panel | None:
 
 
 @bp.post("/<link>/report")
+@csrf.exempt
 def report(link: str):
+    """The reading, or (a tab restored without its session cookie, so no CSRF match) the
+    pass page again with the typed reading and a fresh token: the resident loses nothing.
+    CSRFProtect leaves this view to check its own token (below, before anything is written)."""
     p = _pass_or_404(link)
     if not FlaskForm().validate_on_submit():
-        abort(400)
+        db.session.rollback()
+        flash(_("页面已过期，请再按一次“上报体温”"), "error")
+        resp = render_pass(p, link, typed=request.form.get("value", "")[:6])
+        resp.status_code = 400
+        return resp
     ep = health.open_episode(p.person) if p.person else None
     if ep is None:
         flash(_("您不在居家隔离中，无需报体温"), "error")
@@ -60,4 +98,5 @@ def report(link: str):
         flash(_("已上报 %(v).1f℃。体温异常或有症状：社区医生会尽快联系您，请留在家中。", v=report.value), "error")
     else:
         flash(_("已上报 %(v).1f℃，谢谢！", v=report.value), "ok")
-    return redirect(url_for(".pass_page", link=link, _anchor="report"))
+    # No #report anchor: the confirmation (and on a fever, what to do) is at the top.
+    return redirect(url_for(".pass_page", link=link))
