@@ -11,6 +11,7 @@ this one module. (``csp_nonce`` is registered by ``app.security``, beside the po
 from __future__ import annotations
 
 from datetime import datetime
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,9 +35,14 @@ def localtime(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     return dt.astimezone(community_tz()).strftime(fmt) if dt else ""
 
 
+_CSS_COMMENT = re.compile(r"/\*.*?\*/\s*", re.S)
+
+
 @lru_cache(maxsize=8)
 def _static_text(folder: str, name: str) -> Markup:
-    return Markup((Path(folder) / name).read_text(encoding="utf-8"))
+    """The file's text; a stylesheet without its comments (notes for us, bytes for a phone)."""
+    text = (Path(folder) / name).read_text(encoding="utf-8")
+    return Markup(_CSS_COMMENT.sub("", text) if name.endswith(".css") else text)
 
 
 def inline_static(name: str) -> Markup:

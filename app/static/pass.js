@@ -32,6 +32,7 @@
         else { code.innerHTML = '<div class="stop">' + labels[data.status] + '</div>'; qr.classList.add('off'); }
         qr.classList.remove('stale', 'offline'); note.textContent = noteText;
         drawnAt = Date.now(); setStatus(shown);
+        qr.dataset.drawnAt = data.drawn_at;  // when the code on screen was signed
       }).catch(function () { qr.classList.add('offline'); tick(); });
   }
   // Keep the screen on while the resident walks up to the gate.
