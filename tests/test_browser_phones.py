@@ -267,7 +267,7 @@ def test_the_family_link_switches_between_members(live, browser):
         page.screenshot(path=str(IMG / "phone-family.png"))
 
 
-def test_the_guards_tablet_lands_on_the_gate_and_counts_up(live, browser):
+def test_the_guards_tablet_lands_on_the_gate_counts_up_and_reloads_offline(live, browser):
     from browser_helpers import log_in
     context = new_context(browser, {"viewport": {"width": 1024, "height": 768}}, bypass_csp=True)
     page = context.new_page()
@@ -281,6 +281,13 @@ def test_the_guards_tablet_lands_on_the_gate_and_counts_up(live, browser):
         page.fill("#panel-visitor input[name=name]", "送水师傅")
         page.click("#panel-visitor button[type=submit]")
         expect(page.locator("[data-open=visitor] small.today")).to_have_text("今日 1")
+        page.evaluate("navigator.serviceWorker.ready")
+        page.wait_for_function("navigator.serviceWorker.controller !== null || caches.has('gatepass-gate')")
+        page.wait_for_timeout(500)
+        context.set_offline(True)
+        page.reload()
+        expect(page.locator("#kinds")).to_be_visible()  # the gate page, from the tablet's copy
+        context.set_offline(False)
     finally:
         context.close()
 

@@ -298,6 +298,8 @@ def test_an_entry_made_after_the_login_expired_is_kept_and_sent_after_login(brow
     context, page = _context(browser, live)
     gid = live.seeded["gate_id"]
     page.goto(f"{live.url}/office/gate?gate={gid}")
+    # the service worker has kept its copy of the page (its fetch would bring the cookie back)
+    page.locator("html[data-offline-ready]").wait_for(state="attached")
     before = _count(live, GateEvent, kind="vehicle")
     context.clear_cookies()  # the session ended (logged out elsewhere, cookie expired)
     page.click("[data-open=vehicle]")

@@ -40,7 +40,7 @@ def poster(app) -> str:
 
 def stylesheets(page: str) -> list[str]:
     """The stylesheets a page uses: linked files, and phone.css when carried inline."""
-    inline = ["phone.css (inline)"] if "<style>/* The resident's and the returnee's phone pages" in page else []
+    inline = ["phone.css (inline)"] if '<style data-file="phone.css">' in page else []
     return re.findall(r'href="/static/([\w.]+\.css)', page) + inline
 
 
@@ -271,3 +271,8 @@ def test_own_pin_again_while_on_duty_asks_before_restarting_the_shift(app, clien
     assert client.post("/office/gate/sign-on", data={**sign_on, "confirm": "1"}).status_code == 302
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(DutySession.id))) == 2
+    # the gate page's service worker is served under /office/ (its scope), never cached stale
+    r = client.get("/office/gate-sw.js")
+    assert r.status_code == 200 and "javascript" in r.content_type and r.headers["Cache-Control"] in ("no-cache", "no-store")
+    assert "gatepass-gate" in r.get_data(as_text=True)
+    assert 'data-sw="/office/gate-sw.js"' in client.get(page).get_data(as_text=True)

@@ -98,4 +98,22 @@
   box.keepSending(15000, function (item, body) {
     if (body) { say(text.sent_later + ' #' + body.event_id, 'ok'); }
   });
+
+  /* Reloaded without network the page still opens: a service worker keeps the last copy of
+     this page and its files (static/gate-sw.js). Logging out forgets that copy. */
+  var me = document.getElementById('gate-js');
+  if ('serviceWorker' in navigator && me && me.dataset.sw) {
+    navigator.serviceWorker.register(me.dataset.sw, {scope: me.dataset.sw.replace(/[^/]*$/, '')})
+      .then(function () { return window.caches && caches.open('gatepass-gate'); })
+      .then(function (c) {  /* this very page and its files, for the first reload offline */
+        if (!c) { return; }
+        var files = [location.href];
+        document.querySelectorAll('script[src], link[rel=stylesheet]').forEach(function (el) { files.push(el.src || el.href); });
+        return c.addAll(files);
+      }).then(function () { document.documentElement.dataset.offlineReady = 'yes'; })
+      .catch(function () {});
+  }
+  document.querySelectorAll('form[action$="/logout"]').forEach(function (f) {
+    f.addEventListener('submit', function () { if (window.caches) { caches.delete('gatepass-gate'); } });
+  });
 })();

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -59,6 +59,15 @@ def gate_page():
                            notices=notices.current_notices(now), counts=counts, recent=recent,
                            fields=book.FIELDS, kinds=book.EVENT_KINDS, field_labels=book.FIELD_LABELS,
                            summary_keys=duty.rules.SUMMARY_KEYS, form=ActionForm())
+
+
+@bp.get("/gate-sw.js")
+@roles_required(*GATE_ROLES)
+def gate_worker():
+    """The gate page's service worker, served under /office/ so that it may serve the page."""
+    resp = current_app.send_static_file("gate-sw.js")  # (no-store, as every /office page)
+    resp.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    return resp
 
 
 @bp.post("/gate/events")
