@@ -350,7 +350,8 @@ def refine(grid: Grid, norm: np.ndarray, module: float) -> None:
         w = lay.wc[cells]
         moves = [w[:, None, :, None] * offsets[None, :, None, :] for offsets in trials]
         # a data module scores its contrast, a known one twice its agreement in colour
-        rings.append((cells, w, moves, lay.free[cells], 2.0 * lay.known_sign[cells],
+        rings.append((cells, w, moves, lay.free[cells][..., None].astype(np.float32),
+                      2.0 * lay.known_sign[cells][..., None],
                       lay.cell_ctrl[cells], lay.cell_w4[cells][..., None]))
     for polish in (False, True):
         # the second round starts each point from all its neighbours: a patch that
@@ -360,7 +361,7 @@ def refine(grid: Grid, norm: np.ndarray, module: float) -> None:
             base = flat_c[cells] + (shift[cctrl] * cw4).sum(-2)
             for offsets, move in zip(trials, moves):
                 vals = _sample(norm, base[:, None] + move).reshape(len(cells), len(offsets), -1)
-                score = (np.abs(vals) * free[:, None]).sum(2) + (vals * ks[:, None]).sum(2)
+                score = (np.abs(vals) @ free + vals @ ks)[..., 0]  # (B, trials)
                 best = offsets[score.argmax(1)]  # (B, 2)
                 shift[cells] += best
                 base = base + w[..., None] * best[:, None, :]
