@@ -148,12 +148,25 @@ def known_modules(n: int) -> tuple[np.ndarray, np.ndarray]:
     return mask, dark
 
 
+def mesh_side(n: int) -> int:
+    """Control points along one side of the mesh over a code of n modules."""
+    return int(np.ceil(n / MESH)) + 1
+
+
+def prepare() -> None:
+    """Lay out every size the warp guesses (versions 1-10) ahead of the first card: laying
+    out one costs 3-20 ms, which a card would otherwise pay inside a frame's budget, and
+    the chain would learn as the warp's cost."""
+    for version in range(1, 11):
+        n = 17 + 4 * version
+        _layout(n, mesh_side(n))
+
 class Grid:
     """Module coordinates -> image pixels: a homography plus a bilinear displacement mesh."""
 
     def __init__(self, hom: np.ndarray, n: int):
         self.hom, self.n = hom, n
-        self.k = int(np.ceil(n / MESH)) + 1
+        self.k = mesh_side(n)
         self.shift = np.zeros((self.k, self.k, 2), np.float32)
 
     def __call__(self, uv: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ import qrcode
 from scanner.chain import DEFAULT_STEPS, DecoderChain
 from scanner.decoders import DECODERS, PREPROCESSORS
 from scanner.views import View
+from scanner import warp
 from scanner.warp import (Finder, WarpedView, find_finders, fit_homography, known_modules,
                           normalised, normalised_around, pick_triple, unwarp)
 
@@ -62,6 +63,15 @@ def test_the_live_chain_reaches_the_warp_within_a_second_of_frames():
             break
     assert result.text == text and result.step_name == "regions,unwarp>zxing", n
 
+
+def test_warm_up_lays_out_every_size_the_warp_guesses():
+    """A card of a size seen for the first time would pay for its layout inside a frame,
+    and the chain would learn that as the warp's cost."""
+    warp._layout.cache_clear()
+    DecoderChain(WITHOUT_WARP).warm_up()
+    assert warp._layout.cache_info().currsize == 0  # no warp, nothing laid out
+    DecoderChain().warm_up()
+    assert warp._layout.cache_info().currsize == 10
 
 def test_unwarp_declines_without_three_finder_patterns():
     rng = np.random.default_rng(3)
