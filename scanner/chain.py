@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .decoders import DECODERS, PREPROCESSORS, View, as_gray
+from .warp import prepare as prepare_warp
 
 cv2.setNumThreads(1)  # the budget is measured on one core; OpenCV's pool would blur that
 
@@ -55,9 +56,10 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     ("zxing", 3.0),                          # whole frame: rotation, tilt, dark mode, moire
     ("regions,enlarge,sharpen>zxing", 4.0),  # far or soft code: zoom the crop, steepen edges
     ("regions,deblur>zxing", 5.0),           # hand shake / focus: Wiener-deconvolve the crop
-    # bent, folded, cloth: sample a bent module grid.  It costs more than a frame's budget,
-    # so within one frame it is always skipped (the steps after it run as before) and it
-    # runs as the step the next frame resumes at (carry-over): a held-up card gets it soon
+    # bent, folded, cloth: sample a bent module grid (~5 ms to find the finders, ~12 ms per
+    # size guess).  Its prior is above the budget so a fresh chain does not spend a frame on
+    # it: it first runs as the step the next frame resumes at (carry-over), and once its
+    # measured cost is known a frame with that much time left runs it too
     ("regions,unwarp>zxing", 30.0),
     ("regions,enlarge>zxing-global", 1.5),   # uneven print, artwork: one global threshold
     ("regions,enlarge,denoise>zxing", 1.5),  # dim sensor noise, glare on a far code
@@ -230,6 +232,8 @@ class DecoderChain:
         code = cv2.resize(modules, (200, 200), interpolation=cv2.INTER_NEAREST)
         frame = np.full((480, 640), 128, np.uint8)
         frame[140:340, 220:420] = cv2.GaussianBlur(code, (0, 0), 3)
+        if any("unwarp" in step.pipeline for step in self.steps):
+            prepare_warp()  # the made-up code has no finders: the warp would not warm up
         budget, self.budget_ms = self.budget_ms, None
         try:
             self.decode(frame, accept=lambda text: False)

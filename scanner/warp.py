@@ -25,8 +25,9 @@ import numpy as np
 
 from .views import View
 
-#: Mesh spacing in modules: finer follows wrinkles, coarser resists noise.
-MESH = 3
+#: Mesh spacing in modules: finer follows wrinkles, coarser resists noise.  4 read more than
+#: 3 (or 2, 5, 6) on the development seed 11: bent 20 (19), cloth 18 (16), folded 15 (12) of 20.
+MESH = 4
 #: Pixels per module of the synthetic code, and its quiet zone in modules.
 BOX, QUIET = 4, 4
 #: Candidate shifts of a control point, in module widths along each axis (then a finer
@@ -70,12 +71,13 @@ def find_finders(bw: np.ndarray) -> list[Finder]:
     if hierarchy is None:
         return []
     hier = hierarchy[0]
+    # only contours with a child and a grandchild can be finders: picked out with numpy,
+    # as a Python loop over the thousands of contours of a textured crop costs milliseconds
+    hole = hier[:, 2]
+    stone_of = np.where(hole >= 0, hier[np.maximum(hole, 0), 2], -1)
     found: list[Finder] = []
-    for i, c in enumerate(contours):
-        hole = hier[i][2]
-        stone = hier[hole][2] if hole >= 0 else -1
-        if stone < 0:
-            continue
+    for i in np.flatnonzero(stone_of >= 0):
+        c, hole, stone = contours[i], hier[i][2], stone_of[i]
         a0, a1, a2 = (cv2.contourArea(contours[k]) for k in (i, hole, stone))
         if a2 < 4 or not (2.5 < a0 / a2 < 14 and 1.2 < a0 / max(a1, 1) < 4):
             continue
@@ -146,12 +148,25 @@ def known_modules(n: int) -> tuple[np.ndarray, np.ndarray]:
     return mask, dark
 
 
+def mesh_side(n: int) -> int:
+    """Control points along one side of the mesh over a code of n modules."""
+    return int(np.ceil(n / MESH)) + 1
+
+
+def prepare() -> None:
+    """Lay out every size the warp guesses (versions 1-10) ahead of the first card: laying
+    out one costs 3-20 ms, which a card would otherwise pay inside a frame's budget, and
+    the chain would learn as the warp's cost."""
+    for version in range(1, 11):
+        n = 17 + 4 * version
+        _layout(n, mesh_side(n))
+
 class Grid:
     """Module coordinates -> image pixels: a homography plus a bilinear displacement mesh."""
 
     def __init__(self, hom: np.ndarray, n: int):
         self.hom, self.n = hom, n
-        self.k = int(np.ceil(n / MESH)) + 1
+        self.k = mesh_side(n)
         self.shift = np.zeros((self.k, self.k, 2), np.float32)
 
     def __call__(self, uv: np.ndarray) -> np.ndarray:
@@ -163,7 +178,8 @@ class Grid:
 
 
 def fit_homography(trio: tuple[Finder, Finder, Finder], n: int) -> np.ndarray | None:
-    """Module coordinates -> pixels from the finders' centres and the corners matched to them."""
+    """Module coordinates -> pixels from the finders' centres and the corners matched to them
+    (the centres' affine map when no corner matches: a homography needs four points)."""
     origins = ((0, 0), (n - 7, 0), (0, n - 7))
     centres = np.float32([[x + 3.5, y + 3.5] for x, y in origins])
     affine = cv2.getAffineTransform(centres, np.float32([f.centre for f in trio]))
@@ -175,6 +191,8 @@ def fit_homography(trio: tuple[Finder, Finder, Finder], n: int) -> np.ndarray | 
             if d.min() < 2 * f.module:
                 src.append(uv)
                 dst.append(f.corners[int(d.argmin())])
+    if len(src) < 4:  # no corner matched (blurred or clipped finders): the affine fit
+        return np.vstack([affine, [0.0, 0.0, 1.0]])
     hom, _ = cv2.findHomography(np.float32(src), np.float32(dst), 0)
     return hom
 
@@ -187,6 +205,33 @@ def normalised(gray: np.ndarray, module: float) -> np.ndarray:
     var = cv2.boxFilter((img - mean) ** 2, -1, (win, win), borderType=cv2.BORDER_REFLECT)
     return np.tanh((mean - img) / (np.sqrt(np.maximum(var, 1.0)) * 0.6))
 
+
+
+def normalised_around(gray: np.ndarray, trio: tuple[Finder, Finder, Finder],
+                      module: float) -> np.ndarray:
+    """`normalised` near the code only, 0 (undecided) elsewhere.
+
+    The code is often a small part of the crop, and normalising the whole crop cost more
+    than fitting the grid.  Near the code means its parallelogram through the finders
+    widened by a third of its side (a bend bulges) and the quiet zone; the normalisation
+    window's own reach is added on top and cut off again, so inside, the values are those
+    of the whole crop."""
+    tl, tr, bl = (f.centre for f in trio)
+    quad = np.array([tl, tr, bl, tr + bl - tl])
+    span = max(np.linalg.norm(tr - tl), np.linalg.norm(bl - tl))
+    pad = 0.3 * span + 8 * module
+    reach = 9 * module + 2  # the blur and the two box filters of `normalised`
+    h, w = gray.shape
+    lo, hi = quad.min(0) - pad, quad.max(0) + pad
+    x0, y0 = np.clip(np.floor(lo).astype(int), 0, [w, h])
+    x1, y1 = np.clip(np.ceil(hi).astype(int), 0, [w, h])
+    ox, oy = np.clip(np.floor(lo - reach).astype(int), 0, [w, h])
+    ex, ey = np.clip(np.ceil(hi + reach).astype(int), 0, [w, h])
+    norm = np.zeros(gray.shape, np.float32)
+    if x1 > x0 and y1 > y0:
+        local = normalised(gray[oy:ey, ox:ex], module)
+        norm[y0:y1, x0:x1] = local[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+    return norm
 
 def _sample(norm: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """`norm` at the points `xy` (..., 2), bilinear; 0 (undecided) outside the image."""
@@ -231,15 +276,18 @@ def _neighbours(k: int) -> tuple[np.ndarray, np.ndarray]:
 def _predict(shift: np.ndarray, done: np.ndarray, cells: np.ndarray, lay: "_Layout",
              trend: float) -> np.ndarray:
     """First guesses for `cells`: their fitted neighbours' shifts carried on along their
-    trend by `trend` (a crease or a bend keeps turning the grid the same way)."""
-    s = np.vstack([shift, np.zeros((1, 2), np.float32)])
-    d = np.append(done, False).astype(np.float32)
+    trend by `trend` (a crease or a bend keeps turning the grid the same way).
+
+    `shift` and `done` have one row more than the mesh, a dummy for "no neighbour" (zero,
+    never done), so that they need no copying per ring."""
     n1, n2 = lay.near1[cells], lay.near2[cells]
-    d1, both = d[n1], d[n1] * d[n2]
-    guess = (s[n1] + trend * (s[n1] - s[n2]) * both[..., None]) * d1[..., None]
+    d1 = done[n1]
+    s1 = shift[n1]
+    if trend:
+        s1 = s1 + trend * (s1 - shift[n2]) * (d1 * done[n2])[..., None]
     count = d1.sum(1)
-    return np.where(count[:, None] > 0, guess.sum(1) / np.maximum(count, 1)[:, None],
-                    shift[cells])
+    guess = (s1 * d1[..., None]).sum(1)
+    return np.where(count[:, None] > 0, guess / np.maximum(count, 1)[:, None], shift[cells])
 
 
 @dataclass(frozen=True)
@@ -301,32 +349,41 @@ def refine(grid: Grid, norm: np.ndarray, module: float) -> None:
     time (vectorised: Python loops per control point would cost the frame budget).
 
     Each control point tries a few shifts (coarse, then fine) of the module centres it
-    moves and keeps the one where they look most like modules.
+    moves and keeps the one where they look most like modules.  What a ring needs that
+    does not change while the mesh moves (its modules' weights times every trial shift) is
+    computed once and used by both rounds.
     """
     k = grid.k
     lay = _layout(grid.n, k)
     flat = cv2.perspectiveTransform(lay.uv[None], grid.hom)[0]
-    done = np.zeros((k, k), bool)
-    shift = grid.shift.reshape(-1, 2)  # a view: updates land in grid.shift
-    coarse = _offsets(SHIFTS, module)
-    fine = _offsets(np.linspace(-FINE, FINE, 3, dtype=np.float32), module)
-    rings = [np.flatnonzero(lay.ring == r) for r in np.unique(lay.ring[lay.ring >= 0])]
+    shift = np.zeros((k * k + 1, 2), np.float32)  # the last row: the dummy neighbour
+    done = np.zeros(k * k + 1, np.float32)
+    trials = (_offsets(SHIFTS, module),
+              _offsets(np.linspace(-FINE, FINE, 3, dtype=np.float32), module))
     flat_c = flat[lay.idx]  # (k*k, L, 2)
-    done = done.ravel()
-    for polish, cells in [(False, c) for c in rings] + [(True, c) for c in rings]:
+    rings = []
+    for r in np.unique(lay.ring[lay.ring >= 0]):
+        cells = np.flatnonzero(lay.ring == r)
+        w = lay.wc[cells]
+        moves = [w[:, None, :, None] * offsets[None, :, None, :] for offsets in trials]
+        # a data module scores its contrast, a known one twice its agreement in colour
+        rings.append((cells, w, moves, lay.free[cells][..., None].astype(np.float32),
+                      2.0 * lay.known_sign[cells][..., None],
+                      lay.cell_ctrl[cells], lay.cell_w4[cells][..., None]))
+    for polish in (False, True):
         # the second round starts each point from all its neighbours: a patch that
         # slipped a module while growing is pulled back by the grid around it
-        shift[cells] = _predict(shift, done, cells, lay, 0.0 if polish else TREND)
-        base = flat_c[cells] + (shift[lay.cell_ctrl[cells]] * lay.cell_w4[cells][..., None]).sum(-2)
-        w, free, ks = lay.wc[cells], lay.free[cells], lay.known_sign[cells]
-        for offsets in (coarse, fine):
-            pos = base[:, None] + w[:, None, :, None] * offsets[None, :, None, :]
-            vals = _sample(norm, pos).reshape(len(cells), len(offsets), -1)
-            score = (np.abs(vals) * free[:, None]).sum(2) + 2.0 * (vals * ks[:, None]).sum(2)
-            best = offsets[score.argmax(1)]  # (B, 2)
-            shift[cells] += best
-            base = base + w[..., None] * best[:, None, :]
-        done[cells] = True
+        for cells, w, moves, free, ks, cctrl, cw4 in rings:
+            shift[cells] = _predict(shift, done, cells, lay, 0.0 if polish else TREND)
+            base = flat_c[cells] + (shift[cctrl] * cw4).sum(-2)
+            for offsets, move in zip(trials, moves):
+                vals = _sample(norm, base[:, None] + move).reshape(len(cells), len(offsets), -1)
+                score = (np.abs(vals) @ free + vals @ ks)[..., 0]  # (B, trials)
+                best = offsets[score.argmax(1)]  # (B, 2)
+                shift[cells] += best
+                base = base + w[..., None] * best[:, None, :]
+            done[cells] = 1.0
+    grid.shift[:] = shift[:-1].reshape(k, k, 2)
 
 
 def render(grid: Grid, norm: np.ndarray) -> np.ndarray:
@@ -361,7 +418,7 @@ def unwarp(view: View) -> Iterator[Callable[[], View]]:
     if trio is None:
         return
     module = float(np.mean([f.module for f in trio]))
-    norm = normalised(work, module)
+    norm = normalised_around(work, trio, module)
 
     def hypothesis(n: int) -> Callable[[], View | None]:
         def build() -> View | None:

@@ -17,7 +17,9 @@ import qrcode
 from scanner.chain import DEFAULT_STEPS, DecoderChain
 from scanner.decoders import DECODERS, PREPROCESSORS
 from scanner.views import View
-from scanner.warp import WarpedView, known_modules, unwarp
+from scanner import warp
+from scanner.warp import (Finder, WarpedView, find_finders, fit_homography, known_modules,
+                          normalised, normalised_around, pick_triple, unwarp)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -62,6 +64,15 @@ def test_the_live_chain_reaches_the_warp_within_a_second_of_frames():
     assert result.text == text and result.step_name == "regions,unwarp>zxing", n
 
 
+def test_warm_up_lays_out_every_size_the_warp_guesses():
+    """A card of a size seen for the first time would pay for its layout inside a frame,
+    and the chain would learn that as the warp's cost."""
+    warp._layout.cache_clear()
+    DecoderChain(WITHOUT_WARP).warm_up()
+    assert warp._layout.cache_info().currsize == 0  # no warp, nothing laid out
+    DecoderChain().warm_up()
+    assert warp._layout.cache_info().currsize == 10
+
 def test_unwarp_declines_without_three_finder_patterns():
     rng = np.random.default_rng(3)
     noise = (rng.random((300, 300)) * 255).astype(np.uint8)
@@ -86,6 +97,44 @@ def test_unwarp_draws_a_clean_code_of_the_right_size():
     assert (bits == m).mean() > 0.99
     assert DECODERS["zxing"](same[0].image)[0].text == "GPS.k3x9.1a2b.3.abcdefghijklmnopqrstuvwxyz0"
 
+
+
+def test_the_code_is_normalised_as_in_the_whole_crop_and_nothing_far_from_it():
+    """`unwarp` normalises only around the code (the rest of a crop cost more than the grid
+    fit): around it the values are those of the whole crop, far from it 0 (undecided)."""
+    qr = qrcode.QRCode(border=4, box_size=6)
+    qr.add_data("GPS.k3x9.1a2b.3.abcdefghijklmnopqrstuvwxyz0")
+    qr.make(fit=True)
+    card = np.array(qr.make_image().convert("L"), np.uint8)
+    rng = np.random.default_rng(7)
+    crop = (rng.random((card.shape[0] + 80, card.shape[1] + 500)) * 255).astype(np.uint8)
+    crop[40:40 + card.shape[0], 40:40 + card.shape[1]] = card
+    block = max(11, (max(crop.shape) // 24) | 1)
+    bw = cv2.adaptiveThreshold(crop, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
+                               block, 4)
+    trio = pick_triple(find_finders(bw))
+    assert trio is not None
+    module = float(np.mean([f.module for f in trio]))
+    near = normalised_around(crop, trio, module)
+    whole = normalised(crop, module)
+    tl, tr, bl = (f.centre for f in trio)
+    x0, y0 = np.floor(np.minimum.reduce([tl, tr, bl, tr + bl - tl]) - 4 * module).astype(int)
+    x1, y1 = np.ceil(np.maximum.reduce([tl, tr, bl, tr + bl - tl]) + 4 * module).astype(int)
+    x0, y0 = max(x0, 0), max(y0, 0)
+    assert np.allclose(near[y0:y1, x0:x1], whole[y0:y1, x0:x1], atol=1e-5)
+    assert (near[:, -150:] == 0).all()  # the noise beyond the code is never touched
+    assert np.abs(whole[:, -150:]).mean() > 0.3
+
+
+def test_finders_whose_corners_match_nothing_still_give_a_grid():
+    """Blurred or clipped finders may have no corner where the centres put one: the grid
+    falls back to the centres' affine map instead of failing the hypothesis."""
+    far = np.float32([[900, 900], [901, 900], [901, 901], [900, 901]])
+    trio = tuple(Finder(np.array(c, float), 5.0, far) for c in ((50, 50), (150, 50), (50, 150)))
+    hom = fit_homography(trio, 25)
+    centres = np.float32([[[3.5, 3.5], [21.5, 3.5], [3.5, 21.5]]])
+    assert np.allclose(cv2.perspectiveTransform(centres, hom)[0],
+                       [[50, 50], [150, 50], [50, 150]], atol=1e-3)
 
 def test_known_modules_match_a_real_code():
     for text in ("short", "GPD.k3x9.1a2b.3.1ab2c3.abcdefghijklmnopqrstuvwxyz0"):
