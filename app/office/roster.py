@@ -7,7 +7,6 @@ all rows or none.
 from __future__ import annotations
 
 import io
-import os
 import re
 import secrets
 import time
@@ -23,6 +22,7 @@ from wtforms import BooleanField, SubmitField
 from . import bp
 from ..auth import roles_required
 from ..config import community_tz
+from ..common.files import write_private
 from ..extensions import db
 from ..models import Building
 from ..services import exports, roster as roster_service
@@ -58,9 +58,7 @@ def _staging() -> Path:
 
 def _stage(data: bytes) -> str:
     staged = f"{int(time.time())}-{secrets.token_urlsafe(18)}"
-    fd = os.open(_staging() / staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    write_private(_staging() / staged, data)
     return staged
 
 
