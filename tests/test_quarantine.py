@@ -402,6 +402,7 @@ def test_purge_deletes_only_episodes_ended_long_enough_ago(app, client, make, ru
         assert db.session.scalar(db.select(db.func.count(QuarantineEpisode.id))) == 2  # the stays stay
 
 
+@pytest.mark.other_process  # `flask db upgrade` runs in a subprocess, on the real clock
 def test_the_migration_moves_quarantine_until_into_episodes(tmp_path):
     """Upgrade a database of the previous head that has people in (and past) quarantine."""
     from helpers import db_upgrade
