@@ -15,12 +15,12 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _next_evening() -> datetime:
-    """21:00 local next: every hour of "today" a test posts scans at is then past, whatever
-    hour the suite runs at (posting "today 08:05" at 00:40 would be a scan from the future).
-    Forward, never back, so passes and devices made by the fixtures are already valid."""
-    now = datetime.now(TZ)
-    evening = now.replace(hour=21, minute=0, second=0, microsecond=0)
-    return evening if evening > now else evening + timedelta(days=1)
+    """21:00 local the day after tomorrow: every hour of that "today" (and of its yesterday)
+    a test posts scans at is then past, whatever hour the suite runs at (posting "today
+    08:05" at 00:40 would be a scan from the future), and still after the moment the
+    fixtures made their passes and devices (forward, never back), even at 23:55."""
+    return (datetime.now(TZ) + timedelta(days=2)).replace(hour=21, minute=0, second=0,
+                                                          microsecond=0)
 
 
 def _today():
