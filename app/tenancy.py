@@ -29,6 +29,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from gatepass.roles import Role
+from .common.worker_cache import WorkerCache
 from .extensions import db
 from .models.base import CommunityOwned
 from .models.communities import Community, CommunityKind, user_communities
@@ -65,9 +66,19 @@ _scope: ContextVar[Scope | None] = ContextVar("gatepass_scope", default=None)
 
 # -- reading and setting the scope ---------------------------------------------------------
 
+def _active_scope() -> Scope | None:
+    """The scope set for this context; inside a request whose own scope was already reset,
+    the request's (a streamed response, ``stream_with_context``, runs after the request's
+    teardown with its context pushed again: its rows must still be the request's)."""
+    scope = _scope.get()
+    if scope is None and has_request_context():
+        scope = g.get("tenancy_scope")
+    return scope
+
+
 def current_scope() -> Scope:
     """The scope in force; with none set, every community (writing into the only one)."""
-    scope = _scope.get()
+    scope = _active_scope()
     if scope is None or (scope.everything and scope.write_id is None):
         return Scope(frozenset(_all_ids()), _sole_community_id(db.session), everything=True)
     return scope
@@ -101,11 +112,12 @@ def narrow_to(community_id: int) -> None:
     """From here on, this request sees only ``community_id``: a public page that found its
     row (a pass link, a poster, a certificate) in system scope narrows to that row's community.
     Outside a request (a command, a test) the caller's scope is left as it is."""
-    scope = _scope.get()
+    scope = _active_scope()
     if not has_request_context() or "tenancy_token" not in g or scope is None \
             or not scope.everything:
         return  # not a request, or narrowed already: a second link cannot widen or move it
-    _scope.set(Scope(frozenset({community_id}), community_id))
+    g.tenancy_scope = Scope(frozenset({community_id}), community_id)
+    _scope.set(g.tenancy_scope)
     _sync_transaction()
 
 
@@ -115,7 +127,7 @@ def narrowed_to_row(row):
     if row is None or getattr(row, "community_id", None) is None:
         return row
     narrow_to(row.community_id)
-    scope = _scope.get()
+    scope = _active_scope()
     return row if scope is None or scope.allows(row.community_id) else None
 
 
@@ -160,11 +172,22 @@ def scope_for_device(device) -> Scope:
 
 
 def subdistrict_pseudo_id(community_id: int) -> int | None:
-    """The id of the pseudo-community of ``community_id``'s sub-district, if it has one."""
+    """The id of the pseudo-community of ``community_id``'s sub-district, if it has one.
+    Every gate request asks, so each worker remembers the answer for a few seconds."""
+    hit = _pseudo_cache.get(community_id)
+    if hit is not None:
+        return hit[0]
     own = select(Community.subdistrict).where(Community.id == community_id).scalar_subquery()
-    return db.session.scalar(select(Community.id).where(
+    found = db.session.scalar(select(Community.id).where(
         Community.kind == CommunityKind.SUBDISTRICT.value, Community.subdistrict == own,
         Community.subdistrict != "").limit(1))
+    _pseudo_cache.put(community_id, (found,))
+    return found
+
+
+#: community id -> (its sub-district's pseudo-community id or None,); a change of any
+#: community in this worker forgets it at once (``WorkerCache``).
+_pseudo_cache = WorkerCache("gatepass.pseudo_communities", Community, seconds=lambda: 10.0)
 
 
 def community_by_code(code: str) -> Community | None:
@@ -198,7 +221,7 @@ def _sole_community_id(sess: Session) -> int | None:
 def _filter_statement(state) -> None:
     """Add ``community_id IN (scope)`` to every ORM statement touching a community table.
     A column refresh of a row already loaded is left alone (it was admitted when loaded)."""
-    scope = _scope.get()
+    scope = _active_scope()
     if scope is None or scope.everything or state.is_column_load:
         return
     if not (state.is_select or state.is_update or state.is_delete):
@@ -214,7 +237,7 @@ def _fill_and_check(sess: Session, _context, _instances) -> None:
     from .models.users import User
     if any(isinstance(o, Community) for o in sess.new):
         sess.info.pop("gatepass.sole_community", None)
-    scope = _scope.get()
+    scope = _active_scope()
     for obj in sess.new:
         if isinstance(obj, CommunityOwned) and obj.community_id is None:
             obj.community_id = _write_id(sess, scope, optional=obj.community_optional)
@@ -242,7 +265,7 @@ def _write_id(sess: Session, scope: Scope | None, optional: bool) -> int | None:
 @event.listens_for(Session, "after_begin")
 def _begin_transaction(_sess: Session, _transaction, connection) -> None:
     if connection.dialect.name == "postgresql":
-        _set_database_scope(connection, _scope.get())
+        _set_database_scope(connection, _active_scope())
 
 
 def _set_database_scope(connection, scope: Scope | None) -> None:
@@ -263,7 +286,7 @@ def _sync_transaction() -> None:
     sess = db.session()
     if sess.get_transaction() is None or db.engine.dialect.name != "postgresql":
         return
-    _set_database_scope(sess.connection(), _scope.get())
+    _set_database_scope(sess.connection(), _active_scope())
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -299,7 +322,8 @@ def _device_scope() -> Scope:
 
 def _start_request() -> None:
     g.tenancy_token = _scope.set(EMPTY)  # nothing is visible while the scope is worked out
-    _scope.set(_scope_for_request())
+    g.tenancy_scope = _scope_for_request()
+    _scope.set(g.tenancy_scope)
     _sync_transaction()
 
 

@@ -16,8 +16,10 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import Community, Gate, GateDevice, Pass, Person, Scan, User
-from app.tenancy import (OutsideScope, Scope, current_community, scope_for_device,
-                         scope_for_user, system_scope, use_scope)
+from flask import session
+
+from app.tenancy import (DRILL_SESSION_KEY, OutsideScope, Scope, current_community,
+                         scope_for_device, scope_for_user, system_scope, use_scope)
 from helpers import csrf_token, need
 
 SUBDISTRICT = "东湖街道"
@@ -71,7 +73,7 @@ def _scan(client, device_token: str, token: str, direction: str = "in"):
 
 
 @pytest.mark.both_databases
-def test_staff_of_one_community_see_only_its_rows_on_every_page_type(app, client, two):
+def test_staff_of_one_community_see_only_its_rows_on_every_page_type(app, client, make, two):
     a, b = two
     _login(client, a.office)
     for url, mine, theirs in (("/office/people", "甲居民", "乙居民"),  # lists
@@ -88,8 +90,15 @@ def test_staff_of_one_community_see_only_its_rows_on_every_page_type(app, client
     assert r.status_code == 404
     r = client.post(f"/office/people/{b.person}/issue", data={"csrf_token": token})
     assert r.status_code == 404
-    roster = client.get("/office/roster/export.csv").get_data(as_text=True)  # export
+    roster = client.get("/office/roster/export.csv").get_data(as_text=True)  # exports
     assert "甲居民" in roster and "乙居民" not in roster
+    for side in (a, b):
+        assert _scan(client, side.device_token, make.token(side.pass_id)).status_code == 200
+    scans = client.get("/office/scans/export.csv").get_data(as_text=True)
+    assert "甲" in scans and "乙" not in scans
+    with app.app_context(), system_scope():
+        b_home = db.session.get(Person, b.person).household_id
+    assert client.get(f"/office/households/{b_home}/link").status_code == 404
     with app.app_context(), system_scope():
         assert db.session.get(Pass, b.pass_id).status == "active"
 
@@ -160,6 +169,13 @@ def test_who_sees_which_communities(app, two):
         assert scope_for_user(office).community_ids == {a.id, b.id}
         district = User(username="jd", role="district", subdistrict=SUBDISTRICT, password_hash="")
         assert scope_for_user(district) == Scope(frozenset({a.id, b.id, pseudo}), pseudo)
+        elsewhere = User(username="jd2", role="district", subdistrict="西山街道", password_hash="")
+        assert scope_for_user(elsewhere).community_ids == frozenset()
+        with app.test_request_context():
+            session[DRILL_SESSION_KEY] = b.id  # drilled into B (/district/c/c2/)
+            assert scope_for_user(district) == Scope(frozenset({b.id}), b.id)
+            session[DRILL_SESSION_KEY] = 999  # not of its sub-district: ignored
+            assert scope_for_user(district).community_ids == {a.id, b.id, pseudo}
         with system_scope():
             device = db.session.scalar(select(GateDevice).where(GateDevice.community_id == b.id))
             assert scope_for_device(device) == Scope(frozenset({b.id, pseudo}), b.id)
