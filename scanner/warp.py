@@ -23,6 +23,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from .qrgrid import MAX_VERSION, known_modules
 from .views import View
 
 #: Mesh spacing in modules: finer follows wrinkles, coarser resists noise.  4 read more than
@@ -123,29 +124,8 @@ def versions(tl: Finder, tr: Finder, bl: Finder) -> list[int]:
         m = (tl.module + f.module) / 2
         est.append(np.linalg.norm(f.centre - tl.centre) / m + 7)
     v = (float(np.mean(est)) - 17) / 4
-    near = sorted(range(1, 11), key=lambda k: abs(k - v))
+    near = sorted(range(1, MAX_VERSION + 1), key=lambda k: abs(k - v))
     return [k for k in near[:3] if abs(k - v) < 1.6]
-
-
-def known_modules(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mask, dark) of the modules every code of size n has: finders, separators, timing,
-    and the one alignment pattern of versions 2-6."""
-    mask, dark = np.zeros((n, n), bool), np.zeros((n, n), bool)
-    ring = np.ones((7, 7), bool)
-    ring[1:6, 1:6] = False
-    ring[2:5, 2:5] = True
-    for y, x in ((0, 0), (0, n - 7), (n - 7, 0)):
-        mask[max(0, y - 1):y + 8, max(0, x - 1):x + 8] = True  # with the separator
-        dark[y:y + 7, x:x + 7] = ring
-    mask[6, 8:n - 8] = mask[8:n - 8, 6] = True
-    dark[6, 8:n - 8:2] = dark[8:n - 8:2, 6] = True
-    if 25 <= n <= 41:
-        c = n - 7
-        mask[c - 2:c + 3, c - 2:c + 3] = True
-        dark[c - 2:c + 3, c - 2:c + 3] = True
-        dark[c - 1:c + 2, c - 1:c + 2] = False
-        dark[c, c] = True
-    return mask, dark
 
 
 def mesh_side(n: int) -> int:
@@ -157,7 +137,7 @@ def prepare() -> None:
     """Lay out every size the warp guesses (versions 1-10) ahead of the first card: laying
     out one costs 3-20 ms, which a card would otherwise pay inside a frame's budget, and
     the chain would learn as the warp's cost."""
-    for version in range(1, 11):
+    for version in range(1, MAX_VERSION + 1):
         n = 17 + 4 * version
         _layout(n, mesh_side(n))
 

@@ -16,6 +16,7 @@ import qrcode
 
 from scanner.chain import DEFAULT_STEPS, DecoderChain
 from scanner.decoders import DECODERS, PREPROCESSORS
+from scanner.qrgrid import alignment_centres
 from scanner.views import View
 from scanner import warp
 from scanner.warp import (Finder, WarpedView, find_finders, fit_homography, known_modules,
@@ -144,6 +145,21 @@ def test_known_modules_match_a_real_code():
         m = np.array(qr.get_matrix(), bool)
         mask, dark = known_modules(m.shape[0])
         assert (m[mask] == dark[mask]).all()
+
+
+@pytest.mark.parametrize("version", range(1, 11))
+def test_known_modules_of_every_version_the_warp_guesses(version):
+    """Every alignment pattern, the dark module and (versions 7-10) the version
+    information are anchors: a wrong one would pull the grid off the code."""
+    qr = qrcode.QRCode(version=version, border=0, error_correction=qrcode.constants.ERROR_CORRECT_Q)
+    qr.add_data("x")
+    qr.make(fit=False)
+    m = np.array(qr.get_matrix(), bool)
+    mask, dark = known_modules(m.shape[0])
+    assert (m[mask] == dark[mask]).all()
+    assert mask.sum() > 3 * 64 + 2 * (m.shape[0] - 16) + 25 * len(alignment_centres(m.shape[0]))
+    if version >= 7:
+        assert mask[0:6, -11:-8].all() and mask[-11:-8, 0:6].all()
 
 
 @pytest.mark.slow
