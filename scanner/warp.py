@@ -23,6 +23,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from .alignment import sample, seeds
 from .qrgrid import MAX_VERSION, known_modules
 from .views import View
 
@@ -213,19 +214,6 @@ def normalised_around(gray: np.ndarray, trio: tuple[Finder, Finder, Finder],
         norm[y0:y1, x0:x1] = local[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
     return norm
 
-def _sample(norm: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """`norm` at the points `xy` (..., 2), bilinear; 0 (undecided) outside the image."""
-    pts = np.asarray(xy, np.float32).reshape(-1, 2)
-    m = len(pts)
-    rows = -(-m // 1024)  # remap's maps are images: keep them under 32767 columns
-    grid = np.zeros((rows * 1024, 2), np.float32)
-    grid[:m] = pts
-    grid = grid.reshape(rows, 1024, 2)
-    out = cv2.remap(norm, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    return out.ravel()[:m]
-
-
 def _bilinear(uv: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(ctrl, w), each (len(uv), 4): the 4 mesh control points around each point (module
     coordinates) and their bilinear weights."""
@@ -324,7 +312,29 @@ def _offsets(steps: np.ndarray, module: float) -> np.ndarray:
     return np.stack(np.meshgrid(steps, steps), -1).reshape(-1, 2) * np.float32(module)
 
 
-def refine(grid: Grid, norm: np.ndarray, module: float) -> None:
+def _seed(shift: np.ndarray, lay: _Layout, grid: Grid,
+          found: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Start the control points around each alignment pattern found away from the finders
+    at its shift (see `alignment.seeds`); the order the mesh grows in: rings outwards from
+    the finders and from those seeds."""
+    ring = lay.ring.copy()
+    if not found:
+        return ring
+    k = grid.k
+    cy, cx = np.divmod(np.arange(k * k), k)
+    pts = np.stack([cx, cy], -1).astype(np.float32) * MESH
+    for centre, moved in found:
+        cells, w = _bilinear(centre[None], k)
+        cells = cells[0][w[0] > 0]
+        shift[cells] = moved
+        near = (np.linalg.norm(pts - centre, axis=1) / MESH).astype(int)
+        ring = np.where(ring >= 0, np.minimum(ring, near), ring)
+        ring[cells] = np.where(ring[cells] >= 0, 0, ring[cells])
+    return ring
+
+
+def refine(grid: Grid, norm: np.ndarray, module: float,
+           found: list[tuple[np.ndarray, np.ndarray]] = ()) -> None:
     """Grow the displacement mesh from the finders outwards, a ring of control points at a
     time (vectorised: Python loops per control point would cost the frame budget).
 
@@ -341,9 +351,10 @@ def refine(grid: Grid, norm: np.ndarray, module: float) -> None:
     trials = (_offsets(SHIFTS, module),
               _offsets(np.linspace(-FINE, FINE, 3, dtype=np.float32), module))
     flat_c = flat[lay.idx]  # (k*k, L, 2)
+    ring = _seed(shift, lay, grid, found)
     rings = []
-    for r in np.unique(lay.ring[lay.ring >= 0]):
-        cells = np.flatnonzero(lay.ring == r)
+    for r in np.unique(ring[ring >= 0]):
+        cells = np.flatnonzero(ring == r)
         w = lay.wc[cells]
         moves = [w[:, None, :, None] * offsets[None, :, None, :] for offsets in trials]
         # a data module scores its contrast, a known one twice its agreement in colour
@@ -357,7 +368,7 @@ def refine(grid: Grid, norm: np.ndarray, module: float) -> None:
             shift[cells] = _predict(shift, done, cells, lay, 0.0 if polish else TREND)
             base = flat_c[cells] + (shift[cctrl] * cw4).sum(-2)
             for offsets, move in zip(trials, moves):
-                vals = _sample(norm, base[:, None] + move).reshape(len(cells), len(offsets), -1)
+                vals = sample(norm, base[:, None] + move).reshape(len(cells), len(offsets), -1)
                 score = (np.abs(vals) @ free + vals @ ks)[..., 0]  # (B, trials)
                 best = offsets[score.argmax(1)]  # (B, 2)
                 shift[cells] += best
@@ -370,7 +381,7 @@ def render(grid: Grid, norm: np.ndarray) -> np.ndarray:
     """The sampled grid as a clean code: BOX px per module, QUIET modules of quiet zone."""
     n = grid.n
     jj, ii = np.mgrid[0:n, 0:n]
-    vals = _sample(norm, grid(np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1))).reshape(n, n)
+    vals = sample(norm, grid(np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1))).reshape(n, n)
     mask, dark = known_modules(n)
     bits = np.where(mask, dark, vals > 0)
     img = np.where(bits, 0, 255).astype(np.uint8)
@@ -400,18 +411,25 @@ def unwarp(view: View) -> Iterator[Callable[[], View]]:
     module = float(np.mean([f.module for f in trio]))
     norm = normalised_around(work, trio, module)
 
-    def hypothesis(n: int) -> Callable[[], View | None]:
+    def hypothesis(n: int, seeded: bool) -> Callable[[], View | None]:
         def build() -> View | None:
             hom = fit_homography(trio, n)
             if hom is None:
                 return None
+            found = seeds(norm, hom, n, module) if seeded else []
+            if seeded and not found:
+                return None  # the same grid as the hypothesis before
             grid = Grid(hom, n)
-            refine(grid, norm, module)
+            refine(grid, norm, module, found)
 
             def mapper(pts: np.ndarray) -> np.ndarray:
                 return grid(pts / BOX - QUIET) / factor
             return WarpedView(render(grid, norm), source=view, mapper=mapper)
         return build
 
+    # a grid grown from the finders alone, then one grown from the alignment patterns too:
+    # either may be the one that slips (a crease near a finder, a fold beyond the patterns)
     for version in versions(*trio):
-        yield hypothesis(17 + 4 * version)
+        yield hypothesis(17 + 4 * version, seeded=False)
+        if version >= 2:
+            yield hypothesis(17 + 4 * version, seeded=True)

@@ -18,7 +18,7 @@ from scanner.chain import DEFAULT_STEPS, DecoderChain
 from scanner.decoders import DECODERS, PREPROCESSORS
 from scanner.qrgrid import alignment_centres
 from scanner.views import View
-from scanner import warp
+from scanner import alignment, warp
 from scanner.warp import (Finder, WarpedView, find_finders, fit_homography, known_modules,
                           normalised, normalised_around, pick_triple, unwarp)
 
@@ -38,7 +38,7 @@ def rendered(condition: str, seed: int):
 
 # --------------------------------------------------------------------------- non-flat codes
 
-@pytest.mark.parametrize("condition, seed", [("folded", 4), ("folded", 5), ("bent", 4)])
+@pytest.mark.parametrize("condition, seed", [("folded", 4), ("folded", 5), ("cloth", 10)])
 def test_unwarp_reads_cards_no_flat_sampling_reads(condition, seed):
     """zxing alone and every other step of the chain miss these; the bent grid reads them."""
     frame, text = rendered(condition, seed)
@@ -51,6 +51,35 @@ def test_unwarp_reads_cards_no_flat_sampling_reads(condition, seed):
     assert result.points.shape == (4, 2)
     assert ((result.points >= 0) & (result.points <= [w, h])).all()
     assert cv2.contourArea(result.points.astype(np.float32)) > 50 * 50
+
+
+@pytest.mark.parametrize("seed", [1, 14])
+def test_a_grid_seeded_at_the_alignment_pattern_reads_a_fold_the_finders_alone_miss(
+        seed, monkeypatch):
+    """Beyond a crease the grid grown from the finders slips a module; the alignment
+    pattern, found where it really is, starts the mesh on the far side too."""
+    frame, text = rendered("folded", seed)
+    chain = DecoderChain(["regions,unwarp>zxing"], budget_ms=None)
+    assert chain.decode(frame).text == text
+    monkeypatch.setattr(warp, "seeds", lambda *args: [])
+    assert chain.decode(frame).text != text
+
+
+def test_seeds_find_the_alignment_pattern_where_the_finders_do_not_put_it():
+    """A version-4 code whose homography is 1.5 modules off at the far corner: the seed is
+    the alignment pattern's true place; a pattern that is not there gives no seed."""
+    qr = qrcode.QRCode(version=4, border=4, box_size=6)
+    qr.add_data("GPS.k3x9.1a2b.3.abcdefghijklmnopqrstuvwxyz0")
+    qr.make(fit=False)
+    img = np.array(qr.make_image().convert("L"), np.uint8)
+    norm = normalised(img, 6.0)
+    off = np.float64([[1, 0, 1.5 * 6], [0, 1, -1.0 * 6], [0, 0, 1]])
+    true = np.float64([[6, 0, 24], [0, 6, 24], [0, 0, 1]])
+    (centre, shift), = alignment.seeds(norm, off @ true, 33, 6.0)
+    assert tuple(centre) == (26.5, 26.5)
+    assert np.allclose(shift, [-9.0, 6.0], atol=1.0)
+    blank = normalised(np.full_like(img, 200), 6.0)
+    assert alignment.seeds(blank, true, 33, 6.0) == []
 
 
 def test_the_live_chain_reaches_the_warp_within_a_second_of_frames():
