@@ -88,16 +88,20 @@ def test_seeds_find_the_alignment_pattern_where_the_finders_do_not_put_it():
     assert alignment.seeds(blank, true, 33, 6.0) == []
 
 
-def test_the_live_chain_reaches_the_warp_within_a_second_of_frames():
+@pytest.mark.parametrize("seed, step, frames", [(4, "regions,unwarp>zxing", 30),
+                                                (14, "regions,unwarp-seeded>zxing", 60)])
+def test_the_live_chain_reaches_the_warp_within_a_second_of_frames(seed, step, frames):
     """Held up for 30 frames (1 s at 30 fps), a folded card is read by the default chain,
-    each frame within its budget but for the one step resumed from the previous frame."""
-    frame, text = rendered("folded", 4)
+    each frame within its budget but for the one step resumed from the previous frame.
+    The seeded grids' step comes last, after every other rescue view has had its frame:
+    2 s at most (31 frames at load average 7 on the shared 2-core machine)."""
+    frame, text = rendered("folded", seed)
     chain = DecoderChain(carry_over=True).warm_up()
-    for n in range(30):
+    for n in range(frames):
         result = chain.decode(frame)
         if result.ok:
             break
-    assert result.text == text and result.step_name == "regions,unwarp>zxing", n
+    assert result.text == text and result.step_name == step, n
 
 
 def test_warm_up_lays_out_every_size_the_warp_guesses():
