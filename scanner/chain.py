@@ -67,6 +67,9 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     ("regions,level>zxing", 3.0),            # glare or shadow across the code
     ("regions,smooth>zbar", 3.0),            # screen grid / halftone texture inside modules
     ("regions,deblur>zbar", 4.0),            # zbar on the deblurred crop
+    # folded: bent grids grown from the alignment patterns too (costlier than `unwarp`'s,
+    # and last, so that they never take a frame's time from the cheap steps above)
+    ("regions,unwarp-seeded>zxing", 30.0),
 ))
 
 
@@ -232,7 +235,7 @@ class DecoderChain:
         code = cv2.resize(modules, (200, 200), interpolation=cv2.INTER_NEAREST)
         frame = np.full((480, 640), 128, np.uint8)
         frame[140:340, 220:420] = cv2.GaussianBlur(code, (0, 0), 3)
-        if any("unwarp" in step.pipeline for step in self.steps):
+        if any(p.startswith("unwarp") for step in self.steps for p in step.pipeline):
             prepare_warp()  # the made-up code has no finders: the warp would not warm up
         budget, self.budget_ms = self.budget_ms, None
         try:

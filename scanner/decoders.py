@@ -22,7 +22,7 @@ import numpy as np
 
 from .deblur import deblur  # the costliest preprocessor has a module of its own
 from .views import View
-from .warp import unwarp  # non-flat codes: a bent grid, a module of its own too
+from .warp import unwarp, unwarp_seeded  # non-flat codes: a bent grid, a module of its own too
 
 try:  # the decoders are optional at import time so a missing wheel only disables one step
     import zxingcpp
@@ -389,4 +389,5 @@ PREPROCESSORS: dict[str, Preprocessor] = {
     "regions": regions,
     "deblur": deblur,
     "unwarp": unwarp,
+    "unwarp-seeded": unwarp_seeded,
 }

@@ -23,6 +23,9 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from .alignment import sample, seeds
+from .finders import Finder, find_finders, pick_triple, versions
+from .qrgrid import MAX_VERSION, known_modules
 from .views import View
 
 #: Mesh spacing in modules: finer follows wrinkles, coarser resists noise.  4 read more than
@@ -36,6 +39,10 @@ SHIFTS = np.linspace(-0.45, 0.45, 5).astype(np.float32)
 FINE = 0.12
 #: A control point judges the module centres with at least this weight on it.
 SUPPORT = 0.2
+#: Polishing rounds of a grid seeded at alignment patterns (one for a finder-grown grid):
+#: growing from several places leaves seams a few rounds close (folded, seeds 11, 23, 31:
+#: 67 of 80 read with one round, 68 with two, 70 with three and more).
+SEEDED_POLISH = 3
 #: How far a control point's first guess carries its neighbours' trend on (0: their mean).
 TREND = 0.5
 #: Working size of the crop's long side: finders need ~4 px per module to be found.
@@ -58,96 +65,6 @@ class WarpedView(View):
         return self.source.to_frame(self.mapper(pts))
 
 
-@dataclass(frozen=True)
-class Finder:
-    centre: np.ndarray  # (x, y) of the 3x3 stone
-    module: float  # module width in pixels
-    corners: np.ndarray  # (4, 2) outer corners, any order
-
-
-def find_finders(bw: np.ndarray) -> list[Finder]:
-    """Nested dark-light-dark squares (1:1:3:1:1) in a binary image (dark = 255)."""
-    contours, hierarchy = cv2.findContours(bw, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
-    if hierarchy is None:
-        return []
-    hier = hierarchy[0]
-    # only contours with a child and a grandchild can be finders: picked out with numpy,
-    # as a Python loop over the thousands of contours of a textured crop costs milliseconds
-    hole = hier[:, 2]
-    stone_of = np.where(hole >= 0, hier[np.maximum(hole, 0), 2], -1)
-    found: list[Finder] = []
-    for i in np.flatnonzero(stone_of >= 0):
-        c, hole, stone = contours[i], hier[i][2], stone_of[i]
-        a0, a1, a2 = (cv2.contourArea(contours[k]) for k in (i, hole, stone))
-        if a2 < 4 or not (2.5 < a0 / a2 < 14 and 1.2 < a0 / max(a1, 1) < 4):
-            continue
-        mom = cv2.moments(contours[stone])
-        if mom["m00"] <= 0:
-            continue
-        centre = np.array([mom["m10"] / mom["m00"], mom["m01"] / mom["m00"]])
-        module = float(np.sqrt(a0)) / 7.0
-        if any(np.linalg.norm(f.centre - centre) < 2 * module for f in found):
-            continue
-        corners = cv2.boxPoints(cv2.minAreaRect(c))
-        approx = cv2.approxPolyDP(c, 0.08 * cv2.arcLength(c, True), True).reshape(-1, 2)
-        if len(approx) == 4:
-            corners = approx
-        found.append(Finder(centre, module, np.asarray(corners, np.float32)))
-    return found
-
-
-def pick_triple(finders: list[Finder]) -> tuple[Finder, Finder, Finder] | None:
-    """(top-left, top-right, bottom-left): the most right-angled triple of alike finders."""
-    best, best_score = None, 0.45
-    for trio in itertools.combinations(finders[:8], 3):
-        sizes = [f.module for f in trio]
-        if max(sizes) > 1.8 * min(sizes):
-            continue
-        for k in range(3):
-            tl, a, b = trio[k], trio[(k + 1) % 3], trio[(k + 2) % 3]
-            va, vb = a.centre - tl.centre, b.centre - tl.centre
-            la, lb = np.linalg.norm(va), np.linalg.norm(vb)
-            if min(la, lb) < 8 * tl.module or max(la, lb) > 2.2 * min(la, lb):
-                continue
-            score = abs(float(va @ vb) / (la * lb)) + 0.1 * (max(sizes) / min(sizes) - 1)
-            if score < best_score:
-                cross = va[0] * vb[1] - va[1] * vb[0]
-                best, best_score = ((tl, a, b) if cross > 0 else (tl, b, a)), score
-    return best
-
-
-def versions(tl: Finder, tr: Finder, bl: Finder) -> list[int]:
-    """Likely QR versions from the finders' spacing, the nearest first."""
-    est = []
-    for f in (tr, bl):
-        m = (tl.module + f.module) / 2
-        est.append(np.linalg.norm(f.centre - tl.centre) / m + 7)
-    v = (float(np.mean(est)) - 17) / 4
-    near = sorted(range(1, 11), key=lambda k: abs(k - v))
-    return [k for k in near[:3] if abs(k - v) < 1.6]
-
-
-def known_modules(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mask, dark) of the modules every code of size n has: finders, separators, timing,
-    and the one alignment pattern of versions 2-6."""
-    mask, dark = np.zeros((n, n), bool), np.zeros((n, n), bool)
-    ring = np.ones((7, 7), bool)
-    ring[1:6, 1:6] = False
-    ring[2:5, 2:5] = True
-    for y, x in ((0, 0), (0, n - 7), (n - 7, 0)):
-        mask[max(0, y - 1):y + 8, max(0, x - 1):x + 8] = True  # with the separator
-        dark[y:y + 7, x:x + 7] = ring
-    mask[6, 8:n - 8] = mask[8:n - 8, 6] = True
-    dark[6, 8:n - 8:2] = dark[8:n - 8:2, 6] = True
-    if 25 <= n <= 41:
-        c = n - 7
-        mask[c - 2:c + 3, c - 2:c + 3] = True
-        dark[c - 2:c + 3, c - 2:c + 3] = True
-        dark[c - 1:c + 2, c - 1:c + 2] = False
-        dark[c, c] = True
-    return mask, dark
-
-
 def mesh_side(n: int) -> int:
     """Control points along one side of the mesh over a code of n modules."""
     return int(np.ceil(n / MESH)) + 1
@@ -157,7 +74,7 @@ def prepare() -> None:
     """Lay out every size the warp guesses (versions 1-10) ahead of the first card: laying
     out one costs 3-20 ms, which a card would otherwise pay inside a frame's budget, and
     the chain would learn as the warp's cost."""
-    for version in range(1, 11):
+    for version in range(1, MAX_VERSION + 1):
         n = 17 + 4 * version
         _layout(n, mesh_side(n))
 
@@ -232,19 +149,6 @@ def normalised_around(gray: np.ndarray, trio: tuple[Finder, Finder, Finder],
         local = normalised(gray[oy:ey, ox:ex], module)
         norm[y0:y1, x0:x1] = local[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
     return norm
-
-def _sample(norm: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """`norm` at the points `xy` (..., 2), bilinear; 0 (undecided) outside the image."""
-    pts = np.asarray(xy, np.float32).reshape(-1, 2)
-    m = len(pts)
-    rows = -(-m // 1024)  # remap's maps are images: keep them under 32767 columns
-    grid = np.zeros((rows * 1024, 2), np.float32)
-    grid[:m] = pts
-    grid = grid.reshape(rows, 1024, 2)
-    out = cv2.remap(norm, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    return out.ravel()[:m]
-
 
 def _bilinear(uv: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(ctrl, w), each (len(uv), 4): the 4 mesh control points around each point (module
@@ -344,7 +248,29 @@ def _offsets(steps: np.ndarray, module: float) -> np.ndarray:
     return np.stack(np.meshgrid(steps, steps), -1).reshape(-1, 2) * np.float32(module)
 
 
-def refine(grid: Grid, norm: np.ndarray, module: float) -> None:
+def _seed(shift: np.ndarray, lay: _Layout, grid: Grid,
+          found: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Start the control points around each alignment pattern found away from the finders
+    at its shift (see `alignment.seeds`); the order the mesh grows in: rings outwards from
+    the finders and from those seeds."""
+    ring = lay.ring.copy()
+    if not found:
+        return ring
+    k = grid.k
+    cy, cx = np.divmod(np.arange(k * k), k)
+    pts = np.stack([cx, cy], -1).astype(np.float32) * MESH
+    for centre, moved in found:
+        cells, w = _bilinear(centre[None], k)
+        cells = cells[0][w[0] > 0]
+        shift[cells] = moved
+        near = (np.linalg.norm(pts - centre, axis=1) / MESH).astype(int)
+        ring = np.where(ring >= 0, np.minimum(ring, near), ring)
+        ring[cells] = np.where(ring[cells] >= 0, 0, ring[cells])
+    return ring
+
+
+def refine(grid: Grid, norm: np.ndarray, module: float,
+           found: list[tuple[np.ndarray, np.ndarray]] = ()) -> None:
     """Grow the displacement mesh from the finders outwards, a ring of control points at a
     time (vectorised: Python loops per control point would cost the frame budget).
 
@@ -361,23 +287,24 @@ def refine(grid: Grid, norm: np.ndarray, module: float) -> None:
     trials = (_offsets(SHIFTS, module),
               _offsets(np.linspace(-FINE, FINE, 3, dtype=np.float32), module))
     flat_c = flat[lay.idx]  # (k*k, L, 2)
+    ring = _seed(shift, lay, grid, found)
     rings = []
-    for r in np.unique(lay.ring[lay.ring >= 0]):
-        cells = np.flatnonzero(lay.ring == r)
+    for r in np.unique(ring[ring >= 0]):
+        cells = np.flatnonzero(ring == r)
         w = lay.wc[cells]
         moves = [w[:, None, :, None] * offsets[None, :, None, :] for offsets in trials]
         # a data module scores its contrast, a known one twice its agreement in colour
         rings.append((cells, w, moves, lay.free[cells][..., None].astype(np.float32),
                       2.0 * lay.known_sign[cells][..., None],
                       lay.cell_ctrl[cells], lay.cell_w4[cells][..., None]))
-    for polish in (False, True):
+    for polish in (False,) + (True,) * (SEEDED_POLISH if found else 1):
         # the second round starts each point from all its neighbours: a patch that
         # slipped a module while growing is pulled back by the grid around it
         for cells, w, moves, free, ks, cctrl, cw4 in rings:
             shift[cells] = _predict(shift, done, cells, lay, 0.0 if polish else TREND)
             base = flat_c[cells] + (shift[cctrl] * cw4).sum(-2)
             for offsets, move in zip(trials, moves):
-                vals = _sample(norm, base[:, None] + move).reshape(len(cells), len(offsets), -1)
+                vals = sample(norm, base[:, None] + move).reshape(len(cells), len(offsets), -1)
                 score = (np.abs(vals) @ free + vals @ ks)[..., 0]  # (B, trials)
                 best = offsets[score.argmax(1)]  # (B, 2)
                 shift[cells] += best
@@ -390,7 +317,7 @@ def render(grid: Grid, norm: np.ndarray) -> np.ndarray:
     """The sampled grid as a clean code: BOX px per module, QUIET modules of quiet zone."""
     n = grid.n
     jj, ii = np.mgrid[0:n, 0:n]
-    vals = _sample(norm, grid(np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1))).reshape(n, n)
+    vals = sample(norm, grid(np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1))).reshape(n, n)
     mask, dark = known_modules(n)
     bits = np.where(mask, dark, vals > 0)
     img = np.where(bits, 0, 255).astype(np.uint8)
@@ -399,12 +326,27 @@ def render(grid: Grid, norm: np.ndarray) -> np.ndarray:
     return cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
 
 
-def unwarp(view: View) -> Iterator[Callable[[], View]]:
-    """Synthetic codes sampled through a bent grid, one per likely version (see module doc).
+@dataclass(frozen=True)
+class _Found:
+    """What every grid of one crop starts from: the working image, its finders, `norm`."""
 
-    Declines unless three finder patterns are found.  A generator of thunks: the costly
-    mesh fit runs only for the hypotheses the chain has time to try.
-    """
+    view: View
+    factor: float  # working image / crop
+    trio: tuple[Finder, Finder, Finder]
+    module: float  # px at the working size
+    norm: np.ndarray
+
+
+#: The last crops' finders, so that the seeded grids (a later step of the chain) do not
+#: look for them again: (crop image, _Found or None), newest last.
+_recent: list[tuple[np.ndarray, _Found | None]] = []
+
+
+def _find(view: View) -> _Found | None:
+    """The crop's finders at the working size, or None when three are not found."""
+    for image, found in reversed(_recent):
+        if image is view.image:
+            return found
     img = view.image
     side = max(img.shape)
     factor = WORK_SIDE / side if side > WORK_SIDE else (2.0 if side < WORK_SIDE / 2 else 1.0)
@@ -415,23 +357,55 @@ def unwarp(view: View) -> Iterator[Callable[[], View]]:
     bw = cv2.adaptiveThreshold(work, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
                                block, 4)
     trio = pick_triple(find_finders(bw))
-    if trio is None:
-        return
-    module = float(np.mean([f.module for f in trio]))
-    norm = normalised_around(work, trio, module)
+    found = None
+    if trio is not None:
+        module = float(np.mean([f.module for f in trio]))
+        found = _Found(view, factor, trio, module, normalised_around(work, trio, module))
+    _recent[:] = _recent[-3:] + [(img, found)]
+    return found
 
-    def hypothesis(n: int) -> Callable[[], View | None]:
-        def build() -> View | None:
-            hom = fit_homography(trio, n)
-            if hom is None:
-                return None
-            grid = Grid(hom, n)
-            refine(grid, norm, module)
 
-            def mapper(pts: np.ndarray) -> np.ndarray:
-                return grid(pts / BOX - QUIET) / factor
-            return WarpedView(render(grid, norm), source=view, mapper=mapper)
-        return build
+def _hypothesis(found: _Found, n: int, seeded: bool) -> Callable[[], View | None]:
+    """A thunk fitting one grid of size n: grown from the finders, or (`seeded`) from the
+    alignment patterns found away from them too (None when there are none)."""
+    def build() -> View | None:
+        hom = fit_homography(found.trio, n)
+        if hom is None:
+            return None
+        anchors = seeds(found.norm, hom, n, found.module) if seeded else []
+        if seeded and not anchors:
+            return None  # it would be the finder-grown grid again
+        grid = Grid(hom, n)
+        refine(grid, found.norm, found.module, anchors)
 
-    for version in versions(*trio):
-        yield hypothesis(17 + 4 * version)
+        def mapper(pts: np.ndarray) -> np.ndarray:
+            return grid(pts / BOX - QUIET) / found.factor
+        return WarpedView(render(grid, found.norm), source=found.view, mapper=mapper)
+    return build
+
+
+def unwarp(view: View) -> Iterator[Callable[[], View]]:
+    """Synthetic codes sampled through a bent grid grown from the finders, one per likely
+    version (see module doc).
+
+    Declines unless three finder patterns are found.  A generator of thunks: the costly
+    mesh fit runs only for the hypotheses the chain has time to try.
+    """
+    found = _find(view)
+    if found is not None:
+        for version in versions(*found.trio):
+            yield _hypothesis(found, 17 + 4 * version, seeded=False)
+
+
+def unwarp_seeded(view: View) -> Iterator[Callable[[], View]]:
+    """As `unwarp`, each grid grown from the alignment patterns too (`alignment.seeds`).
+
+    Where the finder-grown grid slips beyond a crease, this one is often right, and the
+    other way round (a crease near a finder).  It is a step of its own, last in the chain:
+    placed beside `unwarp` its grids would take frame time from the cheap steps after it.
+    """
+    found = _find(view)
+    if found is not None:
+        for version in versions(*found.trio):
+            if version >= 2:  # version 1 has no alignment pattern
+                yield _hypothesis(found, 17 + 4 * version, seeded=True)

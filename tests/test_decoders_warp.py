@@ -16,8 +16,9 @@ import qrcode
 
 from scanner.chain import DEFAULT_STEPS, DecoderChain
 from scanner.decoders import DECODERS, PREPROCESSORS
+from scanner.qrgrid import alignment_centres
 from scanner.views import View
-from scanner import warp
+from scanner import alignment, warp
 from scanner.warp import (Finder, WarpedView, find_finders, fit_homography, known_modules,
                           normalised, normalised_around, pick_triple, unwarp)
 
@@ -26,7 +27,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import make_gate_frames as gen  # noqa: E402 - the generator is a script, not a package
 
 HELD_OUT_SEED = 19
-WITHOUT_WARP = [s for s in DEFAULT_STEPS if "unwarp" not in s.pipeline]
+WITHOUT_WARP = [s for s in DEFAULT_STEPS if not any(p.startswith("unwarp") for p in s.pipeline)]
+#: Both kinds of bent grid, without the rest of the chain.
+WARP_ONLY = ["regions,unwarp>zxing", "regions,unwarp-seeded>zxing"]
 
 
 def rendered(condition: str, seed: int):
@@ -37,7 +40,7 @@ def rendered(condition: str, seed: int):
 
 # --------------------------------------------------------------------------- non-flat codes
 
-@pytest.mark.parametrize("condition, seed", [("folded", 4), ("folded", 5), ("bent", 4)])
+@pytest.mark.parametrize("condition, seed", [("folded", 4), ("folded", 5), ("cloth", 10)])
 def test_unwarp_reads_cards_no_flat_sampling_reads(condition, seed):
     """zxing alone and every other step of the chain miss these; the bent grid reads them."""
     frame, text = rendered(condition, seed)
@@ -52,16 +55,53 @@ def test_unwarp_reads_cards_no_flat_sampling_reads(condition, seed):
     assert cv2.contourArea(result.points.astype(np.float32)) > 50 * 50
 
 
-def test_the_live_chain_reaches_the_warp_within_a_second_of_frames():
+@pytest.mark.parametrize("seed", [1, 14])
+def test_a_grid_seeded_at_the_alignment_pattern_reads_a_fold_the_finders_alone_miss(
+        seed, monkeypatch):
+    """Beyond a crease the grid grown from the finders slips a module; the alignment
+    pattern, found where it really is, starts the mesh on the far side too."""
+    frame, text = rendered("folded", seed)
+    assert DecoderChain(["regions,unwarp>zxing"], budget_ms=None).decode(frame).text != text
+    seeded = DecoderChain(["regions,unwarp-seeded>zxing"], budget_ms=None)
+    result = seeded.decode(frame)
+    assert result.text == text
+    h, w = frame.shape
+    assert ((result.points >= 0) & (result.points <= [w, h])).all()
+    monkeypatch.setattr(warp, "seeds", lambda *args: [])
+    assert seeded.decode(frame).text is None  # no seed, no grid: nothing tried twice
+
+
+def test_seeds_find_the_alignment_pattern_where_the_finders_do_not_put_it():
+    """A version-4 code whose homography is 1.5 modules off at the far corner: the seed is
+    the alignment pattern's true place; a pattern that is not there gives no seed."""
+    qr = qrcode.QRCode(version=4, border=4, box_size=6)
+    qr.add_data("GPS.k3x9.1a2b.3.abcdefghijklmnopqrstuvwxyz0")
+    qr.make(fit=False)
+    img = np.array(qr.make_image().convert("L"), np.uint8)
+    norm = normalised(img, 6.0)
+    off = np.float64([[1, 0, 1.5 * 6], [0, 1, -1.0 * 6], [0, 0, 1]])
+    true = np.float64([[6, 0, 24], [0, 6, 24], [0, 0, 1]])
+    (centre, shift), = alignment.seeds(norm, off @ true, 33, 6.0)
+    assert tuple(centre) == (26.5, 26.5)
+    assert np.allclose(shift, [-9.0, 6.0], atol=1.0)
+    blank = normalised(np.full_like(img, 200), 6.0)
+    assert alignment.seeds(blank, true, 33, 6.0) == []
+
+
+@pytest.mark.parametrize("seed, step, frames", [(4, "regions,unwarp>zxing", 30),
+                                                (14, "regions,unwarp-seeded>zxing", 60)])
+def test_the_live_chain_reaches_the_warp_within_a_second_of_frames(seed, step, frames):
     """Held up for 30 frames (1 s at 30 fps), a folded card is read by the default chain,
-    each frame within its budget but for the one step resumed from the previous frame."""
-    frame, text = rendered("folded", 4)
+    each frame within its budget but for the one step resumed from the previous frame.
+    The seeded grids' step comes last, after every other rescue view has had its frame:
+    2 s at most (31 frames at load average 7 on the shared 2-core machine)."""
+    frame, text = rendered("folded", seed)
     chain = DecoderChain(carry_over=True).warm_up()
-    for n in range(30):
+    for n in range(frames):
         result = chain.decode(frame)
         if result.ok:
             break
-    assert result.text == text and result.step_name == "regions,unwarp>zxing", n
+    assert result.text == text and result.step_name == step, n
 
 
 def test_warm_up_lays_out_every_size_the_warp_guesses():
@@ -146,6 +186,21 @@ def test_known_modules_match_a_real_code():
         assert (m[mask] == dark[mask]).all()
 
 
+@pytest.mark.parametrize("version", range(1, 11))
+def test_known_modules_of_every_version_the_warp_guesses(version):
+    """Every alignment pattern, the dark module and (versions 7-10) the version
+    information are anchors: a wrong one would pull the grid off the code."""
+    qr = qrcode.QRCode(version=version, border=0, error_correction=qrcode.constants.ERROR_CORRECT_Q)
+    qr.add_data("x")
+    qr.make(fit=False)
+    m = np.array(qr.get_matrix(), bool)
+    mask, dark = known_modules(m.shape[0])
+    assert (m[mask] == dark[mask]).all()
+    assert mask.sum() > 3 * 64 + 2 * (m.shape[0] - 16) + 25 * len(alignment_centres(m.shape[0]))
+    if version >= 7:
+        assert mask[0:6, -11:-8].all() and mask[-11:-8, 0:6].all()
+
+
 @pytest.mark.slow
 def test_held_out_non_flat_frames_lose_nothing():
     """Seed 19, never tuned on: held up as `decode` holds a file (10 frames of budget, 3x
@@ -163,6 +218,27 @@ def test_held_out_non_flat_frames_lose_nothing():
             if flat.decode_still(frame).text == text and chain.decode_still(frame).text != text:
                 lost.append(f"{condition} {i}")
     assert not lost
+
+
+#: Frames of the held-out seed the two warp steps read alone, without a budget, of 20 per
+#: condition (`make_gate_frames.py --per-condition 20 --seed 19`): measured 20 / 18 / 19 on
+#: 2 Dec 2026 (20 / 16 / 17 before the anchors and the seeded grids); a frame of slack.
+HELD_OUT_FLOORS = {"bent": 19, "folded": 17, "cloth": 18}
+
+
+@pytest.mark.slow
+def test_the_warp_alone_reads_the_held_out_non_flat_frames():
+    """Seed 19, rendered exactly as `make_gate_frames.py --seed 19 --conditions
+    bent,folded,cloth,glare-blur` writes it, read by the two warp steps alone (the seeded
+    grids after the finder-grown ones) without a budget: no clock, the same on every
+    machine.  Glare on blur is not the warp's job."""
+    rng = np.random.default_rng(HELD_OUT_SEED)
+    warp_only = DecoderChain(WARP_ONLY, budget_ms=None)
+    read = {}
+    for condition in ("bent", "folded", "cloth"):
+        frames = [gen.render(rng, condition)[:2] for _ in range(20)]
+        read[condition] = sum(warp_only.decode(frame).text == text for frame, text in frames)
+    assert all(read[c] >= floor for c, floor in HELD_OUT_FLOORS.items()), read
 
 
 # --------------------------------------------------------------------------- a family

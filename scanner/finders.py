@@ -1,0 +1,83 @@
+"""The three finder patterns of a QR code in a crop, and the sizes their spacing suggests.
+
+The warp (`scanner/warp.py`) starts every grid from them: their centres and outer corners
+give the homography a mesh then bends, their spacing the likely versions.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .qrgrid import MAX_VERSION
+
+
+@dataclass(frozen=True)
+class Finder:
+    centre: np.ndarray  # (x, y) of the 3x3 stone
+    module: float  # module width in pixels
+    corners: np.ndarray  # (4, 2) outer corners, any order
+
+
+def find_finders(bw: np.ndarray) -> list[Finder]:
+    """Nested dark-light-dark squares (1:1:3:1:1) in a binary image (dark = 255)."""
+    contours, hierarchy = cv2.findContours(bw, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    hier = hierarchy[0]
+    # only contours with a child and a grandchild can be finders: picked out with numpy,
+    # as a Python loop over the thousands of contours of a textured crop costs milliseconds
+    hole = hier[:, 2]
+    stone_of = np.where(hole >= 0, hier[np.maximum(hole, 0), 2], -1)
+    found: list[Finder] = []
+    for i in np.flatnonzero(stone_of >= 0):
+        c, hole, stone = contours[i], hier[i][2], stone_of[i]
+        a0, a1, a2 = (cv2.contourArea(contours[k]) for k in (i, hole, stone))
+        if a2 < 4 or not (2.5 < a0 / a2 < 14 and 1.2 < a0 / max(a1, 1) < 4):
+            continue
+        mom = cv2.moments(contours[stone])
+        if mom["m00"] <= 0:
+            continue
+        centre = np.array([mom["m10"] / mom["m00"], mom["m01"] / mom["m00"]])
+        module = float(np.sqrt(a0)) / 7.0
+        if any(np.linalg.norm(f.centre - centre) < 2 * module for f in found):
+            continue
+        corners = cv2.boxPoints(cv2.minAreaRect(c))
+        approx = cv2.approxPolyDP(c, 0.08 * cv2.arcLength(c, True), True).reshape(-1, 2)
+        if len(approx) == 4:
+            corners = approx
+        found.append(Finder(centre, module, np.asarray(corners, np.float32)))
+    return found
+
+
+def pick_triple(finders: list[Finder]) -> tuple[Finder, Finder, Finder] | None:
+    """(top-left, top-right, bottom-left): the most right-angled triple of alike finders."""
+    best, best_score = None, 0.45
+    for trio in itertools.combinations(finders[:8], 3):
+        sizes = [f.module for f in trio]
+        if max(sizes) > 1.8 * min(sizes):
+            continue
+        for k in range(3):
+            tl, a, b = trio[k], trio[(k + 1) % 3], trio[(k + 2) % 3]
+            va, vb = a.centre - tl.centre, b.centre - tl.centre
+            la, lb = np.linalg.norm(va), np.linalg.norm(vb)
+            if min(la, lb) < 8 * tl.module or max(la, lb) > 2.2 * min(la, lb):
+                continue
+            score = abs(float(va @ vb) / (la * lb)) + 0.1 * (max(sizes) / min(sizes) - 1)
+            if score < best_score:
+                cross = va[0] * vb[1] - va[1] * vb[0]
+                best, best_score = ((tl, a, b) if cross > 0 else (tl, b, a)), score
+    return best
+
+
+def versions(tl: Finder, tr: Finder, bl: Finder) -> list[int]:
+    """Likely QR versions from the finders' spacing, the nearest first."""
+    est = []
+    for f in (tr, bl):
+        m = (tl.module + f.module) / 2
+        est.append(np.linalg.norm(f.centre - tl.centre) / m + 7)
+    v = (float(np.mean(est)) - 17) / 4
+    near = sorted(range(1, MAX_VERSION + 1), key=lambda k: abs(k - v))
+    return [k for k in near[:3] if abs(k - v) < 1.6]
