@@ -327,6 +327,14 @@ def _start_request() -> None:
     _sync_transaction()
 
 
+def rescope_request() -> None:
+    """The request's user changed (a login): from here on, the request has their scope."""
+    if has_request_context() and "tenancy_token" in g:
+        g.tenancy_scope = _scope_for_request()
+        _scope.set(g.tenancy_scope)
+        _sync_transaction()
+
+
 def _end_request(_exc) -> None:
     token = g.pop("tenancy_token", None)
     if token is not None:
