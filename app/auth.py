@@ -27,6 +27,7 @@ from .common import ratelimit
 from .common.audit import Actor, acting_as, done_acting
 from .duty import guards as duty
 from .models import User
+from .tenancy import rescope_request
 
 bp = Blueprint("auth", __name__)
 
@@ -131,6 +132,7 @@ def login():
                 user.end_sessions()
                 db.session.commit()
             login_user(user)
+            rescope_request()  # the landing page is found in the user's community
             return redirect(same_site_path(request.args.get("next")) or _landing(user))
         flash(_("用户名或密码错误"), "error")
     if request.method == "POST":  # every POST that did not log in counts against both limits

@@ -112,10 +112,10 @@ def narrow_to(community_id: int) -> None:
     """From here on, this request sees only ``community_id``: a public page that found its
     row (a pass link, a poster, a certificate) in system scope narrows to that row's community.
     Outside a request (a command, a test) the caller's scope is left as it is."""
-    scope = _active_scope()
-    if not has_request_context() or "tenancy_token" not in g or scope is None \
-            or not scope.everything:
-        return  # not a request, or narrowed already: a second link cannot widen or move it
+    if not has_request_context() or "tenancy_token" not in g \
+            or not g.tenancy_scope.everything or _scope.get() is not g.tenancy_scope:
+        return  # not a request, narrowed already (a second link cannot widen or move it),
+        # or inside a use_scope block of its own
     g.tenancy_scope = Scope(frozenset({community_id}), community_id)
     _scope.set(g.tenancy_scope)
     _sync_transaction()
@@ -325,6 +325,14 @@ def _start_request() -> None:
     g.tenancy_scope = _scope_for_request()
     _scope.set(g.tenancy_scope)
     _sync_transaction()
+
+
+def rescope_request() -> None:
+    """The request's user changed (a login): from here on, the request has their scope."""
+    if has_request_context() and "tenancy_token" in g:
+        g.tenancy_scope = _scope_for_request()
+        _scope.set(g.tenancy_scope)
+        _sync_transaction()
 
 
 def _end_request(_exc) -> None:

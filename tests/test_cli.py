@@ -120,49 +120,96 @@ def test_the_migration_marks_cards_of_unknown_key(tmp_path):
     con.close()
 
 
+@pytest.fixture
+def upgrade_url(backend, database_url, tmp_path):
+    """A database of its own for an upgrade from an old revision: a file, or a new PostgreSQL
+    database next to the test one (the role may create databases, not bypass row security)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    from sqlalchemy import create_engine, make_url, text
+    url = make_url(database_url)
+    name = f"{url.database}_upgrade"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _upgrade(url: str, tmp_path, revision: str = "head") -> None:
+    env = {**os.environ, "DATABASE_URL": url, "KEYS_DIR": str(tmp_path / "keys"), "SECRET_KEY": "x"}
+    r = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade", revision],
+                       env=env, cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+#: One community's rows as the schema before communities (c17000000001) held them.
+OLD_ROWS = [
+    "INSERT INTO buildings (id, name) VALUES (1, '3号楼')",
+    "INSERT INTO households (id, building_id, unit, room, note, link_version) "
+    "VALUES (1, 1, '2单元', '301', '', 1)",
+    "INSERT INTO people (id, household_id, name, phone, category, id_card_masked, employer, "
+    "is_returnee, created_at) VALUES (1, 1, '升级前', '13900000000', 'resident', '', '', :no, :t)",
+    "INSERT INTO passes (id, person_id, serial, category, status, issued_at, updated_at, "
+    "link_version, printed_kid) VALUES (1, 1, 1, 'resident', 'active', :t, :t, 1, 'k1')",
+    "INSERT INTO category_rules (category, hours, gates, anti_passback, temperature_required) "
+    "VALUES ('resident', '', '', :yes, :no)",
+    "INSERT INTO gates (id, name) VALUES (1, '东门')",
+    "INSERT INTO gate_devices (id, gate_id, name, token_hash, active, created_at) "
+    "VALUES (1, 1, '东门-1', :device_hash, :yes, :t)",
+    "INSERT INTO scans (id, nonce, request_hash, device_id, gate_id, pass_id, direction, "
+    "scanned_at, received_at, allowed, reason, raw_text, response) "
+    "VALUES (1, 'n1', '', 1, 1, 1, 'in', :t, :t, :yes, 'OK', '', '{}')",
+    "INSERT INTO users (id, username, display_name, role, password_hash, active, session_token) "
+    "VALUES (1, 'office', '', 'office', :password_hash, :yes, 't')",
+]
+
+
 @pytest.mark.other_process  # `flask db upgrade` runs in a subprocess, on the real clock
-def test_a_single_community_database_upgrades_into_one_community(tmp_path, keys_dir):
+@pytest.mark.both_databases
+def test_a_single_community_database_upgrades_into_one_community(backend, upgrade_url, tmp_path,
+                                                                 keys_dir):
     """A database of the head before communities (c17000000001), with people, a pass, a
     rule, a gate device, a login and a scan, becomes community c1 (issue 18) and keeps
     working with no new flag: its office sees its people, its gate's scans are judged."""
-    import sqlite3
     import uuid
     from datetime import datetime, timezone
+    from sqlalchemy import create_engine, text
     from werkzeug.security import generate_password_hash
     from app import create_app
     from app.models import Community, Pass
     from app.services import issuing
     from app.services.devices import device_token_hash
-    from helpers import csrf_token, db_upgrade
-    con = sqlite3.connect(db_upgrade(tmp_path, "c17000000001"))
-    old = "'2026-11-01 00:00:00'"
-    con.executescript(f"""
-        INSERT INTO buildings (id, name) VALUES (1, '3号楼');
-        INSERT INTO households (id, building_id, unit, room, note, link_version) VALUES (1, 1, '2单元', '301', '', 1);
-        INSERT INTO people (id, household_id, name, phone, category, id_card_masked, employer, is_returnee, created_at)
-            VALUES (1, 1, '升级前', '13900000000', 'resident', '', '', 0, {old});
-        INSERT INTO passes (id, person_id, serial, category, status, issued_at, updated_at, link_version, printed_kid)
-            VALUES (1, 1, 1, 'resident', 'active', {old}, {old}, 1, 'k1');
-        INSERT INTO category_rules (category, hours, gates, anti_passback, temperature_required)
-            VALUES ('resident', '', '', 1, 0);
-        INSERT INTO gates (id, name) VALUES (1, '东门');
-        INSERT INTO gate_devices (id, gate_id, name, token_hash, active, created_at)
-            VALUES (1, 1, '东门-1', '{device_token_hash("gd_old")}', 1, {old});
-        INSERT INTO scans (id, nonce, request_hash, device_id, gate_id, pass_id, direction, scanned_at,
-                           received_at, allowed, reason, raw_text, response)
-            VALUES (1, 'n1', '', 1, 1, 1, 'in', {old}, {old}, 1, 'OK', '', '{{}}');
-        INSERT INTO users (id, username, display_name, role, password_hash, active, session_token)
-            VALUES (1, 'office', '', 'office', '{generate_password_hash("pw-office")}', 1, 't');
-    """)
-    con.commit()
-    db_path = db_upgrade(tmp_path)
-    assert con.execute("SELECT code, kind FROM communities").fetchall() == [("c1", "community")]
-    for table in ("buildings", "households", "people", "passes", "category_rules", "gates",
-                  "gate_devices", "scans", "users"):
-        assert con.execute(f"SELECT DISTINCT community_id FROM {table}").fetchall() == [(1,)], table
-    con.close()
+    from helpers import csrf_token
+    _upgrade(upgrade_url, tmp_path, "c17000000001")
+    engine = create_engine(upgrade_url)
+    values = {"t": datetime(2026, 11, 1, tzinfo=timezone.utc), "yes": True, "no": False,
+              "device_hash": device_token_hash("gd_old"),
+              "password_hash": generate_password_hash("pw-office")}
+    with engine.begin() as conn:
+        for statement in OLD_ROWS:
+            conn.execute(text(statement), {k: v for k, v in values.items() if f":{k}" in statement})
+        if backend == "postgres":  # rows given their ids leave the sequences behind
+            for table in ("buildings", "households", "people", "passes", "gates", "gate_devices",
+                          "scans", "users"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1)"))
+    _upgrade(upgrade_url, tmp_path)
+    with engine.begin() as conn:
+        if backend == "postgres":  # row-level security: name the community, or see nothing
+            assert conn.execute(text("SELECT count(*) FROM people")).scalar() == 0
+            conn.execute(text("SELECT set_config('app.community_ids', '1', true)"))
+        assert conn.execute(text("SELECT code, kind FROM communities")).all() == [("c1", "community")]
+        for table in ("buildings", "households", "people", "passes", "category_rules", "gates",
+                      "gate_devices", "scans", "users"):
+            assert conn.execute(text(f"SELECT DISTINCT community_id FROM {table}")).all() == [(1,)]
+    engine.dispose()
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "KEYS_DIR": str(keys_dir),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SERVER_NAME": "localhost"})
+                      "SQLALCHEMY_DATABASE_URI": upgrade_url, "SERVER_NAME": "localhost"})
     client = app.test_client()
     with app.app_context():
         assert db.session.scalar(db.select(Community.name))

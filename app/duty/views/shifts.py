@@ -116,7 +116,9 @@ def guards():
         return redirect(url_for(".guards"))
     rows = db.session.scalars(db.select(Guard).order_by(Guard.active.desc(), Guard.team,
                                                          Guard.name)).all()
-    logins = {u.id: u.username for u in db.session.scalars(db.select(User))}
+    linked = [g.user_id for g in rows if g.user_id]  # users are shared by every community
+    logins = {u.id: u.username
+              for u in db.session.scalars(db.select(User).where(User.id.in_(linked)))}
     return render_template("office/guards.html", guards=rows, logins=logins, teams=rules.TEAMS,
                            kinds=rules.GUARD_KINDS, form=ActionForm())
 
