@@ -228,11 +228,17 @@ def _demo_scans(rng, passes, devices, now) -> int:
     return count
 
 
-def create_demo_users() -> list[tuple[str, str, str]]:
+def create_demo_users(suffix: str = "", community_id: int | None = None,
+                      names: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """The demo's four logins (``office`` or, with ``suffix`` "-c2", ``office-c2``), passwords
+    ``<role>-demo``, of ``community_id``; ``names``: role -> display name instead of c1's."""
     out = []
-    for username, role, name, password in DEMO_LOGINS:
+    for login, role, name, password in DEMO_LOGINS:
+        username = login + suffix
         if not db.session.scalar(db.select(User).where(User.username == username)):
-            u = User(username=username, role=role, display_name=name)
+            u = User(username=username, role=role, display_name=(names or {}).get(role, name))
+            if community_id is not None:
+                u.community_id = community_id
             u.set_password(password)
             db.session.add(u)
         out.append((username, password, role))
