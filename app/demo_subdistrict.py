@@ -86,14 +86,15 @@ def signing_key(community, first: bool) -> str | None:
 def build_subdistrict(n: int, c1_passes: int, scans: bool = True) -> list[dict]:
     """Communities c1...cN of one sub-district, each built in its own scope, and the
     district login; returns, per community, what the demo command prints."""
-    from .services.communities import create_community, default_community, subdistrict_row
-    from .tenancy import system_scope, use_scope
+    from .services.communities import create_community, subdistrict_row
+    from .tenancy import community_by_code, default_community, system_scope, use_scope
     with system_scope():
         first = default_community()
         first.subdistrict = first.subdistrict or SUBDISTRICT
         subdistrict_row(first.subdistrict)
         chosen = plans(n, c1_passes, first.name)
-        rows = [first] + [create_community(p.code, p.name, first.subdistrict)
+        rows = [first] + [community_by_code(p.code)  # an empty one made before: kept
+                          or create_community(p.code, p.name, first.subdistrict)
                           for p in chosen[1:]]
         db.session.flush()
         _district_user(first.subdistrict)

@@ -45,8 +45,7 @@ def demo_command(n_passes, n_communities, reset, no_scans, if_empty):
 
 def _one_community(n_passes: int, scans: bool) -> None:
     """Today's demo: one community, four logins, the 东门 device token on the last line."""
-    from ..services.communities import default_community
-    from ..tenancy import system_scope, use_scope
+    from ..tenancy import default_community, system_scope, use_scope
     with system_scope():
         community = default_community()
     ring = KeyRing.load(current_app.config["KEYS_DIR"])

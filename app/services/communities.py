@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from ..common.audit import record_action
 from ..common.errors import ServiceError
 from ..extensions import db
-from ..models.communities import Community
+from ..models.communities import Community, CommunityKind
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 SUBDISTRICT_PREFIX = "sd-"
@@ -25,17 +25,10 @@ class CommunityError(ServiceError):
     """A community that cannot be created or removed, said plainly."""
 
 
-def communities(kind: str = "community") -> list[Community]:
+def communities(kind: str = CommunityKind.COMMUNITY.value) -> list[Community]:
     """Every community of ``kind``, in code order (what ``communities list`` prints)."""
     return list(db.session.scalars(select(Community).where(Community.kind == kind)
                                    .order_by(Community.code)))
-
-
-def default_community() -> Community | None:
-    """The community the database started with (the migrated one, ``init-db``'s): the
-    first of kind "community"."""
-    return db.session.scalar(select(Community).where(Community.kind == "community")
-                             .order_by(Community.id).limit(1))
 
 
 def by_code(code: str) -> Community:
@@ -59,7 +52,8 @@ def create_community(code: str, name: str, subdistrict: str = "") -> Community:
                              "a community needs a name of at most 60 characters")
     if db.session.scalar(select(Community.id).where(Community.code == code)) is not None:
         raise CommunityError("EXISTS", f"社区 {code} 已存在", f"community {code} exists already")
-    community = Community(code=code, name=name, subdistrict=subdistrict, kind="community")
+    community = Community(code=code, name=name, subdistrict=subdistrict,
+                          kind=CommunityKind.COMMUNITY.value)
     db.session.add(community)
     if subdistrict:
         subdistrict_row(subdistrict)
@@ -70,16 +64,15 @@ def create_community(code: str, name: str, subdistrict: str = "") -> Community:
 
 def subdistrict_row(name: str) -> Community:
     """The sub-district's own row (kind "subdistrict"), created on first need."""
-    row = db.session.scalar(select(Community).where(Community.kind == "subdistrict",
+    sub = CommunityKind.SUBDISTRICT.value
+    row = db.session.scalar(select(Community).where(Community.kind == sub,
                                                     Community.subdistrict == name))
     if row is None:
-        n = db.session.scalar(select(func.count(Community.id)).where(
-            Community.kind == "subdistrict")) + 1
+        n = db.session.scalar(select(func.count(Community.id)).where(Community.kind == sub)) + 1
         while db.session.scalar(select(Community.id).where(
                 Community.code == f"{SUBDISTRICT_PREFIX}{n}")) is not None:
             n += 1
-        row = Community(code=f"{SUBDISTRICT_PREFIX}{n}", name=name, subdistrict=name,
-                        kind="subdistrict")
+        row = Community(code=f"{SUBDISTRICT_PREFIX}{n}", name=name, subdistrict=name, kind=sub)
         db.session.add(row)
         db.session.flush()
     return row
