@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from ..services import backup as service
 from ..services import community_backup as one
+from ..services.community_restore import restore_community
 
 
 def _summary(counts: dict[str, int]) -> str:
@@ -46,7 +47,7 @@ def restore_command(src, force):
     community absent or empty (or --force) and its ids free (a fresh database: yes)."""
     try:
         if one.is_community_backup(src):
-            result = one.restore_community(src, force)
+            result = restore_community(src, force)
         else:
             counts = service.restore(src, force)
     except (service.BackupError, one.CommunityBackupError) as err:
@@ -56,6 +57,8 @@ def restore_command(src, force):
         return
     if result.replaced_empty:
         click.echo(f"the empty community {result.replaced_empty} of this fresh database made way")
+    for table, n in result.renumbered.items():
+        click.echo(f"{n} row(s) of {table}: their ids were taken here, given new ones")
     for column, n in result.detached.items():
         click.echo(f"{n} row(s): {column} named a row of another community, left empty")
     click.echo(f"restored community {result.code}: {_summary(result.counts)} from {src}")
