@@ -69,12 +69,15 @@ class Sizes:
 @dataclass(frozen=True)
 class Site:
     """What tells one demo community from its neighbours besides its size and seed: its two
-    open gates (the first is the main one, couriers' only gate) and its guard login, who is
-    the guard on duty at the main gate. The defaults are the one-community demo's."""
+    open gates (the first is the main one, couriers' only gate), its guard login (the guard
+    on duty at the main gate) and its scattered compounds. The defaults are the
+    one-community demo's."""
 
     gates: tuple[str, str] = ("东门", "北门")
     guard_login: str = "guard"
     guard_name: str = "赵师傅"
+    #: its scattered compounds (name, address, check every N hours); None: c1's six
+    places: tuple[tuple[str, str, int], ...] | None = None
 
 
 def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True,

@@ -30,6 +30,13 @@ NEIGHBOURS = [("安宁里社区", ("南门", "西门"), 0.7), ("毛纺路小区"
               ("朱房北区", ("1号门", "2号门"), 0.55), ("铁路宿舍小区", ("东大门", "西小门"), 1.1),
               ("学府花园", ("南门", "北门"), 0.85), ("清缘里", ("东门", "南门"), 0.65),
               ("当代城市家园", ("西门", "北门"), 1.5), ("小营西路小区", ("北门", "东门"), 0.9)]
+#: scattered compounds (散居院落) the neighbours' guards check: two to six each
+PLACE_POOL = [("育新里2号院", "育新里2号", 4), ("西三旗南平房", "西三旗南路", 8),
+              ("建材城东院", "建材城东路9号", 6), ("电力宿舍", "安宁庄路3号", 4),
+              ("林业大学家属院", "清华东路35号", 6), ("永泰园小院", "永泰园1号", 4),
+              ("小营平房区", "小营西路东", 8), ("后屯北院", "后屯路17号", 6),
+              ("马坊村东院", "马坊村东", 8), ("地质宿舍", "学院路29号", 4),
+              ("宝盛里3号院", "宝盛里3号", 4), ("北沙滩平房", "北沙滩路", 8)]
 C1_SEED = 7
 
 
@@ -55,7 +62,9 @@ def plans(n: int, c1_passes: int, c1_name: str) -> list[Plan]:
             name += f"{'二三四五六七八九'[min((k - 2) // len(NEIGHBOURS) - 1, 7)]}期"
         rng = random.Random(C1_SEED + 101 * k)  # the staff's names, apart from the data's seed
         surname = rng.choice(SURNAMES)
-        out.append(Plan(f"c{k}", name, Site(gates, f"guard-c{k}", f"{surname}师傅"),
+        first, count = (3 * k) % len(PLACE_POOL), 2 + k % 5
+        places = tuple((PLACE_POOL * 2)[first:first + count])
+        out.append(Plan(f"c{k}", name, Site(gates, f"guard-c{k}", f"{surname}师傅", places),
                         max(10, round(c1_passes * factor)), C1_SEED + 101 * k, f"-c{k}"))
     return out
 

@@ -43,7 +43,7 @@ def build_duty(rng, devices, buildings, now, site: Site = Site()) -> dict:
     _shifts(east, north, staff, now)
     _on_duty(team_guards, east, north, now)
     n_events = _events(rng, east, north, len(buildings), now)
-    n_places = _places(rng, guard_user, now)
+    n_places = _places(rng, guard_user, now, site.places or DEMO_PLACES)
     _notices(buildings, now, site.gates)
     db.session.flush()
     return {"guards": len(staff), "pins": pins, "events": n_events, "places": n_places}
@@ -136,9 +136,9 @@ def _event_fields(rng, kind: str, n_buildings: int) -> tuple[dict, str]:
             "description": "一男子拒绝扫码并辱骂值班人员，已劝离并报告社区"}, ""
 
 
-def _places(rng, guard_user, now) -> int:
+def _places(rng, guard_user, now, chosen) -> int:
     """Six scattered compounds, each checked once: two overdue, the rest within their interval."""
-    places = [Place(name=n, address=a, check_every_hours=h) for n, a, h in DEMO_PLACES]
+    places = [Place(name=n, address=a, check_every_hours=h) for n, a, h in chosen]
     db.session.add_all(places)
     db.session.flush()
     if guard_user:
