@@ -57,7 +57,7 @@ def test_create_refuses(two, args, says):
 
 def _one_community_commands(tmp_path) -> list[list[str]]:
     roster = tmp_path / "r.csv"
-    roster.write_text("楼栋,单元,房间,姓名,手机,类别\n1号楼,1单元,101,张三,13900000001,resident\n",
+    roster.write_text("楼栋,单元,房号,姓名,手机,类别\n1号楼,1单元,101,张三,13900000001,resident\n",
                       encoding="utf-8")
     return [["devices", "create", "--gate", "南门"],
             ["devices", "enroll", "--gate", "南门", "-o", str(tmp_path / "s.png")],
@@ -107,7 +107,7 @@ def test_devices_and_gates_land_in_the_community_named(app, two, client):
 @both
 def test_roster_goes_into_and_out_of_one_community(app, two, tmp_path):
     src = tmp_path / "r.csv"
-    src.write_text("楼栋,单元,房间,姓名,手机,类别\n1号楼,1单元,101,张三,13900000001,resident\n",
+    src.write_text("楼栋,单元,房号,姓名,手机,类别\n1号楼,1单元,101,张三,13900000001,resident\n",
                    encoding="utf-8")
     r = two.invoke(args=["roster", "import", str(src), "--community", "c2"])
     assert r.exit_code == 0, r.output

@@ -19,8 +19,7 @@ def warn_guessed_base(base: str, what: str = "the QR code") -> None:
 
 
 def init_app(app) -> None:
-    from . import (backup, communities, database, demo, devices, keys, passes, roster, rules,
-                   scans, users)
+    from . import backup, database, demo, devices, keys, passes, roster, rules, scans, users
     from ..duty import cli as duty
     from ..health import cli as health
 
@@ -28,7 +27,9 @@ def init_app(app) -> None:
     app.cli.add_command(demo.demo_command)
     app.cli.add_command(backup.backup_command)
     app.cli.add_command(backup.restore_command)
-    for group in (communities.communities_cli, keys.keys_cli, devices.devices_cli,
-                  users.users_cli, rules.rules_cli, roster.roster_cli, scans.scans_cli, passes.passes_cli, duty.duty_cli,
+    for group in (keys.keys_cli, devices.devices_cli, users.users_cli, rules.rules_cli,
+                  roster.roster_cli, scans.scans_cli, passes.passes_cli, duty.duty_cli,
                   health.health_cli):
         app.cli.add_command(group)
+    from .communities import communities_cli  # a sub-district's communities
+    app.cli.add_command(communities_cli)

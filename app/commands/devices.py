@@ -5,6 +5,7 @@ import click
 from flask.cli import AppGroup
 
 from ..extensions import db
+from .scope import community_option
 
 
 devices_cli = AppGroup("devices", help="Gate devices (scanner laptops) and their API tokens.")
@@ -65,6 +66,7 @@ def _device(device_id: int):
 
 
 @devices_cli.command("list")
+@community_option
 def devices_list():
     from ..models import GateDevice
     for d in db.session.scalars(db.select(GateDevice).order_by(GateDevice.id)):

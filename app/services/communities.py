@@ -25,6 +25,17 @@ class CommunityError(ServiceError):
     """A community that cannot be created or removed, said plainly."""
 
 
+def community_name(community_id: int | None = None) -> str:
+    """The name printed on cards, posters, duty sheets and certificates: community
+    ``community_id``'s, else that of the community new rows go to in the current scope
+    (``--community``, the logged-in staff's), else the configured COMMUNITY_NAME."""
+    from flask import current_app
+    from ..tenancy import current_community
+    community = db.session.get(Community, community_id) if community_id is not None \
+        else current_community()
+    return community.name if community is not None else current_app.config["COMMUNITY_NAME"]
+
+
 def communities(kind: str = CommunityKind.COMMUNITY.value) -> list[Community]:
     """Every community of ``kind``, in code order (what ``communities list`` prints)."""
     return list(db.session.scalars(select(Community).where(Community.kind == kind)
