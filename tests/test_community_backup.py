@@ -142,3 +142,40 @@ def test_back_into_the_same_database(app, subdistrict, tmp_path):
 def test_an_unknown_community_is_refused(app, subdistrict, tmp_path):
     r = subdistrict.invoke(args=["backup", str(tmp_path / "x.backup"), "--community", "c9"])
     assert r.exit_code != 0 and "no community c9" in r.output
+
+
+def test_into_another_database_with_its_own_data(app, subdistrict, tmp_path, empty_database,
+                                                 keys_dir):
+    """Ids the other database uses already are renumbered, and the rows naming them follow."""
+    before = rows_of(app, "c2")
+    out = tmp_path / "c2.backup"
+    assert subdistrict.invoke(args=["backup", str(out), "--community", "c2"]).exit_code == 0
+    target = create_app({"TESTING": True, "SECRET_KEY": "t-" + uuid.uuid4().hex,
+                         "SQLALCHEMY_DATABASE_URI": empty_database, "KEYS_DIR": str(keys_dir)})
+    try:
+        runner = target.test_cli_runner()
+        assert runner.invoke(args=["init-db"]).exit_code == 0
+        assert runner.invoke(args=["demo", "--passes", "60", "--no-scans"]).exit_code == 0
+        r = runner.invoke(args=["restore", str(out)])
+        assert r.exit_code == 0, r.output
+        assert "given new ones" in r.output  # people, passes... of c1 hold c2's old ids
+        after = rows_of(target, "c2")
+        assert {k: v for k, v in after.items() if k != "users"} == \
+            {k: v for k, v in before.items() if k != "users"}
+        from app.models import Pass, Person, Scan
+        from app.tenancy import system_scope
+        with target.app_context(), system_scope():
+            c2 = db.session.scalar(db.select(Community.id).where(Community.code == "c2"))
+            astray = db.session.scalar(db.select(db.func.count(Scan.id)).join(
+                Pass, Scan.pass_id == Pass.id).where(Scan.community_id == c2,
+                                                     Pass.community_id != c2))
+            homeless = db.session.scalar(db.select(db.func.count(Pass.id)).join(
+                Person, Pass.person_id == Person.id).where(Pass.community_id == c2,
+                                                           Person.community_id != c2))
+        assert (astray, homeless) == (0, 0)
+        assert rows_of(target, "c1")["people"] > 0  # the other community is untouched
+        _log_in(target, "office-c2", "office-demo")
+    finally:
+        with target.app_context():
+            db.session.remove()
+            db.engine.dispose()
