@@ -95,9 +95,11 @@ def test_devices_and_gates_land_in_the_community_named(app, two, client):
     r = two.invoke(args=["devices", "create", "--gate", "南门", "--community", "c2"])
     assert r.exit_code == 0, r.output
     token = r.output.strip().splitlines()[-1]
-    assert client.get("/api/v1/ping", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    ping = client.get("/api/v1/ping", headers={"Authorization": f"Bearer {token}"})
+    assert ping.status_code == 200
     # the same gate name in c1 is another gate (gate names are unique per community)
-    assert two.invoke(args=["devices", "create", "--gate", "南门", "--community", "c1"]).exit_code == 0
+    r = two.invoke(args=["devices", "create", "--gate", "南门", "--community", "c1"])
+    assert r.exit_code == 0, r.output
     assert _code_of(app, Gate, name="南门") == {"c1", "c2"}
     assert _code_of(app, GateDevice) == {"c1", "c2"}
     r = two.invoke(args=["devices", "create", "--gate", "南门", "--community", "c9"])

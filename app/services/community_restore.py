@@ -298,10 +298,17 @@ def _new_logins(conn, table, rows: list[dict]) -> list[dict]:
     return fresh
 
 
-def _sequence_value(conn, table_name: str) -> int:
+def _sequence(conn, table_name: str) -> str | None:
+    """The PostgreSQL sequence that hands out ``table_name``'s ids (None on SQLite)."""
     if conn.dialect.name != "postgresql":
-        return 0
-    seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table_name}).scalar()
+        return None
+    return conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"),
+                        {"t": table_name}).scalar()
+
+
+def _sequence_value(conn, table_name: str) -> int:
+    """The last id the sequence handed out (0: none, or SQLite)."""
+    seq = _sequence(conn, table_name)
     if not seq:
         return 0
     return conn.execute(text("SELECT COALESCE(pg_sequence_last_value(CAST(:s AS regclass)), 0)"),
@@ -309,16 +316,11 @@ def _sequence_value(conn, table_name: str) -> int:
 
 
 def _advance_sequences(conn) -> None:
-    """PostgreSQL hands out ids from sequences that an insert with ids does not move."""
-    if conn.dialect.name != "postgresql":
-        return
+    """PostgreSQL hands out ids from sequences that an insert with ids does not move: each
+    goes past the highest id now in its table (never back)."""
     for table in tables():
-        if not _renumberable(table):
-            continue
-        seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"),
-                           {"t": table.name}).scalar()
+        seq = _sequence(conn, table.name) if _renumberable(table) else None
         if seq:
-            conn.execute(text(
-                "SELECT setval(CAST(:s AS regclass), GREATEST(COALESCE(pg_sequence_last_value("
-                f'CAST(:s AS regclass)), 0), (SELECT COALESCE(max(id), 0) FROM "{table.name}"), 1))'),
-                {"s": seq})
+            highest = conn.execute(select(func.max(table.c.id))).scalar() or 0
+            conn.execute(text("SELECT setval(CAST(:s AS regclass), :n)"),
+                         {"s": seq, "n": max(highest, _sequence_value(conn, table.name), 1)})
