@@ -160,3 +160,23 @@ def test_the_real_flask_command(tmp_path):
     run("communities", "create", "c3", "--name", "朱房北区", "--subdistrict", "清河街道")
     listed = [line.split()[:2] for line in run("communities", "list").splitlines()]
     assert listed[1:] == [["c2", "毛纺路小区"], ["c3", "朱房北区"]] and listed[0][0] == "c1"
+
+
+@both
+def test_posters_and_cards_carry_their_communitys_name(app, two, tmp_path):
+    from helpers import pdf_text
+    poster = tmp_path / "poster.pdf"
+    r = two.invoke(args=["health", "poster", "--gate", "南门", "--community", "c2", "-o", str(poster)])
+    assert r.exit_code == 0, r.output
+    src = tmp_path / "r.csv"
+    src.write_text("楼栋,单元,房号,姓名,手机,类别\n1号楼,1单元,101,张三,13900000001,resident\n",
+                   encoding="utf-8")
+    assert two.invoke(args=["roster", "import", str(src), "--community", "c2"]).exit_code == 0
+    cards = tmp_path / "cards.pdf"
+    r = two.invoke(args=["passes", "print", "--all", "--community", "c2", "-o", str(cards)])
+    assert r.exit_code == 0, r.output
+    for pdf in (poster, cards):
+        text = pdf_text(pdf)
+        assert "安宁里社区" in text and app.config["COMMUNITY_NAME"] not in text
+    r = two.invoke(args=["passes", "print", "--all", "--community", "c1", "-o", str(cards)])
+    assert r.exit_code != 0  # c1 has no pass: c2's are not printed for it
