@@ -64,3 +64,4 @@ def remove_cmd(code, yes):
         db.session.commit()
         click.echo(f"removed community {code}: "
                    + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+        click.echo(f"its signing keys (KEYS_DIR/{code}/) are left on disk: move or delete them")
