@@ -66,7 +66,22 @@ class Sizes:
                    buildings=max(1, min(60, round(households / 25))))
 
 
-def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> dict:
+@dataclass(frozen=True)
+class Site:
+    """What tells one demo community from its neighbours besides its size and seed: its two
+    open gates (the first is the main one, couriers' only gate), its guard login (the guard
+    on duty at the main gate) and its scattered compounds. The defaults are the
+    one-community demo's."""
+
+    gates: tuple[str, str] = ("东门", "北门")
+    guard_login: str = "guard"
+    guard_name: str = "赵师傅"
+    #: its scattered compounds (name, address, check every N hours); None: c1's six
+    places: tuple[tuple[str, str, int], ...] | None = None
+
+
+def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True,
+                    site: Site = Site()) -> dict:
     """Add a whole community to the session; the same ``seed`` makes the same one."""
     rng = random.Random(seed)
     size = Sizes.for_passes(n_passes)
@@ -77,19 +92,20 @@ def build_community(n_passes: int = 900, seed: int = 7, scans: bool = True) -> d
     now = datetime.now(timezone.utc)
     passes = _passes(rng, people, vehicles, now)
     set_rule("sanitation", "03:00-09:00,15:00-21:00", "")
-    set_rule("courier", "07:00-21:00", "东门")
+    set_rule("courier", "07:00-21:00", site.gates[0])
     set_rule("vehicle", "", "", anti_passback=False)
     gates, tokens = {}, {}
-    for gate_name in ("东门", "北门"):
+    for gate_name in site.gates:
         gates[gate_name], tokens[gate_name] = create_device(gate_name, f"{gate_name}-笔记本1")
     n_scans = _demo_scans(rng, passes, gates, now) if scans else 0
     db.session.flush()
     from .health.demo import build_health  # home quarantine: docs/health.md
-    health = build_health(rng, [p for p in people if p.household is not None], now)
+    health = build_health(rng, [p for p in people if p.household is not None], now,
+                          site.gates[0])
     db.session.flush()
     buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
     from .duty.demo import build_duty  # gate duty: docs/gate-duty.md
-    duty_info = build_duty(rng, gates, buildings, now)
+    duty_info = build_duty(rng, gates, buildings, now, site)
     return {"duty": duty_info, "passes": len(passes), "people": size.people,
             "households": size.households,
             "buildings": size.buildings, "vehicles": size.vehicles,
@@ -171,8 +187,10 @@ def _passes(rng: random.Random, people: list[Person], vehicles: list[Vehicle],
 
 
 def _demo_scans(rng, passes, devices, now) -> int:
-    """A day at the gates: out in the morning peak, back in the afternoon peak."""
+    """A day at the gates: out in the morning peak, back in the afternoon peak (``devices``:
+    gate name -> device, the main gate first)."""
     tz = community_tz()
+    main, side = list(devices)[:2]
     today = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     live = [p for p in passes if p.status == PassStatus.ACTIVE]
     rows = []
@@ -181,7 +199,7 @@ def _demo_scans(rng, passes, devices, now) -> int:
             out_h, in_h = rng.gauss(4.0, 0.4), rng.gauss(16.5, 0.7)
         else:
             out_h, in_h = rng.gauss(8.5, 0.6), rng.gauss(16.5, 0.7)  # the 8 and 16 o'clock peaks
-        gate = "东门" if rng.random() < 0.65 else "北门"
+        gate = main if rng.random() < 0.65 else side
         for direction, hour in (("out", out_h), ("in", in_h)):
             at = (today + timedelta(hours=min(max(hour, 0.1), 23.9))).astimezone(timezone.utc)
             if at > now:
@@ -213,11 +231,17 @@ def _demo_scans(rng, passes, devices, now) -> int:
     return count
 
 
-def create_demo_users() -> list[tuple[str, str, str]]:
+def create_demo_users(suffix: str = "", community_id: int | None = None,
+                      names: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """The demo's four logins (``office`` or, with ``suffix`` "-c2", ``office-c2``), passwords
+    ``<role>-demo``, of ``community_id``; ``names``: role -> display name instead of c1's."""
     out = []
-    for username, role, name, password in DEMO_LOGINS:
+    for login, role, name, password in DEMO_LOGINS:
+        username = login + suffix
         if not db.session.scalar(db.select(User).where(User.username == username)):
-            u = User(username=username, role=role, display_name=name)
+            u = User(username=username, role=role, display_name=(names or {}).get(role, name))
+            if community_id is not None:
+                u.community_id = community_id
             u.set_password(password)
             db.session.add(u)
         out.append((username, password, role))

@@ -31,3 +31,5 @@ def init_app(app) -> None:
                   roster.roster_cli, scans.scans_cli, passes.passes_cli, duty.duty_cli,
                   health.health_cli):
         app.cli.add_command(group)
+    from .communities import communities_cli  # a sub-district's communities
+    app.cli.add_command(communities_cli)

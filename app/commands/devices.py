@@ -68,6 +68,7 @@ def _device(device_id: int):
 
 
 @devices_cli.command("list")
+@community_option
 def devices_list():
     from ..models import GateDevice
     for d in db.session.scalars(db.select(GateDevice).order_by(GateDevice.id)):

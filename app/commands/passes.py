@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from gatepass.categories import CATEGORIES
 from ..extensions import db
 from ..services import printing
+from .scope import community_option
 
 passes_cli = AppGroup("passes", help="Pass cards: print A4 sheets (PDF) and list passes.")
 
@@ -48,6 +49,7 @@ class _Bar:
 
 
 @passes_cli.command("print")
+@community_option
 @click.option("--all", "all_", is_flag=True, help="every active pass")
 @click.option("--building", help="building name or number, e.g. 3号楼 or 3")
 @click.option("--category", type=click.Choice(list(CATEGORIES)), help="holder category")
@@ -83,6 +85,7 @@ def print_cmd(all_, building, category, since, reprint, out, verify):
 
 
 @passes_cli.command("list")
+@community_option
 @click.option("--all", "all_", is_flag=True, help="every active pass")
 @click.option("--building", help="building name or number, e.g. 3号楼 or 3")
 @click.option("--category", type=click.Choice(list(CATEGORIES)))
@@ -101,6 +104,7 @@ def list_cmd(all_, building, category, since, reprint):
 
 
 @passes_cli.command("links")
+@community_option
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
               help="OUT.csv (UTF-8 with BOM: Excel opens it in Chinese)")
 @click.option("--base-url", help="the service's public address, e.g. https://pass.example.org "

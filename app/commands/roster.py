@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from ..services import roster
 from ..common.files import write_private
+from .scope import community_option
 
 roster_cli = AppGroup("roster", help="Import and export the roster (households, people, "
                                      "vehicles) as CSV or XLSX.")
@@ -52,6 +53,7 @@ def echo_result(result: roster.ImportResult) -> None:
 
 
 @roster_cli.command("import")
+@community_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="check every row and report; write nothing")
 @click.option("--create-buildings", is_flag=True,
@@ -74,6 +76,7 @@ def import_command(file, dry_run, create_buildings, issue_passes):
 
 
 @roster_cli.command("export")
+@community_option
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
 def export_command(out):
     """Write every person and vehicle to OUT (.csv or .xlsx); it imports back."""

@@ -9,11 +9,13 @@ from gatepass.categories import CATEGORIES
 from ..extensions import db
 from ..common.errors import ServiceError
 from ..services.rules import set_rule
+from .scope import community_option
 
 
 rules_cli = AppGroup("rules", help="Gate rules per holder category.")
 
 @rules_cli.command("set")
+@community_option
 @click.argument("category")
 @click.option("--hours", default="", help='e.g. "03:00-07:00,16:00-20:00"; empty = any time')
 @click.option("--gates", default="", help='e.g. "东门"; empty = any gate')

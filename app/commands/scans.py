@@ -17,6 +17,7 @@ from ..models import Gate, Scan
 from ..services import exports
 from ..common.files import open_private, write_private
 from .retention import cutoff, purge_options, refuse_without_yes
+from .scope import community_option
 
 scans_cli = AppGroup("scans", help="The scan log: export (CSV/XLSX) and purge old scans.")
 PURGE_BATCH = 5000
@@ -48,6 +49,7 @@ def _gate_id(value: str | None) -> str:
 
 
 @scans_cli.command("export")
+@community_option
 @click.option("--since", help="local date or date-time, e.g. 2022-04-01 or 2022-04-01T08:00")
 @click.option("--until", help="local date (inclusive) or date-time (exclusive)")
 @click.option("--gate", help="gate name (e.g. 东门) or id")

@@ -5,7 +5,6 @@ from datetime import date
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from gatepass.duty import GUARD_KINDS, PATTERNS, TEAMS, week_start
@@ -15,6 +14,8 @@ from . import guards as duty
 from .pdf import duty_sheet_pdf
 from ..common.errors import ServiceError
 from ..commands.retention import cutoff, purge_options, refuse_without_yes
+from ..commands.scope import community_option
+from ..services.communities import community_name
 
 duty_cli = AppGroup("duty", help="Gate duty: guards, shift patterns, week plans, duty sheets.")
 
@@ -36,6 +37,7 @@ def _monday(value: str | None) -> date:
 
 
 @duty_cli.command("guard")
+@community_option
 @click.argument("name")
 @click.option("--kind", type=click.Choice(GUARD_KINDS), default="guard")
 @click.option("--team", type=click.Choice(TEAMS))
@@ -53,6 +55,7 @@ def guard_cmd(name, kind, team, phone, pin):
 
 
 @duty_cli.command("pattern")
+@community_option
 @click.option("--gate", "gate_name", required=True)
 @click.argument("kind", type=click.Choice(PATTERNS))
 @click.option("--shifts", default="", help='custom: "08:00-20:00,20:00-08:00"')
@@ -67,6 +70,7 @@ def pattern_cmd(gate_name, kind, shifts):
 
 
 @duty_cli.command("plan")
+@community_option
 @click.option("--week", "week", help="any day of the week (YYYY-MM-DD); default this week")
 def plan_cmd(week):
     """Make the week's shifts at every gate with a pattern."""
@@ -80,6 +84,7 @@ def plan_cmd(week):
 
 
 @duty_cli.command("sheet")
+@community_option
 @click.option("--week", "week", required=True, help="any day of the week (YYYY-MM-DD)")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False))
 @click.option("--gate", "gate_name", help="one gate only")
@@ -91,7 +96,7 @@ def sheet_cmd(week, out, gate_name):
             duty.plan_week(gate, monday)  # a sheet for a week not planned yet still has its shifts
     db.session.commit()
     ids = [_gate(gate_name).id] if gate_name else None
-    data = duty_sheet_pdf(current_app.config["COMMUNITY_NAME"], monday, duty.week(monday, ids))
+    data = duty_sheet_pdf(community_name(), monday, duty.week(monday, ids))
     Path(out).write_bytes(data)
     click.echo(f"duty sheet for the week of {monday} written to {out} ({len(data) / 1e3:.0f} kB)")
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from gatepass import duty as rules
 from gatepass.logbook import TURN_AWAY_REASONS
 from ..config import community_tz
-from ..demo import chinese_name
+from ..demo import Site, chinese_name
 from ..extensions import db
 from ..models import User
 from . import guards as duty
@@ -24,7 +24,7 @@ DEMO_PLACES = [("清河一街6号院", "清河一街6号", 4), ("二拨子3号�
 DEMO_NOTICES = [
     ("全员核酸检测通知", "明天上午 8:00-11:00 在小区广场进行全员核酸检测，请按楼栋错峰排队，"
      "佩戴口罩，保持一米间距。\n行动不便的居民请联系楼长，医护人员上门采样。", "everyone", ""),
-    ("环卫工人出行时段调整", "即日起环卫工人出行时段为 03:00-09:00、15:00-21:00，请从东门或北门通行。",
+    ("环卫工人出行时段调整", "即日起环卫工人出行时段为 03:00-09:00、15:00-21:00，请从{0}或{1}通行。",
      "category", "sanitation"),
 ]
 
@@ -33,27 +33,28 @@ COURIERS = ["顺丰", "京东", "美团", "中通", "饿了么", "邮政"]
 EVENT_KINDS = ["turn_away"] * 5 + ["visitor"] * 3 + ["courier"] * 6 + ["vehicle"] * 2 + ["incident"]
 
 
-def build_duty(rng, devices, buildings, now) -> dict:
-    """The whole of gate duty for the demo; returns what the demo command prints."""
-    guard_user = db.session.scalar(db.select(User).where(User.username == "guard"))
-    team_guards, volunteers, pins = _guards(rng, guard_user)
+def build_duty(rng, devices, buildings, now, site: Site = Site()) -> dict:
+    """The whole of gate duty for the demo; returns what the demo command prints. ``devices``:
+    gate name -> device, ``site.gates`` order (the main gate, called east below, first)."""
+    guard_user = db.session.scalar(db.select(User).where(User.username == site.guard_login))
+    team_guards, volunteers, pins = _guards(rng, guard_user, site.guard_name)
     staff = team_guards + volunteers
-    east, north = devices["东门"], devices["北门"]
+    east, north = devices[site.gates[0]], devices[site.gates[1]]
     _shifts(east, north, staff, now)
     _on_duty(team_guards, east, north, now)
     n_events = _events(rng, east, north, len(buildings), now)
-    n_places = _places(rng, guard_user, now)
-    _notices(buildings, now)
+    n_places = _places(rng, guard_user, now, site.places or DEMO_PLACES)
+    _notices(buildings, now, site.gates)
     db.session.flush()
     return {"guards": len(staff), "pins": pins, "events": n_events, "places": n_places}
 
 
-def _guards(rng, guard_user) -> tuple[list, list, dict]:
-    """Three guards per team (赵师傅, PIN 1234, is the guard login) and four volunteers."""
+def _guards(rng, guard_user, guard_name: str) -> tuple[list, list, dict]:
+    """Three guards per team (``guard_name``, PIN 1234, is the guard login) and four volunteers."""
     pins, team_guards = {}, []
     for i, team in enumerate(rules.TEAMS):
         for j in range(3):
-            name = "赵师傅" if (i, j) == (0, 0) else chinese_name(rng)
+            name = guard_name if (i, j) == (0, 0) else chinese_name(rng)
             pin = "1234" if (i, j) == (0, 0) else f"{2000 + 10 * i + j}"
             g = duty.add_guard(name, "guard", team, f"135{rng.randint(0, 10**8 - 1):08d}", pin,
                                guard_user.id if guard_user and (i, j) == (0, 0) else None)
@@ -67,7 +68,8 @@ def _guards(rng, guard_user) -> tuple[list, list, dict]:
 
 
 def _shifts(east, north, staff, now) -> None:
-    """东门 on eight shifts (two of the staff on each), 北门 on rotating teams, two weeks."""
+    """The main gate (东门 in c1) on eight shifts (two of the staff on each), the other on
+    rotating teams, two weeks."""
     monday = rules.week_start(now.astimezone(community_tz()).date())
     duty.set_pattern(east.gate, "eight")
     duty.set_pattern(north.gate, "teams", anchor=monday)
@@ -134,9 +136,9 @@ def _event_fields(rng, kind: str, n_buildings: int) -> tuple[dict, str]:
             "description": "一男子拒绝扫码并辱骂值班人员，已劝离并报告社区"}, ""
 
 
-def _places(rng, guard_user, now) -> int:
+def _places(rng, guard_user, now, chosen) -> int:
     """Six scattered compounds, each checked once: two overdue, the rest within their interval."""
-    places = [Place(name=n, address=a, check_every_hours=h) for n, a, h in DEMO_PLACES]
+    places = [Place(name=n, address=a, check_every_hours=h) for n, a, h in chosen]
     db.session.add_all(places)
     db.session.flush()
     if guard_user:
@@ -150,10 +152,11 @@ def _places(rng, guard_user, now) -> int:
     return len(places)
 
 
-def _notices(buildings, now) -> None:
+def _notices(buildings, now, gates: tuple[str, str]) -> None:
     """The notices for everyone and for sanitation workers, and a water cut in one building."""
     for title, body, audience, value in DEMO_NOTICES:
-        db.session.add(Notice(title=title, body=body, audience=audience, audience_value=value,
+        db.session.add(Notice(title=title, body=body.format(*gates), audience=audience,
+                              audience_value=value,
                               starts_at=now - timedelta(hours=5), ends_at=now + timedelta(days=3)))
     if buildings:
         db.session.add(Notice(title=f"{buildings[0].name}今日停水",

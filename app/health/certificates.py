@@ -18,6 +18,7 @@ from gatepass.quarantine import (StayAlerts, certificate_refusal, certificate_st
 
 from ..config import community_tz
 from ..extensions import db
+from ..services.communities import community_name
 from .models import HealthCertificate, QuarantineEpisode
 from .readings import HealthAlert
 from ..models import User
@@ -95,7 +96,7 @@ def issue(ep: QuarantineEpisode, user_id: int | None, now: datetime | None = Non
                              issued_at=now, issued_by=user_id, revoke_reason="",
                              statement=statement_of(ep),
                              issuer_name=(issuer.display_name or issuer.username) if issuer else
-                             current_app.config["COMMUNITY_NAME"])
+                             community_name(person.community_id))
     db.session.add(cert)
     db.session.flush()
     cert.number = f"JK{now.astimezone(community_tz()):%Y%m%d}-{cert.id:05d}"
@@ -141,7 +142,7 @@ def period_text(cert: HealthCertificate) -> str:
 def pdf(cert: HealthCertificate) -> bytes:
     tz = community_tz()
     return health_pdf.certificate(health_pdf.CertificateText(
-        community=current_app.config["COMMUNITY_NAME"], number=cert.number,
+        community=community_name(cert.community_id), number=cert.number,
         holder=cert.holder_masked, id_card=cert.id_card_masked or "—", address=cert.address or "—",
         period=period_text(cert), days=days_text(cert),
         statement=cert.statement or statement_of(cert.episode),

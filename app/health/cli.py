@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from ..extensions import db
@@ -15,11 +14,14 @@ from ..common.errors import ServiceError
 from ..common.files import write_private
 from .pdf import poster
 from .purge import purge
+from ..commands.scope import community_option
+from ..services.communities import community_name
 
 health_cli = AppGroup("health", help="Home quarantine: gate posters, health certificates, purge.")
 
 
 @health_cli.command("poster")
+@community_option
 @click.option("--gate", required=True, help="the gate's name, e.g. 东门")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
               help="OUT.pdf")
@@ -33,12 +35,13 @@ def poster_command(gate, out):
         click.echo(f"created gate {g.name}")
     url = registrations.poster_url(g)
     warn_guessed_base(registrations.public_base(), "the poster's QR")
-    Path(out).write_bytes(poster(current_app.config["COMMUNITY_NAME"], g.name, url))
+    Path(out).write_bytes(poster(community_name(), g.name, url))
     click.echo(f"wrote the {g.name} poster to {out}")
     click.echo(url)
 
 
 @health_cli.command("certificate")
+@community_option
 @click.argument("episode_id", type=int)
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
               help="OUT.pdf")

@@ -25,7 +25,9 @@ PENDING = [("周晓雯", "海南省三亚市", "flight", "HU7181"), ("孙立新"
            ("何静怡", "河北省石家庄市", "car", "冀A3K2L8")]
 
 
-def build_health(rng, residents: list, now: datetime) -> dict:
+def build_health(rng, residents: list, now: datetime, poster_gate: str = "东门") -> dict:
+    """Quarantines, reports, one fever and pending registrations; ``poster_gate``: the gate
+    whose poster the arrivals scanned."""
     tz = community_tz()
     chosen = rng.sample(residents, min(len(residents), sum(n for _, n in COHORTS) + 1))
     it = iter(chosen)
@@ -58,7 +60,7 @@ def build_health(rng, residents: list, now: datetime) -> dict:
         _reports(rng, ep, now - timedelta(days=7), tz)
         health.end_episode(ep, Outcome.COMPLETED, now=now - timedelta(days=7))
         certificates.issue(ep, None, now=now - timedelta(days=7))
-    _pending(rng, now, tz)
+    _pending(rng, now, tz, poster_gate)
     return {"in_quarantine": len(episodes), "cohorts": len(COHORTS), "pending": len(PENDING)}
 
 
@@ -74,8 +76,8 @@ def _reports(rng, ep, until: datetime, tz) -> None:
         day += timedelta(days=1)
 
 
-def _pending(rng, now: datetime, tz) -> None:
-    gate = db.session.scalar(db.select(Gate).where(Gate.name == "东门"))
+def _pending(rng, now: datetime, tz, poster_gate: str) -> None:
+    gate = db.session.scalar(db.select(Gate).where(Gate.name == poster_gate))
     from ..models import Household
     homes = db.session.scalars(db.select(Household).limit(50)).all()
     for i, (name, origin, mode, number) in enumerate(PENDING):

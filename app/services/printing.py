@@ -286,8 +286,7 @@ def _card(canvas: Canvas, card: Card, slot: int, qr: tuple[int, str],
 def print_passes(selection: Selection, out: str | os.PathLike | None = None,
                  progress: Progress | None = None) -> PrintJob:
     """Select, sign and render; needs an app context. Raises SelectionError."""
-    from flask import current_app
-
+    from .communities import community_name
     from .keys import key_ring
 
     passes = select_passes(selection)
@@ -297,7 +296,7 @@ def print_passes(selection: Selection, out: str | os.PathLike | None = None,
         progress(0, len(passes))
     ring, tz = key_ring(), community_tz()
     cards = [card_for(p, ring, tz) for p in passes]
-    pdf, pages, font = render(cards, current_app.config["COMMUNITY_NAME"], out, progress,
+    pdf, pages, font = render(cards, community_name(), out, progress,
                               datetime.now(tz).date())
     mark_printed(passes, ring.current.kid)  # after a key rotation: the cards to reprint
     from ..common.audit import record_action

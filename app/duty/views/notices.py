@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import (Response, abort, current_app, flash, redirect, render_template, request,
+from flask import (Response, abort, flash, redirect, render_template, request,
                    stream_with_context, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +16,7 @@ from ...extensions import db
 from ...i18n import lang
 from ...models import Building
 from ...services import links
+from ...services.communities import community_name
 from ...services.dashboard import day_bounds, parse_day
 from .. import notices
 from ..pdf import notice_period, poster_pdf
@@ -65,7 +66,7 @@ def notices_page():
 @roles_required("office", "guard")
 def notice_poster(notice_id: int):
     n = notices.get_notice(notice_id)
-    data = poster_pdf(current_app.config["COMMUNITY_NAME"], n.title, n.body,
+    data = poster_pdf(community_name(), n.title, n.body,
                       footer=notice_period(n.starts_at, n.ends_at, community_tz()))
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="notice-{n.id}.pdf"'})
@@ -78,7 +79,7 @@ def links_poster():
     url = printed_base_url() + url_for("resident.find_pass")  # PUBLIC_BASE_URL, like every QR
     body = ("请用手机扫描下方二维码，输入登记的手机号、房号和身份证号后 4 位，即可领取本人的手机通行证。\n"
             "出入时在门岗出示手机上的二维码即可，无需再填写纸质登记。")
-    data = poster_pdf(current_app.config["COMMUNITY_NAME"], "领取手机通行证", body,
+    data = poster_pdf(community_name(), "领取手机通行证", body,
                       footer="如无法领取，请联系物业或居委会。", qr_text=url, qr_caption=url)
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": 'inline; filename="phone-pass-poster.pdf"'})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ...office import bp
@@ -12,6 +12,7 @@ from ...auth import roles_required
 from ...config import community_tz
 from ...extensions import db
 from ...models import Gate, User
+from ...services.communities import community_name
 from ..models import Guard, Handover
 from .. import guards as duty
 from ..pdf import duty_sheet_pdf
@@ -84,7 +85,7 @@ def duty_assign():
 @roles_required("office", "guard")
 def duty_sheet():
     monday = _monday()
-    data = duty_sheet_pdf(current_app.config["COMMUNITY_NAME"], monday, duty.week(monday))
+    data = duty_sheet_pdf(community_name(), monday, duty.week(monday))
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="duty-{monday.isoformat()}.pdf"'})
 

@@ -1,7 +1,7 @@
 """Health staff: the self-registration queue (扫码登记) and the gate posters that feed it."""
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,6 +15,7 @@ from gatepass import qrimage
 from gatepass.roles import Role
 from .. import registrations as regs
 from ...common.audit import record_view
+from ...services.communities import community_name
 from .office import render_logged
 from ..pdf import poster
 
@@ -75,6 +76,6 @@ def posters():
 @roles_required(Role.HEALTH, Role.OFFICE)
 def poster_pdf(gate_id: int):
     gate = db.get_or_404(Gate, gate_id)
-    data = poster(current_app.config["COMMUNITY_NAME"], gate.name, regs.poster_url(gate))
+    data = poster(community_name(), gate.name, regs.poster_url(gate))
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="poster-gate-{gate.id}.pdf"'})
