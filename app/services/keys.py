@@ -118,8 +118,7 @@ def _community_id(community) -> int | None:
     """An id from a Community, an id, or None (the scope's community, else the default)."""
     if community is None:
         from ..tenancy import current_scope
-        scope = current_scope()
-        return scope.write_id if scope is not None else None
+        return current_scope().write_id
     return community if isinstance(community, int) else community.id
 
 
@@ -127,6 +126,8 @@ def ring_dir(community=None) -> Path:
     """The directory of ``community``'s ring: KEYS_DIR for the default community (and when
     there is none yet), ``KEYS_DIR/<code>/`` for every other."""
     default, owners = _owners()
+    if not owners:  # no communities (yet): the one ring there is
+        return keys_root()
     cid = _community_id(community)
     owner = owners.get(cid) if cid is not None else None
     if owner is None or owner.id == default:
@@ -139,11 +140,23 @@ def key_ring(community=None) -> KeyRing:
     return load_ring(ring_dir(community))
 
 
+def signing_ring(community_id: int | None) -> KeyRing:
+    """The ring that signs ``community_id``'s passes. A community added after the first one
+    gets its first key on first use (``communities create`` need not be followed by a
+    ``keys create``); the default ring, or one whose keys are all retired, is left to the
+    operator (``keys create`` / ``keys rotate``), as before communities."""
+    ring = key_ring(community_id)
+    if len(ring) == 0 and community_id is not None and ring_dir(community_id) != keys_root():
+        create_key(community=community_id)
+        ring = key_ring(community_id)
+    return ring
+
+
 def subdistrict_ring_owner(community_id: int | None) -> RingOwner | None:
     """The pseudo-community of ``community_id``'s sub-district, if there is one."""
     _default, owners = _owners()
     own = owners.get(community_id)
-    if own is None or own.kind != "community":
+    if own is None or own.kind != "community" or not own.subdistrict:
         return None
     return next((o for o in owners.values()
                  if o.kind == "subdistrict" and o.subdistrict == own.subdistrict), None)

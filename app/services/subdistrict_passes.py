@@ -59,15 +59,6 @@ def subdistrict_community(subdistrict: str, create: bool = False) -> Community |
     return found
 
 
-def ensure_signing_key(community: Community) -> str:
-    """The kid that signs ``community``'s passes; its first key is made on first use."""
-    ring = key_service.key_ring(community.id)
-    try:
-        return ring.current.kid
-    except Exception:  # no active key yet: a new ring
-        return key_service.create_key(community=community.id).kid
-
-
 def issue_subdistrict_pass(subdistrict: str, name: str, *, phone: str | None = None,
                            category: str = "staff", employer: str = "",
                            days: int = DEFAULT_DAYS, now: datetime | None = None) -> Pass:
@@ -86,7 +77,7 @@ def issue_subdistrict_pass(subdistrict: str, name: str, *, phone: str | None = N
     if not (name or "").strip():
         raise SubdistrictPassError("NO_NAME", "请填写姓名", "a name is needed")
     district = subdistrict_community(subdistrict, create=True)
-    ensure_signing_key(district)
+    key_service.signing_ring(district.id)  # its first key, on the server only
     start = now or datetime.now(timezone.utc)
     with use_scope({district.id}, write_id=district.id):
         person = Person(name=name.strip(), phone=(phone or None), category=category,
