@@ -117,3 +117,10 @@ def test_offline_gate_without_snapshot_or_with_odd_fields_knows_no_neighbours(tm
     odd = {**SNAPSHOT, "community_kids": ["k1"], "online_only_kids": "k4"}
     _own, judge = _gate(tmp_path / "odd", odd)
     assert judge.judge(issue_static(neighbour, 5, 1), "in", NOW).reason == "UNKNOWN_KEY"
+
+
+def test_every_reason_code_is_tested_somewhere():
+    """test_api sees every code the service answers with one community; the two that need
+    several communities (or an offline gate) are this file's and test_community_rings'."""
+    from test_api import ALL_CODES
+    assert set(REASONS) == ALL_CODES | {"OTHER_COMMUNITY", "ONLINE_ONLY"}

@@ -223,10 +223,11 @@ def _audit(action: str, kid: str) -> None:
 
 @contextmanager
 def _rings_locked():
-    """One writer at a time across every ring, so two new kids never collide."""
+    """One writer at a time across every ring, so two new kids never collide (a lock on
+    KEYS_DIR itself: no lock file lies among the keys)."""
     root = keys_root()
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(root, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
