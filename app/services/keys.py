@@ -140,15 +140,21 @@ def key_ring(community=None) -> KeyRing:
     return load_ring(ring_dir(community))
 
 
-def signing_ring(community_id: int | None) -> KeyRing:
-    """The ring that signs ``community_id``'s passes. A community added after the first one
+def signing_ring(community_id: int | None = None) -> KeyRing:
+    """The ring that signs ``community_id``'s passes (default: the scope's community, as
+    ``key_ring``). A community added after the first one
     gets its first key on first use (``communities create`` need not be followed by a
     ``keys create``); the default ring, or one whose keys are all retired, is left to the
     operator (``keys create`` / ``keys rotate``), as before communities."""
-    ring = key_ring(community_id)
-    if len(ring) == 0 and community_id is not None and ring_dir(community_id) != keys_root():
-        create_key(community=community_id)
-        ring = key_ring(community_id)
+    directory = ring_dir(community_id)
+    ring = load_ring(directory)
+    if len(ring) == 0 and directory != keys_root():
+        with _rings_locked():
+            if not len(KeyRing.load(directory)):  # another worker may have just made it
+                key = KeyRing.create_key(directory, taken=all_kids())
+                from ..common.audit import record_action
+                record_action("keys.create", f"key:{key.kid}")  # with the caller's commit
+        ring = load_ring(directory)
     return ring
 
 
