@@ -169,24 +169,40 @@ def subdistrict_ring_owner(community_id: int | None) -> RingOwner | None:
 
 
 def neighbour_kids(community_id: int | None) -> dict[str, str]:
-    """kid -> code of every key of the sub-district's other communities (no secrets)."""
+    """kid -> code of every key of the sub-district's other communities (no secrets).
+    Re-read at most every RECHECK seconds: a sub-district of 200 communities must not cost
+    199 directory reads a scan (a neighbour's new kid is UNKNOWN_KEY until then: a deny
+    either way)."""
+    cache = current_app.extensions.setdefault("gatepass.neighbour_kids", {})
+    hit, now = cache.get(community_id), time.monotonic()
+    if hit and now - hit[0] < RECHECK:
+        return hit[1]
     _default, owners = _owners()
     own = owners.get(community_id)
-    if own is None:
-        return {}
-    return {key.kid: other.code for other in owners.values()
-            if other.kind == "community" and other.id != own.id
-            and other.subdistrict == own.subdistrict
-            for key in load_ring(ring_dir(other.id))}
+    kids = {} if own is None or not own.subdistrict else {
+        key.kid: other.code for other in owners.values()
+        if other.kind == "community" and other.id != own.id
+        and other.subdistrict == own.subdistrict
+        for key in load_ring(ring_dir(other.id))}
+    cache[community_id] = (now, kids)
+    return kids
 
 
 def verifying_ring(community_id: int | None) -> KeyRing:
     """What the service trusts for a scan in ``community_id``: its ring and its
-    sub-district's; other communities' kids are named so their passes read OTHER_COMMUNITY."""
+    sub-district's; other communities' kids are named so their passes read OTHER_COMMUNITY.
+    Merged once and reused while its parts are the very same cached objects."""
     own = key_ring(community_id)
     district = subdistrict_ring_owner(community_id)
-    rings = [own] + ([load_ring(ring_dir(district.id))] if district else [])
-    return KeyRing.merged(*rings, foreign=neighbour_kids(community_id))
+    sd_ring = load_ring(ring_dir(district.id)) if district else None
+    foreign = neighbour_kids(community_id)
+    cache = current_app.extensions.setdefault("gatepass.verifying_rings", {})
+    hit = cache.get(community_id)
+    if hit and hit[0] is own and hit[1] is sd_ring and hit[2] is foreign:
+        return hit[3]
+    merged = KeyRing.merged(own, *([sd_ring] if sd_ring else []), foreign=foreign)
+    cache[community_id] = (own, sd_ring, foreign, merged)
+    return merged
 
 
 def gate_key_fields(community_id: int | None) -> dict:
