@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gatepass.tokens import Key, KeyRing
 
 RECHECK = 2.0  # seconds
+_SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$")
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[int, tuple, float, KeyRing]] = {}
@@ -132,6 +134,8 @@ def ring_dir(community=None) -> Path:
     owner = owners.get(cid) if cid is not None else None
     if owner is None or owner.id == default:
         return keys_root()
+    if not _SAFE_CODE.match(owner.code):  # a code is a directory name: never a path
+        raise ValueError(f"community code {owner.code!r} cannot name a key directory")
     return keys_root() / owner.code
 
 
