@@ -259,3 +259,42 @@ def test_passes_issue_subdistrict_cli(app, town):
     r = app.test_cli_runner().invoke(args=["passes", "issue-subdistrict", "周干部",
                                            "--subdistrict", "无此街道"])
     assert r.exit_code != 0 and "no community belongs" in r.output
+
+
+def _log_in(app, client, username: str, role: str, community_id: int | None = None):
+    from app.models import User
+    from helpers import csrf_token
+    with app.app_context(), system_scope():
+        u = User(username=username, role=role, display_name=username,
+                 subdistrict=SD if role == "district" else "", community_id=community_id)
+        u.set_password("pw-" + "x" * 8)
+        db.session.add(u)
+        db.session.commit()
+    resp = client.post("/login", data={"username": username, "password": "pw-" + "x" * 8,
+                                       "csrf_token": csrf_token(client)})
+    assert resp.status_code == 302
+
+
+def test_the_district_page_issues_sub_district_passes(app, town, client, scan):
+    from helpers import csrf_token
+    _log_in(app, client, "jiedao", "district")
+    url = "/office/subdistrict-passes"
+    resp = client.post(url, data={"csrf_token": csrf_token(client, url), "name": "钱干部",
+                                  "category": "sanitation", "days": "14"})
+    assert resp.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "钱干部" in page
+    with app.app_context(), system_scope():
+        p = db.session.scalar(db.select(Pass).join(Person).where(Person.name == "钱干部"))
+        pid, valid_until = p.id, p.valid_until
+    assert 13 <= (valid_until - datetime.now(timezone.utc)).days <= 14
+    svg = client.get(f"{url}/{pid}/qr.svg")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    for device in (town["device"]["c1"], town["device"]["c2"]):
+        assert scan(_token(app, pid), device=device).get_json()["reason"] == "OK"
+
+
+@pytest.mark.parametrize("role", ["admin", "office"])
+def test_community_staff_may_not_issue_sub_district_passes(app, town, client, role):
+    _log_in(app, client, f"{role}-c1", role, town["ids"]["c1"])
+    assert client.get("/office/subdistrict-passes").status_code == 403
