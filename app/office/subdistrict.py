@@ -46,8 +46,9 @@ def subdistrict_passes():
             employer=request.form.get("employer", "").strip()[:60],
             days=request.form.get("days", service.DEFAULT_DAYS, type=int) or 0)
         issuing.static_token(p)  # the ring's first key, with this commit
-        db.session.commit()
-        flash(_("已签发街道通行证 %(code)s", code=p.code))
+        code = p.code  # read before the commit: a pseudo-community made by this request is
+        db.session.commit()  # outside the scope the request started with (RLS would hide it)
+        flash(_("已签发街道通行证 %(code)s", code=code))
         return redirect(url_for("office.subdistrict_passes"))
     passes = [] if district is None else db.session.scalars(
         db.select(Pass).join(Person, Pass.person_id == Person.id)
