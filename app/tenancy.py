@@ -99,9 +99,24 @@ def system_scope(write_id: int | None = None) -> Iterator[Scope]:
 
 def narrow_to(community_id: int) -> None:
     """From here on, this request sees only ``community_id``: a public page that found its
-    row (a pass link, a poster, a certificate) in system scope narrows to that row's community."""
+    row (a pass link, a poster, a certificate) in system scope narrows to that row's community.
+    Outside a request (a command, a test) the caller's scope is left as it is."""
+    scope = _scope.get()
+    if not has_request_context() or "tenancy_token" not in g or scope is None \
+            or not scope.everything:
+        return  # not a request, or narrowed already: a second link cannot widen or move it
     _scope.set(Scope(frozenset({community_id}), community_id))
     _sync_transaction()
+
+
+def narrowed_to_row(row):
+    """``row`` (found by a signed link), with the request narrowed to its community; None if
+    the request is already narrowed to another community."""
+    if row is None or getattr(row, "community_id", None) is None:
+        return row
+    narrow_to(row.community_id)
+    scope = _scope.get()
+    return row if scope is None or scope.allows(row.community_id) else None
 
 
 @contextmanager
