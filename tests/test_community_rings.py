@@ -298,3 +298,13 @@ def test_the_district_page_issues_sub_district_passes(app, town, client, scan):
 def test_community_staff_may_not_issue_sub_district_passes(app, town, client, role):
     _log_in(app, client, f"{role}-c1", role, town["ids"]["c1"])
     assert client.get("/office/subdistrict-passes").status_code == 403
+
+
+def test_a_neighbours_key_made_a_moment_ago_is_already_other_community(app, town, scan):
+    """The neighbours' kids are cached for seconds; an unknown kid is looked up afresh."""
+    own = scan(_token(app, town["pass"]["c2"]), device=town["device"]["c2"]).get_json()
+    assert own["reason"] == "OK"  # c2's gate has its rings and neighbours cached now
+    with app.app_context(), system_scope():
+        key_service.create_key(rotate=True, community=town["ids"]["c1"])
+    fresh = _token(app, town["pass"]["c1"])  # signed with c1's new key
+    assert scan(fresh, device=town["device"]["c2"]).get_json()["reason"] == "OTHER_COMMUNITY"

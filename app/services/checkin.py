@@ -26,7 +26,7 @@ from gatepass.wire import pass_code
 from ..health.alerts import fever_at_gate
 from ..duty.guards import guard_on_duty, was_on_duty
 from ..common.errors import Conflict
-from .keys import verifying_ring
+from .keys import neighbour_of_kid, verifying_ring
 from .subdistrict_passes import is_subdistrict_pass
 from .rules import category_rules
 from ..tenancy import current_scope
@@ -188,8 +188,10 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
         return _state(row)
 
     verdict = verify(req.token, verifying_ring(device.gate.community_id), lookup, judged_at, ctx)
-    if verdict.reason == "UNKNOWN_PASS" and verdict.pass_id is not None \
-            and pass_of_other_community(verdict.pass_id):
+    if (verdict.reason == "UNKNOWN_PASS" and verdict.pass_id is not None
+            and pass_of_other_community(verdict.pass_id)) or (
+            verdict.reason == "UNKNOWN_KEY"
+            and neighbour_of_kid(device.gate.community_id, req.token)):
         verdict = verdict_for("OTHER_COMMUNITY")  # nothing of that pass goes back
     raw = (req.token or "")[:current_app.config["SCAN_RAW_TEXT_LIMIT"]] \
         if verdict.reason in KEEP_RAW_TEXT else ""

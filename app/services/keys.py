@@ -192,6 +192,17 @@ def neighbour_kids(community_id: int | None) -> dict[str, str]:
     return kids
 
 
+def neighbour_of_kid(community_id: int | None, token: str) -> str | None:
+    """The neighbour community whose kid ``token`` names, from the rings re-read now: for a
+    token the cached map called UNKNOWN_KEY (a neighbour's key made seconds ago). Unknown
+    kids are rare (foreign codes, forgeries), so this slow path costs the queue nothing."""
+    parts = (token or "").strip().split(".")
+    if len(parts) < 5:
+        return None
+    current_app.extensions.get("gatepass.neighbour_kids", {}).pop(community_id, None)
+    return neighbour_kids(community_id).get(parts[1])
+
+
 def verifying_ring(community_id: int | None) -> KeyRing:
     """What the service trusts for a scan in ``community_id``: its ring and its
     sub-district's; other communities' kids are named so their passes read OTHER_COMMUNITY.
