@@ -77,6 +77,23 @@ class KeyRetired(TokenError):
     code = "KEY_RETIRED"
 
 
+class OtherCommunity(TokenError):
+    """Signed with a key of another community of the sub-district: never accepted here.
+
+    Judged from the key id alone (this gate holds no other community's secret), so it says
+    nothing about the pass but "not ours"; a forged token naming that kid is denied too."""
+
+    code = "OTHER_COMMUNITY"
+
+
+class OnlineOnly(TokenError):
+    """A sub-district-wide pass read by a gate that is offline: its key never leaves the
+    server (a stolen gate laptop must not mint passes for every gate of the sub-district),
+    so only the service can check it."""
+
+    code = "ONLINE_ONLY"
+
+
 class HealthCertificate(TokenError):
     """A health certificate's QR held up at a gate: say so, it is not a pass."""
 
@@ -156,11 +173,26 @@ class KeyRing:
     ``KEY_RETIRED`` everywhere (a lost gate laptop means: rotate, retire).
     """
 
-    def __init__(self, keys: list[Key] | None = None, retired_kids: set[str] | None = None):
+    def __init__(self, keys: list[Key] | None = None, retired_kids: set[str] | None = None,
+                 foreign: dict[str, str] | None = None, online_only: set[str] | None = None):
         self._keys = {k.kid: k for k in (keys or [])}
         # Key ids known to be retired even when their file is gone (e.g. the
         # service told the gate so); a retired id is never trusted again.
         self.extra_retired = set(retired_kids or ())
+        #: kid -> community code of the sub-district's other communities (public: no secret),
+        #: so their passes read OTHER_COMMUNITY here instead of UNKNOWN_KEY.
+        self.foreign = dict(foreign or {})
+        #: kids whose secret only the service holds (sub-district-wide passes): ONLINE_ONLY.
+        self.online_only = set(online_only or ())
+
+    @classmethod
+    def merged(cls, *rings: "KeyRing", foreign: dict[str, str] | None = None,
+               online_only: set[str] | None = None) -> "KeyRing":
+        """One ring that trusts every key of ``rings`` (a gate's community and its
+        sub-district); for verifying only: which key signs is the issuing community's."""
+        keys = [k for ring in rings for k in ring]
+        retired = set().union(*(ring.extra_retired for ring in rings)) if rings else set()
+        return cls(keys, retired, foreign, online_only)
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -217,18 +249,24 @@ class KeyRing:
 
     @classmethod
     def create_key(cls, directory: str | os.PathLike, kid: str | None = None,
-                   now: datetime | None = None) -> Key:
-        """Write a new random key file; the newest active key signs new passes."""
+                   now: datetime | None = None, taken: set[str] | frozenset[str] = frozenset()
+                   ) -> Key:
+        """Write a new random key file; the newest active key signs new passes.
+
+        ``taken``: key ids of other rings (other communities). A kid names its community
+        at every gate, so it must be unique across all of them; a chosen one that is taken
+        is refused, a generated one (``k<n>``) skips it."""
         directory = Path(directory)
         existing = cls.load(directory)
+        used = {k.kid for k in existing} | set(taken)
         if kid is None:
-            n = len(existing) + 1
-            while existing.get(f"k{n}") is not None:
+            n = len(used) + 1
+            while f"k{n}" in used:
                 n += 1
             kid = f"k{n}"
         if not KID_PATTERN.match(kid):
             raise ValueError("key id must be 1-8 lowercase letters or digits")
-        if existing.get(kid) is not None:
+        if kid in used:
             raise ValueError(f"key {kid} exists already")
         key = Key(kid=kid, secret=secrets.token_bytes(32),
                   created=now or datetime.now(timezone.utc))
@@ -312,6 +350,10 @@ def decode(ring: KeyRing, text: object) -> Claims:
         raise KeyRetired(kid=kid)
     key = ring.get(kid)
     if key is None:
+        if kid in ring.foreign:
+            raise OtherCommunity(kid=kid)
+        if kid in ring.online_only:
+            raise OnlineOnly(kid=kid)
         raise UnknownKey(kid=kid)
     signed_at = None
     try:
@@ -330,5 +372,6 @@ def decode(ring: KeyRing, text: object) -> Claims:
 
 __all__ = [
     "SALT", "Key", "KeyRing", "Claims", "TokenError", "BadFormat", "BadTokenSignature",
-    "UnknownKey", "KeyRetired", "HealthCertificate", "is_certificate", "issue_static", "issue_dynamic", "decode", "looks_like_ours",
+    "UnknownKey", "KeyRetired", "OtherCommunity", "OnlineOnly", "HealthCertificate",
+    "is_certificate", "issue_static", "issue_dynamic", "decode", "looks_like_ours",
 ]

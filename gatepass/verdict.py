@@ -24,6 +24,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "BAD_SIGNATURE": ("通行码签名无效（伪造或损坏）", "Invalid signature (forged or damaged)"),
     "UNKNOWN_KEY": ("未知密钥签发的通行码", "Signed with an unknown key"),
     "KEY_RETIRED": ("密钥已停用，请到物业换证", "Signing key retired: get a new pass at the office"),
+    "OTHER_COMMUNITY": ("非本社区通行证", "Pass of another community"),
+    # Offline only: the service holds the sub-district key and always judges such a pass.
+    "ONLINE_ONLY": ("街道通行证须联网核验，请人工核对",
+                    "Sub-district pass: verified online only, check by hand"),
     "STALE": ("动态码已过期，请刷新页面", "Phone code too old: refresh the page"),
     "NOT_YET_VALID": ("通行证尚未生效", "Pass not yet valid"),
     "EXPIRED": ("通行证已过期", "Pass expired"),

@@ -82,6 +82,17 @@ class Snapshot:
     def retired_kids(self) -> set[str]:
         return set(self.data.get("retired_kids") or ())
 
+    @property
+    def community_kids(self) -> dict[str, str]:
+        """kid -> code of the sub-district's other communities: their passes are
+        OTHER_COMMUNITY here (public key ids only; the gate holds no secret of theirs)."""
+        return dict(self.data.get("community_kids") or {})
+
+    @property
+    def online_only_kids(self) -> set[str]:
+        """The sub-district's key ids: its passes are checked by the service only."""
+        return set(self.data.get("online_only_kids") or ())
+
     def state(self, pass_id: int, now: Optional[datetime] = None) -> Optional[PassState]:
         """The pass as the snapshot lists it; ``now`` judges a row cached before the service
         sent the may-not-go-out flag, with a date in its place (see wire.NO_EXIT_MARK)."""
@@ -127,6 +138,13 @@ def _clean_snapshot(data) -> dict:
     rules = data.get("rules")
     data["rules"] = {c: r for c, r in rules.items() if isinstance(r, dict)} \
         if isinstance(rules, dict) else {}
+    owners = data.get("community_kids")
+    data["community_kids"] = {k: v for k, v in owners.items()
+                              if isinstance(k, str) and isinstance(v, str)} \
+        if isinstance(owners, dict) else {}
+    kids = data.get("online_only_kids")
+    data["online_only_kids"] = [k for k in kids if isinstance(k, str)] \
+        if isinstance(kids, list) else []
     return data
 
 
@@ -240,9 +258,15 @@ class OfflineJudge:
         self.tz = ZoneInfo(tz)
 
     def ring(self) -> KeyRing:
+        """The gate's own keys, with what the snapshot says of key ids it holds no secret
+        for: retired ones, other communities' (OTHER_COMMUNITY), the sub-district's
+        (ONLINE_ONLY)."""
         snap = self.store.current
         extra = set(self.base_retired) | (snap.retired_kids if snap else set())
-        return KeyRing(self.keys, retired_kids=extra)
+        if snap is None:
+            return KeyRing(self.keys, retired_kids=extra)
+        return KeyRing(self.keys, retired_kids=extra, foreign=snap.community_kids,
+                       online_only=snap.online_only_kids)
 
     def judge(self, text: str, direction: str, now: datetime | None = None,
               temperature: float | None = None) -> Verdict:

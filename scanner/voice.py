@@ -38,7 +38,8 @@ SPOKEN = {"OK": "通过", "TEMPERATURE_REQUIRED": "请先测体温", "FEVER": "�
           "BAD_SIGNATURE": "禁止，通行码无效", "UNKNOWN_KEY": "禁止，通行码无效",
           "KEY_RETIRED": "禁止，请到物业换证", "STALE": "请刷新通行码",
           "IN_QUARANTINE": "禁止，居家隔离期内", "ALREADY_INSIDE": "禁止，已在小区内",
-          "ALREADY_OUTSIDE": "禁止，已在小区外"}
+          "ALREADY_OUTSIDE": "禁止，已在小区外", "OTHER_COMMUNITY": "禁止，非本社区通行证",
+          "ONLINE_ONLY": "街道通行证，请人工核对"}
 #: Prompts the guard's screen shows besides a verdict.
 PROMPTS = {"measure": "请测体温", "check_card": "离线核验，请核对证件", "denied": "禁止"}
 #: Players tried in this order; "{}" is the clip's path.

@@ -7,6 +7,7 @@ rely on.
 """
 from __future__ import annotations
 
+from gatepass.verdict import REASONS
 from gatepass.wire import TEMPERATURE_MAX, TEMPERATURE_MIN
 
 NO_NUL = "^[^\\u0000]*$"
@@ -64,6 +65,13 @@ def _event(kind: str, fields: dict) -> dict:
 
 
 _ISO_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+#: Every reason code (gatepass/verdict.py REASONS); a scanner shows an unknown one as a plain
+#: deny. OTHER_COMMUNITY: the pass's key belongs to another community of the sub-district
+#: (nothing else of that pass is said). ONLINE_ONLY is the offline scanner's own (a
+#: sub-district pass whose key only the service holds): the service never answers it.
+_REASON = {"type": "string", "enum": list(REASONS),
+           "description": "stable code: " + ", ".join(f"{c} ({en})" for c, (_zh, en)
+                                                      in REASONS.items())}
 _STATUS = {"type": "string", "enum": ["active", "suspended", "revoked"]}
 
 SCHEMAS = {
@@ -103,7 +111,7 @@ SCHEMAS = {
         "required": ["allowed", "reason", "message", "message_en", "scan_id", "pass_id", "gate",
                      "direction", "holder"],
         "properties": {
-            "allowed": {"type": "boolean"}, "reason": {"type": "string"},
+            "allowed": {"type": "boolean"}, "reason": _REASON,
             "message": {"type": "string"}, "message_en": {"type": "string"},
             "scan_id": {"type": "integer"}, "pass_id": {"type": ["integer", "null"]},
             "gate": {"type": "string"}, "direction": {"type": "string", "enum": ["in", "out"]},
@@ -120,10 +128,18 @@ SCHEMAS = {
     "Snapshot": {
         "type": "object",
         "required": ["gate", "retired_kids", "passes", "rules", "dynamic_max_age",
-                     "fever_threshold"],
+                     "fever_threshold", "community_kids", "online_only_kids"],
         "properties": {
             "gate": {"type": "string"},
             "retired_kids": {"type": "array", "items": {"type": "string"}},
+            "community_kids": {
+                "type": "object", "additionalProperties": {"type": "string"},
+                "description": "key id -> community code, for the sub-district's other "
+                               "communities (no secrets): their passes are OTHER_COMMUNITY"},
+            "online_only_kids": {
+                "type": "array", "items": {"type": "string"},
+                "description": "the sub-district's key ids: its sub-district-wide passes are "
+                               "verified by the service only (offline: ONLINE_ONLY)"},
             "passes": {
                 "type": "object",
                 "description": "pass id -> [serial, status, category, valid_from, valid_until, "
@@ -162,7 +178,9 @@ SCHEMAS = {
         "required": ["device_id", "device_name", "gate", "device_token", "keys"],
         "properties": {"device_id": {"type": "integer"}, "device_name": {"type": "string"},
                        "gate": {"type": "string"}, "device_token": {"type": "string"},
-                       "keys": {"type": "array", "items": _ref("Key")}},
+                       "keys": {"type": "array", "items": _ref("Key"),
+                                "description": "the gate's community's key ring only: never "
+                                               "another community's, never the sub-district's"}},
     },
     # One schema per kind (kind is the discriminator); a key of another kind is ignored,
     # as is any key the service does not know (an older service, a newer scanner).

@@ -20,6 +20,7 @@ def warn_guessed_base(base: str, what: str = "the QR code") -> None:
 
 def init_app(app) -> None:
     from . import backup, database, demo, devices, keys, passes, roster, rules, scans, users
+    from . import subdistrict_passes  # noqa: F401  (adds `passes issue-subdistrict`)
     from ..duty import cli as duty
     from ..health import cli as health
 

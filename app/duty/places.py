@@ -20,7 +20,7 @@ from ..models import Pass
 from .models import Place, SpotCheck
 from ..services.checkin import gate_context
 from ..common.errors import ServiceError, must_exist
-from ..services.keys import key_ring
+from ..services.keys import key_ring, verifying_ring
 
 FUTURE_SLACK = timedelta(minutes=5)
 
@@ -77,8 +77,8 @@ def _token_for(text: str) -> tuple[str, bool]:
     code = rules.parse_pass_code(text)
     if code is None:
         return text, False
-    ring = key_ring()
     p = db.session.get(Pass, code[0])
+    ring = key_ring(p.community_id if p is not None else None)
     printed = ring.get(p.printed_kid) if p is not None and p.printed_kid else None
     return issue_static(ring, *code, key=printed), True
 
@@ -113,7 +113,7 @@ def record_check(req: CheckRequest, user_id: int) -> tuple[SpotCheck, bool]:
             return p.state() if p else None
 
         token, typed = _token_for(req.text.strip())
-        v = verify(token, key_ring(), lookup, at, ctx)
+        v = verify(token, verifying_ring(place.community_id), lookup, at, ctx)
         check.pass_id = v.pass_id if v.pass_id in locked else None
         check.allowed, check.reason = v.allowed, v.reason
         response |= {"allowed": v.allowed, "reason": v.reason, "message": v.message,

@@ -15,3 +15,4 @@ from . import devices, audit  # noqa: E402,F401
 from ..health.views import office, alerts, registrations, access_log  # noqa: E402,F401
 from ..duty.views import logbook, shifts, gate, places, notices  # noqa: E402,F401
 from . import family  # noqa: E402,F401
+from . import subdistrict  # noqa: E402,F401

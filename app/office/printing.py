@@ -59,10 +59,10 @@ def reprint():
             return redirect(url_for(".reprint"))
         db.session.commit()
         return _pdf(job, "reprint")
-    from ..services.keys import key_ring
+    from ..services.keys import signing_ring
     passes = printing.select_passes(sel)
     return render_template("office/reprint.html", passes=passes, form=ActionForm(),
-                           current_kid=key_ring().current.kid)
+                           current_kid=signing_ring().current.kid)
 
 
 @bp.route("/print", methods=["GET", "POST"])

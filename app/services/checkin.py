@@ -21,12 +21,13 @@ from ..extensions import db
 from ..config import community_tz
 from ..models import Building, GateDevice, Household, Pass, Person, Scan, Vehicle
 from gatepass.categories import label, mask_name
-from gatepass.verdict import GateContext, PassState, verify
+from gatepass.verdict import GateContext, PassState, verdict_for, verify
 from gatepass.wire import pass_code
 from ..health.alerts import fever_at_gate
 from ..duty.guards import guard_on_duty, was_on_duty
 from ..common.errors import Conflict
-from .keys import key_ring
+from .keys import neighbour_of_kid, verifying_ring
+from .subdistrict_passes import is_subdistrict_pass
 from .rules import category_rules
 from ..tenancy import current_scope
 
@@ -52,7 +53,8 @@ def _pass_query():
               .outerjoin(vehicle, vehicle.c.id == p.c.vehicle_id)
               .outerjoin(car_home, car_home.c.id == vehicle.c.household_id)
               .outerjoin(car_building, car_building.c.id == car_home.c.building_id))
-    return (select(p.c.id, p.c.serial, p.c.status, p.c.category, p.c.valid_from,
+    return (select(p.c.id, p.c.community_id, p.c.serial, p.c.status, p.c.category,
+                   p.c.valid_from,
                    p.c.valid_until, p.c.inside, p.c.last_scan_at, person.c.id.label("person_id"),
                    person.c.name, person.c.quarantine_until, vehicle.c.plate,
                    func.coalesce(building.c.name, car_building.c.name).label("building"),
@@ -123,6 +125,19 @@ def gate_context(gate_name: str | None, direction: str,
                        fever_threshold=cfg["FEVER_THRESHOLD"])
 
 
+def pass_of_other_community(pass_id: int) -> bool:
+    """Whether ``pass_id`` exists outside the current scope: a token signed with this gate's
+    own key for another community's pass (a ring shared before the communities were split)."""
+    from ..tenancy import current_scope, system_scope
+    scope = current_scope()
+    if scope.everything:
+        return False
+    with system_scope():
+        owner = db.session.scalar(select(Pass.__table__.c.community_id)
+                                  .where(Pass.__table__.c.id == pass_id))
+    return owner is not None and not scope.allows(owner)
+
+
 class NonceReused(Conflict):
     """The device sent a nonce it used before, with a different scan."""
 
@@ -168,9 +183,16 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
         locked[pass_id] = row
         if row.last_scan_at and happened_at < row.last_scan_at:
             ctx.check_passback = False  # an older scan arriving after a newer one
+        if is_subdistrict_pass(row.community_id):
+            ctx.check_passback = False  # its holder walks from one community into the next
         return _state(row)
 
-    verdict = verify(req.token, key_ring(), lookup, judged_at, ctx)
+    verdict = verify(req.token, verifying_ring(device.gate.community_id), lookup, judged_at, ctx)
+    if (verdict.reason == "UNKNOWN_PASS" and verdict.pass_id is not None
+            and pass_of_other_community(verdict.pass_id)) or (
+            verdict.reason == "UNKNOWN_KEY"
+            and neighbour_of_kid(device.gate.community_id, req.token)):
+        verdict = verdict_for("OTHER_COMMUNITY")  # nothing of that pass goes back
     raw = (req.token or "")[:current_app.config["SCAN_RAW_TEXT_LIMIT"]] \
         if verdict.reason in KEEP_RAW_TEXT else ""
     # Stored without scan_id (added on the way out) so the row is one INSERT, no UPDATE.

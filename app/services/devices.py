@@ -23,7 +23,7 @@ from ..extensions import db
 from ..models import EnrolmentCode, Gate, GateDevice
 from ..common.audit import record_action
 from ..common.errors import ServiceError, must_exist
-from .keys import key_ring
+from .keys import gate_key_entries
 from ..common.worker_cache import WorkerCache
 from ..tenancy import narrow_to
 
@@ -169,13 +169,7 @@ def redeem(code: str, scanner_version: str | None = None) -> dict:
     record_action("device.enrolled", f"device:{device.id}", detail=device.gate.name)
     db.session.commit()
     return {"device_id": device.id, "device_name": device.name, "gate": device.gate.name,
-            "device_token": token, "keys": key_file_entries()}
-
-
-def key_file_entries() -> list[dict]:
-    """The key ring in the key-file JSON format (``gatepass.tokens.KeyRing``), for a gate."""
-    return [{"kid": k.kid, "secret": k.secret.hex(), "created": k.created.isoformat(),
-             "retired": k.retired.isoformat() if k.retired else None} for k in key_ring()]
+            "device_token": token, "keys": gate_key_entries(device.gate.community_id)}
 
 
 def get_device(device_id: int) -> GateDevice:

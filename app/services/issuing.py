@@ -11,7 +11,7 @@ from gatepass.status import PassAction, PassStatus
 from . import signed_links
 from ..common.audit import record_action
 from ..common.errors import ServiceError
-from .keys import key_ring
+from .keys import signing_ring
 
 LINK_SALT = "gatepass.resident-link.v1"
 
@@ -93,11 +93,12 @@ def perform(p: Pass, action: PassAction) -> Pass:
 
 
 def static_token(p: Pass) -> str:
-    return tokens.issue_static(key_ring(), p.id, p.serial)
+    """The card's token, signed with the ring of the pass's own community."""
+    return tokens.issue_static(signing_ring(p.community_id), p.id, p.serial)
 
 
 def dynamic_token(p: Pass, now: datetime | None = None) -> str:
-    return tokens.issue_dynamic(key_ring(), p.id, p.serial, now)
+    return tokens.issue_dynamic(signing_ring(p.community_id), p.id, p.serial, now)
 
 
 # -- resident links: a personal URL the office sends or prints -------------

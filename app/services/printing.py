@@ -86,8 +86,8 @@ def _needs_reprint(Pass):
     leaves the office records its key (``mark_printed``)."""
     from sqlalchemy import and_, or_
 
-    from .keys import key_ring
-    ring = key_ring()
+    from .keys import signing_ring
+    ring = signing_ring()
     current = ring.current
     known_old = and_(Pass.printed_kid.is_not(None), Pass.printed_kid != UNKNOWN_KID,
                      Pass.printed_kid != current.kid)
@@ -100,8 +100,8 @@ def mark_printed(passes, kid: str | None = None) -> None:
     """Record which key the cards just made of ``passes`` carry: every way a card leaves the
     office (batch print, reprint, the pass page's PNG/SVG downloads) calls this, so the
     reprint list after ``keys rotate`` misses none."""
-    from .keys import key_ring
-    kid, now = kid or key_ring().current.kid, datetime.now(timezone.utc)
+    from .keys import signing_ring
+    kid, now = kid or signing_ring().current.kid, datetime.now(timezone.utc)
     for p in passes:
         p.printed_kid, p.printed_at = kid, now
 
@@ -287,14 +287,14 @@ def print_passes(selection: Selection, out: str | os.PathLike | None = None,
                  progress: Progress | None = None) -> PrintJob:
     """Select, sign and render; needs an app context. Raises SelectionError."""
     from .communities import community_name
-    from .keys import key_ring
+    from .keys import signing_ring
 
     passes = select_passes(selection)
     if not passes:
         raise SelectionError("NOTHING_TO_PRINT", "没有符合条件的有效通行证", "no active pass matches the selection")
     if progress:
         progress(0, len(passes))
-    ring, tz = key_ring(), community_tz()
+    ring, tz = signing_ring(), community_tz()
     cards = [card_for(p, ring, tz) for p in passes]
     pdf, pages, font = render(cards, community_name(), out, progress,
                               datetime.now(tz).date())

@@ -17,7 +17,7 @@ from gatepass.wire import pack_pass_row
 
 from ..extensions import db
 from ..models import GateDevice, Pass, Person
-from .keys import key_ring
+from .keys import gate_key_fields
 from .rules import category_rules
 
 
@@ -37,7 +37,8 @@ def gate_snapshot(device: GateDevice) -> dict:
                  "temperature_required": r.temperature_required} for c, r in category_rules().items()}
     return {
         "gate": device.gate.name,
-        "retired_kids": sorted(key_ring().retired_kids),
+        # retired_kids, community_kids (OTHER_COMMUNITY), online_only_kids (sub-district)
+        **gate_key_fields(device.gate.community_id),
         # id -> list in wire.SNAPSHOT_PASS_FIELDS order
         "passes": passes,
         "rules": rules,
