@@ -208,6 +208,8 @@ def test_the_page_shows_its_own_sub_district_only(client, seeded):
     assert cells["open_alerts"] == "3" and cells["scans"] == "7" and cells["late_reports"] == "1"
     assert 'class="num alarm" data-col="open_alerts"' in row
     assert "/static/vendor/chart.umd.js" in html and 'id="district-data"' in html
+    english = client.get("/district/?lang=en").get_data(as_text=True)
+    assert "Scans today" in english and "Open alerts" in english and "今日通行" not in english
 
 
 def test_columns_sort_both_ways(client, seeded):
