@@ -197,6 +197,47 @@ def test_late_reports_follow_the_deadlines(app, seeded):
     assert {r.code: r.late_reports for r in late} == {"c1": 2, "c2": 0}
 
 
+def test_big_counts_are_kept_and_scans_since_are_added_live(app, seeded):
+    """Residents and passes are recounted after DISTRICT_RECOUNT_SECONDS; scans never wait."""
+    from app.district import manage
+    from app.district.counted import DistrictCount
+    from app.models import Gate, Person
+    with app.app_context():
+        rows = manage.communities_of(SUBDISTRICT)
+        first = {r.code: r for r in rollup.build(rows, NOW, TZ).rows}
+        gate = db.session.scalar(db.select(Gate).where(Gate.community_id == seeded["c2"]))
+        _scans(seeded["c2"], gate, 2, 1, _at(0.01))
+        db.session.add(Person(name="新来的", phone="13999999999", community_id=seeded["c2"]))
+        db.session.commit()
+        soon = {r.code: r for r in rollup.build(rows, NOW + timedelta(minutes=1), TZ).rows}
+        later = {r.code: r for r in rollup.build(rows, NOW + timedelta(minutes=6), TZ).rows}
+        kept = db.session.scalar(db.select(DistrictCount).where(
+            DistrictCount.community_id == seeded["c2"]))
+        assert (kept.scans, kept.denials, kept.residents) == (4, 2, 2)  # the recount at +6 min
+    assert (first["c2"].scans, soon["c2"].scans, soon["c2"].denials) == (1, 4, 2)
+    assert (first["c2"].residents, soon["c2"].residents, later["c2"].residents) == (1, 1, 2)
+    assert later["c2"].scans == 4 and later["c1"].scans == 7
+
+
+def test_a_stale_count_is_redone_after_the_page_is_sent(app, client, seeded):
+    """The reader of a stale page gets it at once; the recount follows the answer."""
+    from app.models import Person
+    _login_district(client)
+    client.get("/district/")  # the day's first view counts before answering
+    with app.app_context():
+        db.session.add(Person(name="新来的", phone="13999999999", community_id=seeded["c2"]))
+        db.session.commit()
+
+    def residents(html):
+        row = html.split('data-code="c2"')[1].split("</tr>")[0]
+        return dict(re.findall(r'data-col="(\w+)">(\d+)', row))["residents"]
+    with time_machine.travel(NOW + timedelta(minutes=6), tick=False):
+        stale = client.get("/district/")
+        assert residents(stale.get_data(as_text=True)) == "1"  # as counted at 15:00
+        stale.close()  # the server closes the answer: the recount runs
+        assert residents(client.get("/district/").get_data(as_text=True)) == "2"
+
+
 def test_the_page_shows_its_own_sub_district_only(client, seeded):
     _login_district(client)
     html = client.get("/district/").get_data(as_text=True)

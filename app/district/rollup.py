@@ -2,9 +2,11 @@
 
 A sub-district has 14-200 communities and years of scans. Each figure is a single
 ``SELECT community_id, count(*) ... GROUP BY community_id`` over all the communities at once,
-on indexed columns (scans today use the ``(community_id, scanned_at)`` index of migration
-``d18000000001``), never a query per community: the page costs the same dozen statements for
-two communities or two hundred. "Today" is the local day of the service's time zone
+on indexed columns (``app.district.indexes``), never a query per community: the page costs the
+same dozen statements for two communities or two hundred. The three figures over big tables
+(residents, active passes, today's scans) are kept and recounted every few minutes, with the
+scans since added live (``app.district.counted``). "Today" is the local day of the service's
+time zone
 (``TIMEZONE``; the communities of one sub-district share a clock).
 
 Health figures come from ``app.health.rollup`` (counts only: the sub-district sees how many,
@@ -18,17 +20,16 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import case, func
+from sqlalchemy import func
 
-from gatepass.categories import HOUSEHOLD_CATEGORIES
-from gatepass.status import PassStatus
 from ..extensions import db
 from ..health import rollup as health
 from ..health.episodes import overdue_after
-from ..models import Gate, GateDevice, Pass, Person, Scan
+from ..models import Gate, GateDevice
 from ..duty.guards import SESSION_MAX
 from ..duty.models import DutySession, Shift
 from ..services.dashboard import day_bounds
+from . import counted
 
 
 @dataclass
@@ -88,15 +89,6 @@ def _grouped(model, ids: list[int], *where, value=None) -> dict[int, int]:
     return {cid: int(n or 0) for cid, n in db.session.execute(stmt)}
 
 
-def _scans(ids: list[int], start: datetime, end: datetime) -> dict[int, tuple[int, int]]:
-    """(scans, denials) today in one pass over the index range of each community."""
-    stmt = (db.select(Scan.community_id, func.count(),
-                      func.sum(case((Scan.allowed.is_(False), 1), else_=0)))
-            .where(Scan.community_id.in_(ids), Scan.scanned_at >= start, Scan.scanned_at < end)
-            .group_by(Scan.community_id))
-    return {cid: (n, int(denied or 0)) for cid, n, denied in db.session.execute(stmt)}
-
-
 def _gates_online(ids: list[int], now: datetime) -> dict[int, int]:
     """Gates with at least one enabled device that called in recently (every scanner fetches
     its snapshot every 30 s, so a few minutes of silence means the gate is off the network)."""
@@ -108,27 +100,28 @@ def _gates_online(ids: list[int], now: datetime) -> dict[int, int]:
 def _shifts(ids: list[int], now: datetime) -> tuple[dict[int, int], dict[int, int]]:
     """Shifts running now, and those whose gate has a guard signed on (an open duty session
     no older than a shift can last, as ``app.duty.guards`` counts who is on duty)."""
-    running = (Shift.starts_at <= now, Shift.ends_at > now)
+    # A shift is cut from one day's pattern (gatepass.duty), so it began within the last day:
+    # the lower bound keeps the scan to a day of the starts_at index, not weeks of shifts.
+    running = (Shift.starts_at <= now, Shift.starts_at > now - timedelta(days=1), Shift.ends_at > now)
     staffed = (db.select(DutySession.id)
                .where(DutySession.gate_id == Shift.gate_id, DutySession.ended_at.is_(None),
                       DutySession.started_at > now - SESSION_MAX).exists())
     return _grouped(Shift, ids, *running), _grouped(Shift, ids, *running, staffed)
 
 
-def counts(ids: list[int], now: datetime, tz: ZoneInfo) -> dict[str, dict[int, int]]:
-    """Every figure as ``{figure: {community_id: n}}``; a community with none is absent."""
-    start, end = day_bounds(now.astimezone(tz).date(), tz)
-    scans = _scans(ids, start, end)
+def counts(ids: list[int], now: datetime, tz: ZoneInfo,
+           later=None) -> dict[str, dict[int, int]]:
+    """Every figure as ``{figure: {community_id: n}}``; a community with none is absent
+    (``later``: see ``counted.figures``)."""
+    day = now.astimezone(tz).date()
+    start, end = day_bounds(day, tz)
     shifts, staffed = _shifts(ids, now)
     return {
-        "residents": _grouped(Person, ids, Person.category.in_(HOUSEHOLD_CATEGORIES)),
-        "passes": _grouped(Pass, ids, Pass.status == PassStatus.ACTIVE.value),
+        **counted.figures(ids, day, start, end, now, later),  # residents, passes, scans, denials
         "in_quarantine": health.in_quarantine(ids),
         "open_alerts": health.open_alerts(ids),
         "late_reports": health.late_reports(ids, now, tz, overdue_after()),
         "registrations": health.registrations_waiting(ids),
-        "scans": {cid: n for cid, (n, _d) in scans.items()},
-        "denials": {cid: d for cid, (_n, d) in scans.items()},
         "fevers": health.fevers(ids, start, end),
         "gates": _grouped(Gate, ids),
         "gates_online": _gates_online(ids, now),
@@ -137,15 +130,16 @@ def counts(ids: list[int], now: datetime, tz: ZoneInfo) -> dict[str, dict[int, i
     }
 
 
-def build(communities: Iterable, now: datetime | None = None,
-          tz: ZoneInfo | None = None) -> Rollup:
-    """The day of ``communities`` (rows with ``id``, ``code``, ``name``), worst first."""
+def build(communities: Iterable, now: datetime | None = None, tz: ZoneInfo | None = None,
+          later=None) -> Rollup:
+    """The day of ``communities`` (rows with ``id``, ``code``, ``name``), worst first;
+    ``later`` runs a stale count's recount after the page is sent (``counted.figures``)."""
     from ..config import community_tz
     now = now or datetime.now(timezone.utc)
     tz = tz or community_tz()
     rows = [CommunityDay(c.id, c.code, c.name) for c in communities]
     if rows:
-        by_figure = counts([r.community_id for r in rows], now, tz)
+        by_figure = counts([r.community_id for r in rows], now, tz, later)
         for row in rows:
             for figure, values in by_figure.items():
                 setattr(row, figure, values.get(row.community_id, 0))

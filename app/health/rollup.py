@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import and_, case, func, or_
 
 from gatepass.alerts import AlertKind
 from ..extensions import db
@@ -54,20 +54,30 @@ def late_reports(ids: Iterable[int], now: datetime, tz: ZoneInfo,
     """Open episodes with a report owed and missing now, as the 未按时报告 list counts them
     (``gatepass.quarantine.today_reports``): a slot is owed once its deadline (10:00 / 18:00
     local) has passed, unless the stay began after it; any reading taken in the slot's local
-    half-day today, by the resident or by staff, is the report."""
+    half-day today, by the resident or by staff, is the report.
+
+    Today's readings are first reduced to one row per episode (had a morning one, had an
+    afternoon one) and joined once: a NOT EXISTS per slot under an OR is run per episode and
+    cost a quarter of a second for 20,000 people in quarantine."""
     today = now.astimezone(tz).date()
     midnight = datetime.combine(today, time(0), tz)
-    windows = {"am": (midnight, midnight + timedelta(hours=12)),
-               "pm": (midnight + timedelta(hours=12), midnight + timedelta(days=1))}
+    noon, tomorrow = midnight + timedelta(hours=12), midnight + timedelta(days=1)
+    reported = (db.select(TemperatureReport.episode_id.label("episode_id"),
+                          func.max(case((TemperatureReport.taken_at < noon, 1), else_=0)).label("am"),
+                          func.max(case((TemperatureReport.taken_at >= noon, 1), else_=0)).label("pm"))
+                .where(TemperatureReport.taken_at >= midnight, TemperatureReport.taken_at < tomorrow)
+                .group_by(TemperatureReport.episode_id).subquery())
     missing = []
-    for slot, (start, end) in windows.items():
+    for slot in ("am", "pm"):
         deadline = datetime.combine(today, deadlines[slot], tz)
-        if now < deadline:
-            continue  # not owed yet by anyone
-        reported = exists().where(TemperatureReport.episode_id == QuarantineEpisode.id,
-                                  TemperatureReport.taken_at >= start,
-                                  TemperatureReport.taken_at < end)
-        missing.append(and_(QuarantineEpisode.started_at < deadline, ~reported))
+        if now >= deadline:  # owed from the deadline on, by stays begun before it
+            missing.append(and_(QuarantineEpisode.started_at < deadline,
+                                func.coalesce(reported.c[slot], 0) == 0))
     if not missing:
         return {}
-    return _grouped(QuarantineEpisode, ids, QuarantineEpisode.ended_at.is_(None), or_(*missing))
+    stmt = (db.select(QuarantineEpisode.community_id, func.count())
+            .outerjoin(reported, reported.c.episode_id == QuarantineEpisode.id)
+            .where(QuarantineEpisode.community_id.in_(list(ids)),
+                   QuarantineEpisode.ended_at.is_(None), or_(*missing))
+            .group_by(QuarantineEpisode.community_id))
+    return {cid: n for cid, n in db.session.execute(stmt)}
