@@ -4,7 +4,7 @@ Each figure of ``app.district.rollup`` is ``GROUP BY community_id`` under a cond
 ``community_id`` first and the condition's column second, PostgreSQL reads only the index
 (``INCLUDE`` carries ``allowed`` for today's denials), never the table: for 200 communities
 with 10 M scans of history, today's scans are a range of each community's index entries.
-Created by migration ``d18000000001``; declared here (not in the core models) because the
+Created by migration ``d18000000d01``; declared here (not in the core models) because the
 district page is what needs them, and ``flask db check`` compares both.
 """
 from sqlalchemy import Index
