@@ -137,6 +137,7 @@ def seeded(app, clock):
         a = _community("c1", "幸福里社区", SUBDISTRICT)
         b = _community("c2", "光明社区", SUBDISTRICT)
         c = _community("c3", "远山社区", "西山街道")
+        db.session.commit()  # PostgreSQL: a transaction sees the communities it began with (RLS)
         passes = _people_and_passes(a.id, 3)
         passes[0].status = "revoked"  # 3 people living here, 4 passes, 3 active
         east, north = _gate(a.id, "东门", 1), _gate(a.id, "北门", 30)
@@ -219,6 +220,7 @@ def test_big_counts_are_kept_and_scans_since_are_added_live(app, seeded):
     assert later["c2"].scans == 4 and later["c1"].scans == 7
 
 
+@pytest.mark.both_databases
 def test_a_stale_count_is_redone_after_the_page_is_sent(app, client, seeded):
     """The reader of a stale page gets it at once; the recount follows the answer."""
     from app.models import Person
@@ -238,6 +240,7 @@ def test_a_stale_count_is_redone_after_the_page_is_sent(app, client, seeded):
         assert residents(client.get("/district/").get_data(as_text=True)) == "2"
 
 
+@pytest.mark.both_databases
 def test_the_page_shows_its_own_sub_district_only(client, seeded):
     _login_district(client)
     html = client.get("/district/").get_data(as_text=True)
@@ -288,6 +291,7 @@ def test_the_csv_is_the_daily_report(client, seeded):
     assert english.splitlines()[0].startswith("Date,Code,Community,Residents")
 
 
+@pytest.mark.both_databases
 def test_drill_down_into_one_community_and_back(client, seeded):
     _login_district(client)
     resp = client.get("/district/c/c2/")

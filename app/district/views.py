@@ -22,6 +22,7 @@ from . import bp, export, manage, rollup, session as chosen
 from .labels import BY_KEY, CODE, COLUMNS, NAME, WORST, cells, parse_sort, sort_rows
 from ..extensions import db
 from ..i18n import lang
+from ..tenancy import current_scope, use_scope
 from gatepass.roles import Role
 
 log = logging.getLogger("gatepass.district")
@@ -81,14 +82,14 @@ def _charts(day: rollup.Rollup) -> dict:
 
 def after_the_answer(job) -> None:
     """Run ``job`` once this page has been sent (the WSGI server closes the response), in an
-    app context of its own: the recount of stale figures (``counted``) then costs the reader
+    app context of its own and the request's scope: the recount of stale figures (``counted``) then costs the reader
     nothing. A failure is logged; the next view tries again."""
-    app = current_app._get_current_object()
+    app, scope = current_app._get_current_object(), current_scope()
 
     @after_this_request
     def attach(response):
         def run():
-            with app.app_context():
+            with app.app_context(), use_scope(scope.community_ids, scope.write_id):
                 try:
                     job()
                 except Exception:  # noqa: BLE001  (no one to answer: log it, the next view retries)
