@@ -303,10 +303,15 @@ def test_drill_down_into_one_community_and_back(client, seeded):
     assert client.post("/office/rules", data={"csrf_token": token, "category": "resident"}
                        ).status_code == 403  # reading, not running the community
     assert client.get("/office/quarantine").status_code == 403  # health staff's
+    assert client.post("/district/communities", data={"csrf_token": token, "code": "c8",
+                                                      "name": "旧标签页"}).status_code == 302
+    assert "正在查看" not in client.get("/district/", follow_redirects=True).get_data(as_text=True)
+    client.get("/district/c/c2/")
     back = client.get("/district/")
     assert back.status_code == 302  # forgets the community, then shows all of them
     html = client.get("/district/").get_data(as_text=True)
-    assert "正在查看" not in html and re.findall(r'<tr data-code="([^"]+)"', html) == ["c1", "c2"]
+    assert "正在查看" not in html, html[html.index("正在查看") - 300:html.index("正在查看") + 100]
+    assert re.findall(r'<tr data-code="([^"]+)"', html) == ["c1", "c2", "c8"]
     assert client.get("/office/").headers["Location"].endswith("/district/")
 
 

@@ -55,9 +55,12 @@ def district_only(view):
 
 @bp.before_request
 def _back_to_the_whole_subdistrict():
-    """Any /district/ page but the drill-down forgets the chosen community; the scope of this
-    request was already narrowed to it, so the page is asked for again with the whole view."""
-    if request.endpoint != "district.drill" and chosen.is_district_user() and chosen.forget():
+    """Any /district/ page but the drill-down forgets the chosen community. The scope of this
+    request was already narrowed to it, so a page is asked for again with the whole view; a
+    form (from a tab left open) goes on: communities and admins are not scoped rows."""
+    if request.endpoint == "district.drill" or not chosen.is_district_user():
+        return None
+    if chosen.forget() and request.method == "GET":
         return redirect(request.full_path if request.query_string else request.path)
     return None
 
@@ -82,8 +85,8 @@ def _charts(day: rollup.Rollup) -> dict:
 
 def after_the_answer(job) -> None:
     """Run ``job`` once this page has been sent (the WSGI server closes the response), in an
-    app context of its own and the request's scope: the recount of stale figures (``counted``) then costs the reader
-    nothing. A failure is logged; the next view tries again."""
+    app context of its own and the request's scope: the recount of stale figures
+    (``counted``) then costs the reader nothing. A failure is logged; the next view retries."""
     app, scope = current_app._get_current_object(), current_scope()
 
     @after_this_request
