@@ -127,7 +127,8 @@ def _shifts(cid: int, staffed_gate, empty_gate) -> None:
     guard = Guard(name="门卫老刘", community_id=cid)
     db.session.add(guard)
     db.session.flush()
-    db.session.add(DutySession(guard_id=guard.id, gate_id=staffed_gate.id, started_at=_at(6), community_id=cid))
+    db.session.add(DutySession(guard_id=guard.id, gate_id=staffed_gate.id, started_at=_at(6),
+                               community_id=cid))
 
 
 @pytest.fixture
@@ -325,16 +326,18 @@ def test_another_sub_districts_community_cannot_be_entered(client, seeded):
 def test_a_community_and_its_admin_are_created_and_audited(app, client, seeded):
     _login_district(client)
     token = csrf_token(client, "/district/")
-    assert client.post("/district/communities", data={"code": "c9", "name": "新村"}).status_code == 400
+    no_token = client.post("/district/communities", data={"code": "c9", "name": "新村"})
+    assert no_token.status_code == 400
     resp = client.post("/district/communities",
                        data={"csrf_token": token, "code": "c9", "name": "新村社区"})
     assert resp.status_code == 302
-    resp = client.post("/district/admins", data={"csrf_token": token, "community": "c9",
-                                                 "username": "admin-c9", "password": "long-enough-1",
-                                                 "display_name": "新村管理员"})
+    resp = client.post("/district/admins", data={
+        "csrf_token": token, "community": "c9", "username": "admin-c9",
+        "password": "long-enough-1", "display_name": "新村管理员"})
     assert resp.status_code == 302
-    refused = client.post("/district/admins", data={"csrf_token": token, "community": "c3",
-                                                    "username": "admin-x", "password": "long-enough-1"})
+    refused = client.post("/district/admins", data={
+        "csrf_token": token, "community": "c3", "username": "admin-x",
+        "password": "long-enough-1"})
     assert refused.status_code in (302, 404)
     with app.app_context():
         c9 = db.session.scalar(db.select(Community).where(Community.code == "c9"))

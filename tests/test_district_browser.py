@@ -36,9 +36,11 @@ SMALLEST_TEXT = """() => {
   const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
     const el = walker.currentNode.parentElement;
-    if (!walker.currentNode.textContent.trim() || el.closest('script,style,noscript,option')) continue;
+    if (!walker.currentNode.textContent.trim()) continue;
+    if (el.closest('script,style,noscript,option')) continue;
     const r = el.getBoundingClientRect();
-    if (r.width && r.height) smallest = Math.min(smallest, parseFloat(getComputedStyle(el).fontSize));
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (r.width && r.height) smallest = Math.min(smallest, size);
   }
   return smallest;
 }"""
@@ -68,7 +70,8 @@ def _seed(app) -> None:
                 db.session.flush()
                 db.session.add(GateDevice(gate_id=gate.id, name="笔记本", community_id=c.id,
                                           token_hash=f"{i:02d}{g}".ljust(64, "0"),
-                                          last_seen_at=now - timedelta(minutes=rng.choice([1, 2, 40]))))
+                                          last_seen_at=now - timedelta(
+                                              minutes=rng.choice([1, 2, 40]))))
                 for n in range(rng.randint(10, 120)):
                     db.session.add(Scan(nonce=f"{i}-{g}-{n}", gate_id=gate.id, direction="in",
                                         scanned_at=now - timedelta(seconds=rng.randint(0, 3000)),

@@ -2,7 +2,8 @@
 the drill-down into one community's own office pages, and opening communities and their admins.
 
 Folder: ``views`` (the blueprint's pages), ``rollup`` (one grouped query per figure over all
-communities), ``counted`` (the big counts, kept and recounted every few minutes), ``export`` (the CSV), ``labels`` (columns in both languages, sorting), ``manage``
+communities), ``counted`` (the big counts, kept and recounted every few minutes),
+``export`` (the CSV), ``labels`` (columns in both languages, sorting), ``manage``
 (communities and admins, audited), ``session`` (the community being looked into).
 """
 from flask import Blueprint

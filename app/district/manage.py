@@ -54,7 +54,8 @@ def create_community(code: str, name: str, subdistrict: str) -> Community:
                           "a community code is lower-case letters, digits and dashes (at most 20), "
                           "not starting with sd-")
     if not name or len(name) > 60:
-        raise ManageError("BAD_NAME", "请填写社区名称（不超过 60 字）", "give the community a name (at most 60 characters)")
+        raise ManageError("BAD_NAME", "请填写社区名称（不超过 60 字）",
+                          "give the community a name (at most 60 characters)")
     if db.session.scalar(db.select(Community.id).where(Community.code == code)) is not None:
         raise Conflict("CODE_TAKEN", f"社区代码 {code} 已被使用", f"the code {code} is taken")
     community = Community(code=code, name=name, subdistrict=subdistrict, kind=KIND_COMMUNITY)
@@ -75,7 +76,8 @@ def create_admin(community: Community, username: str, password: str,
         raise ManageError("SHORT_PASSWORD", f"密码至少 {MIN_PASSWORD} 位",
                           f"a password has at least {MIN_PASSWORD} characters")
     if db.session.scalar(db.select(User.id).where(User.username == username)) is not None:
-        raise Conflict("USERNAME_TAKEN", f"用户名 {username} 已被使用", f"the username {username} is taken")
+        raise Conflict("USERNAME_TAKEN", f"用户名 {username} 已被使用",
+                       f"the username {username} is taken")
     user = User(username=username, role=Role.ADMIN.value, display_name=display_name.strip()[:60]
                 or username, community_id=community.id)
     user.set_password(password)

@@ -14,7 +14,7 @@ never who).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable
 from zoneinfo import ZoneInfo
@@ -69,10 +69,6 @@ class CommunityDay:
                 -self.shifts_unstaffed, -self.fevers, -self.denials, self.name)
 
 
-#: The figures that are plain counts (everything but the community's identity).
-FIGURES = tuple(f.name for f in fields(CommunityDay) if f.type == "int" and f.name != "community_id")
-
-
 @dataclass
 class Rollup:
     day: date
@@ -102,7 +98,8 @@ def _shifts(ids: list[int], now: datetime) -> tuple[dict[int, int], dict[int, in
     no older than a shift can last, as ``app.duty.guards`` counts who is on duty)."""
     # A shift is cut from one day's pattern (gatepass.duty), so it began within the last day:
     # the lower bound keeps the scan to a day of the starts_at index, not weeks of shifts.
-    running = (Shift.starts_at <= now, Shift.starts_at > now - timedelta(days=1), Shift.ends_at > now)
+    running = (Shift.starts_at <= now, Shift.starts_at > now - timedelta(days=1),
+               Shift.ends_at > now)
     staffed = (db.select(DutySession.id)
                .where(DutySession.gate_id == Shift.gate_id, DutySession.ended_at.is_(None),
                       DutySession.started_at > now - SESSION_MAX).exists())

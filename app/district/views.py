@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
-from flask import (Response, abort, after_this_request, current_app, flash, redirect, render_template,
-                   request, stream_with_context, url_for)
+from flask import (Response, abort, after_this_request, current_app, flash, redirect,
+                   render_template, request, stream_with_context, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm

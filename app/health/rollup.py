@@ -62,10 +62,11 @@ def late_reports(ids: Iterable[int], now: datetime, tz: ZoneInfo,
     today = now.astimezone(tz).date()
     midnight = datetime.combine(today, time(0), tz)
     noon, tomorrow = midnight + timedelta(hours=12), midnight + timedelta(days=1)
+    taken = TemperatureReport.taken_at
     reported = (db.select(TemperatureReport.episode_id.label("episode_id"),
-                          func.max(case((TemperatureReport.taken_at < noon, 1), else_=0)).label("am"),
-                          func.max(case((TemperatureReport.taken_at >= noon, 1), else_=0)).label("pm"))
-                .where(TemperatureReport.taken_at >= midnight, TemperatureReport.taken_at < tomorrow)
+                          func.max(case((taken < noon, 1), else_=0)).label("am"),
+                          func.max(case((taken >= noon, 1), else_=0)).label("pm"))
+                .where(taken >= midnight, taken < tomorrow)
                 .group_by(TemperatureReport.episode_id).subquery())
     missing = []
     for slot in ("am", "pm"):
