@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import api, auth, commands, errors, i18n, logs, office, public, resident, security, templating
+from . import api, auth, commands, district, errors, i18n, logs, office, public, resident, security, templating
 from . import duty, health  # noqa: F401  (features: their models; their routes join the blueprints)
 from . import rls, tenancy  # noqa: F401  (rls: create_all's row-level security on PostgreSQL)
 from .config import from_environment, resource_dir
@@ -33,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_extensions(app, locale_selector=i18n.select_locale)
     for module in (tenancy, templating, security, auth, errors, commands):
         module.init_app(app)
-    for blueprint in (auth.bp, api.bp, office.bp, resident.bp, public.bp):
+    for blueprint in (auth.bp, api.bp, office.bp, resident.bp, public.bp, district.bp):
         app.register_blueprint(blueprint)
     return app
 

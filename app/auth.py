@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired
 
 from .extensions import db, login_manager
 from gatepass.disclosure import Disclosure, for_role
+from gatepass.roles import Role
 from .security import same_site_path
 from .common import ratelimit
 from .common.audit import Actor, acting_as, done_acting
@@ -92,16 +93,31 @@ def _login_address_key() -> str:
 
 
 def roles_required(*roles: str):
-    """Admit only staff with one of ``roles`` (admin is always admitted)."""
+    """Admit only staff with one of ``roles`` (admin is always admitted); a sub-district user
+    looking into one community reads what its office reads (``_district_reads``)."""
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
+            if current_user.role == Role.DISTRICT and not current_user.may(*roles):
+                return _district_reads(roles) or view(*args, **kwargs)
             if not current_user.may(*roles):
                 abort(403)
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def _district_reads(roles: tuple[str, ...]):
+    """None when a sub-district user may see this office page: reading (GET) a page the office
+    may read, while looking into one community (``/district/c/<code>/`` narrowed the scope to
+    it). Not looking into one: back to the sub-district's page. Writing: the community's own
+    staff do that (403); health staff's pages stay theirs (403)."""
+    if session.get("community_id") is None:
+        return redirect(url_for("district.index"))
+    if request.method not in ("GET", "HEAD") or Role.OFFICE not in roles:
+        abort(403)
+    return None
 
 
 class LoginForm(FlaskForm):
@@ -144,7 +160,9 @@ def login():
 
 def _landing(user: User) -> str:
     """A guard lands on the gate page of their gate (the tablet at the gate is what they log
-    in on); everyone else on the dashboard."""
+    in on), a sub-district user on the sub-district's page; everyone else on the dashboard."""
+    if user.role == Role.DISTRICT:
+        return url_for("district.index")
     if user.role != "guard":
         return url_for("office.home")
     gate_id = duty.usual_gate(duty.guard_for_user(user.id))

@@ -96,6 +96,12 @@ def from_environment(instance_path: Path) -> dict:
         # every URL printed in a QR code or sent (posters, certificates, personal links,
         # setup QRs). "" = the address of the request that makes it (see public_base_url).
         "PUBLIC_BASE_URL": (env("PUBLIC_BASE_URL") or "").rstrip("/"),
+        # The sub-district's page counts a gate online when one of its devices called in
+        # within this many minutes (a scanner fetches its snapshot every 30 s).
+        "GATE_ONLINE_MINUTES": int(env("GATE_ONLINE_MINUTES") or 5),
+        # ...and recounts residents, active passes and today's scans (app/district/counted.py)
+        # when its kept count is older than this; scans since the count are added live.
+        "DISTRICT_RECOUNT_SECONDS": int(env("DISTRICT_RECOUNT_SECONDS") or 300),
     }
 
 

@@ -24,6 +24,7 @@ from gatepass.roles import Role
 from gatepass.status import PAGE_ACTIONS, PassAction, PassStatus
 from .auth import viewer
 from .config import base_url_guessed, community_tz, printed_base_url
+from .district import session as district_session
 from .duty import labels as duty_labels
 from .health import labels as health_labels
 from .i18n import (category_label, label, lang, other_language_url, quarantine_day, reason_text,
@@ -60,7 +61,7 @@ def init_app(app) -> None:
         label=label, PassStatus=PassStatus, PassAction=PassAction, Role=Role,
         VehicleKind=VehicleKind, PAGE_ACTIONS=PAGE_ACTIONS,
         base_url_guessed=base_url_guessed, printed_base_url=printed_base_url,
-        quarantine_day=quarantine_day,
+        quarantine_day=quarantine_day, district_banner=district_session.banner,
         **duty_labels.TEMPLATE_GLOBALS, **health_labels.TEMPLATE_GLOBALS)
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(mask_name, "mask_name")
