@@ -12,10 +12,12 @@ from datetime import datetime, timedelta, timezone
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import or_
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from . import bp
 from .forms import ActionForm, RuleForm
 from ..auth import roles_required, viewer
+from ..common.paging import CappedPage
 from ..config import community_tz
 from ..extensions import db
 from ..models import Building, Gate, GateDevice, Household, Pass, Person, Scan, Vehicle
@@ -26,6 +28,7 @@ from gatepass.rules import OUTSIDE_TOO_LONG
 from gatepass.status import PAGE_ACTIONS, PassAction, PassStatus
 from gatepass.verdict import REASONS
 from ..services import dashboard, issuing, printing
+from ..services.buildings import building_by_name, building_choices
 from ..services.rules import category_rules, set_rule
 from ..services.scanlog import record_health_view, scan_query
 from ..health.views.office import render_logged
@@ -57,19 +60,24 @@ def people():
     q = request.args.get("q", "").strip()
     category = request.args.get("category", "")
     building = request.args.get("building", type=int)
-    stmt = db.select(Person).outerjoin(Household).order_by(Person.id)
+    typed = request.args.get("building_name", "").strip()
+    if building is None and typed:
+        building = building_by_name(typed)
+    stmt = db.select(Person).order_by(Person.id)
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(Person.name.like(like), Person.phone.like(like)))
     if category in CATEGORIES:
         stmt = stmt.where(Person.category == category)
-    if building:
-        stmt = stmt.where(Household.building_id == building)
-    page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
-    buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
+    if building is not None:
+        stmt = stmt.where(Person.household_id.in_(
+            db.select(Household.id).where(Household.building_id == building)))
+    page = CappedPage(stmt.options(selectinload(Person.passes),
+                                   selectinload(Person.household).joinedload(Household.building)),
+                      _page(), PAGE)
     return render_template("office/people.html", page=page, q=q, category=category,
-                           building=building, buildings=buildings,
-                           categories=PERSON_CATEGORIES)
+                           building=building, building_typed=typed,
+                           buildings=building_choices(), categories=PERSON_CATEGORIES)
 
 
 @bp.get("/people/<int:person_id>")
@@ -199,12 +207,17 @@ def pass_qr_svg(pass_id: int):
 def scans():
     view = viewer()  # phone search, temperatures, health reasons, full names: per role
     stmt, f = scan_query(request.args, view)
-    page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
+    home = joinedload(Household.building)
+    page = CappedPage(stmt.options(
+        defer(Scan.response), selectinload(Scan.gate),
+        selectinload(Scan.pass_).options(
+            joinedload(Pass.person).joinedload(Person.household).options(home),
+            joinedload(Pass.vehicle).joinedload(Vehicle.household).options(home))),
+        _page(), PAGE)
     record_health_view("health.scans", view, page.items)
     gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
-    buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
     return render_logged("office/scans.html", page=page, f=f, gates=gates,
-                         buildings=buildings, view=view, reasons=view.reasons(REASONS))
+                         buildings=building_choices(), view=view, reasons=view.reasons(REASONS))
 
 
 @bp.get("/outside")
