@@ -21,7 +21,8 @@ class CappedPage:
     flask-sqlalchemy's Pagination has them, plus ``capped``: the total is at least
     ``total`` (shown as "10000+")."""
 
-    def __init__(self, stmt: Select, page: int, per_page: int, cap: int = COUNT_CAP):
+    def __init__(self, stmt: Select, page: int, per_page: int, cap: int | None = None):
+        cap = COUNT_CAP if cap is None else cap
         self.page, self.per_page = max(1, page), per_page
         self.items = db.session.scalars(
             stmt.limit(per_page).offset((self.page - 1) * per_page)).all()
