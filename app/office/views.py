@@ -40,6 +40,14 @@ def _page() -> int:
     return max(1, request.args.get("page", 1, type=int) or 1)
 
 
+def _building_filter() -> tuple[int | None, str]:
+    """The building asked for: ?building=<id> from the list, or ?building_name= typed where
+    there are too many to list (``services.buildings``); and the typed text."""
+    typed = request.args.get("building_name", "").strip()
+    building = request.args.get("building", type=int)
+    return (building_by_name(typed) if building is None and typed else building), typed
+
+
 @bp.get("/")
 @roles_required(*READERS)
 def home():
@@ -59,10 +67,7 @@ def home():
 def people():
     q = request.args.get("q", "").strip()
     category = request.args.get("category", "")
-    building = request.args.get("building", type=int)
-    typed = request.args.get("building_name", "").strip()
-    if building is None and typed:
-        building = building_by_name(typed)
+    building, typed = _building_filter()
     stmt = db.select(Person).order_by(Person.id)
     if q:
         like = f"%{q}%"
@@ -106,21 +111,22 @@ def _issue_to(holder):
 @bp.get("/households")
 @roles_required(Role.OFFICE, Role.HEALTH)
 def households():
-    building = request.args.get("building", type=int)
+    building, typed = _building_filter()
     stmt = db.select(Household).join(Building).order_by(Building.id, Household.unit, Household.room)
-    if building:
+    if building is not None:
         stmt = stmt.where(Household.building_id == building)
+    stmt = stmt.options(selectinload(Household.people), selectinload(Household.vehicles))
     page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
-    buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
-    return render_template("office/households.html", page=page, buildings=buildings,
-                           building=building)
+    return render_template("office/households.html", page=page, buildings=building_choices(),
+                           building=building, building_typed=typed)
 
 
 @bp.get("/vehicles")
 @roles_required(Role.OFFICE)
 def vehicles():
     q = request.args.get("q", "").strip().upper()
-    stmt = db.select(Vehicle).order_by(Vehicle.plate)
+    home = selectinload(Vehicle.household).joinedload(Household.building)
+    stmt = db.select(Vehicle).order_by(Vehicle.plate).options(home, selectinload(Vehicle.passes))
     if q:
         stmt = stmt.where(Vehicle.plate.like(f"%{q}%"))
     page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
@@ -135,12 +141,19 @@ def issue_vehicle_pass(vehicle_id: int):
 
 # -- passes ----------------------------------------------------------------
 
+def _holder_loads() -> tuple:
+    """A page of passes with their holders and homes in three queries, not three a row."""
+    home = joinedload(Household.building)
+    return (selectinload(Pass.person).joinedload(Person.household).options(home),
+            selectinload(Pass.vehicle).joinedload(Vehicle.household).options(home))
+
+
 @bp.get("/passes")
 @roles_required(Role.OFFICE)
 def passes():
     status = request.args.get("status", "")
     category = request.args.get("category", "")
-    stmt = db.select(Pass).order_by(Pass.id.desc())
+    stmt = db.select(Pass).order_by(Pass.id.desc()).options(*_holder_loads())
     if status in tuple(PassStatus):
         stmt = stmt.where(Pass.status == status)
     if category in CATEGORIES:
@@ -207,13 +220,9 @@ def pass_qr_svg(pass_id: int):
 def scans():
     view = viewer()  # phone search, temperatures, health reasons, full names: per role
     stmt, f = scan_query(request.args, view)
-    home = joinedload(Household.building)
-    page = CappedPage(stmt.options(
-        defer(Scan.response), selectinload(Scan.gate),
-        selectinload(Scan.pass_).options(
-            joinedload(Pass.person).joinedload(Person.household).options(home),
-            joinedload(Pass.vehicle).joinedload(Vehicle.household).options(home))),
-        _page(), PAGE)
+    page = CappedPage(stmt.options(defer(Scan.response), selectinload(Scan.gate),
+                                   selectinload(Scan.pass_).options(*_holder_loads())),
+                      _page(), PAGE)
     record_health_view("health.scans", view, page.items)
     gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
     return render_logged("office/scans.html", page=page, f=f, gates=gates,
@@ -225,7 +234,7 @@ def scans():
 def outside():
     """Who went out and has not come back: the list the night shift checks."""
     stmt = (db.select(Pass).where(Pass.inside.is_(False), Pass.status == PassStatus.ACTIVE)
-            .order_by(Pass.last_scan_at))
+            .order_by(Pass.last_scan_at).options(*_holder_loads()))
     page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
     gates = {g.id: g.name for g in db.session.scalars(db.select(Gate))}
     now = datetime.now(timezone.utc)
