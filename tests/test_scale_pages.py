@@ -159,7 +159,7 @@ def test_a_304_is_answered_without_building_the_body(client, make, device_token,
 
     def refuse(*_args, **_kw):
         raise AssertionError("the body was built for a 304")
-    monkeypatch.setattr("app.api.gate_snapshot", refuse)
+    monkeypatch.setattr("app.api.snapshot_body", refuse)
     r = client.get("/api/v1/gate/snapshot", headers={"Authorization": f"Bearer {device_token}",
                                                      "If-None-Match": etag})
     assert r.status_code == 304 and r.headers["ETag"] == etag
@@ -179,3 +179,30 @@ def test_a_quarantine_that_ends_by_the_clock_changes_the_etag(app, make, device_
         assert during != after
         row = snapshot.gate_snapshot(device, now + timedelta(hours=2))["passes"][str(pid)]
         assert row[5] is None
+
+
+@pytest.mark.both_databases
+def test_the_snapshot_body_is_what_gate_snapshot_says(app, make, device_token, client):
+    """PostgreSQL encodes the passes itself (``snapshot_body``): the same rows, the same
+    ISO times (with and without microseconds), the same no-exit mark, as Python's."""
+    import json
+    from app.models import GateDevice
+    plain = make.pass_for(name="整秒")
+    fine = make.pass_for(name="微秒")
+    vehicle = make.vehicle_pass("京C00001")
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        db.session.get(Pass, plain).valid_from = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        db.session.get(Pass, fine).valid_until = datetime(2027, 1, 2, 3, 4, 5, 120,
+                                                          tzinfo=timezone.utc)
+        db.session.get(Person, db.session.get(Pass, fine).person_id).quarantine_until = \
+            now + timedelta(days=2)
+        db.session.commit()
+        device = db.session.scalars(db.select(GateDevice)).first()
+        body = json.loads(snapshot.snapshot_body(device, now))
+        assert body == json.loads(json.dumps(snapshot.gate_snapshot(device, now), default=str))
+        assert body["passes"][str(plain)][3] == "2026-01-02T03:04:05+00:00"
+        assert body["passes"][str(fine)][4] == "2027-01-02T03:04:05.000120+00:00"
+        assert body["passes"][str(fine)][5] is not None and str(vehicle) in body["passes"]
+    r = client.get("/api/v1/gate/snapshot", headers={"Authorization": f"Bearer {device_token}"})
+    assert r.get_json() == body

@@ -1,7 +1,6 @@
 """The gate API: scanner laptops post scans and fetch the offline snapshot."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from functools import wraps
 
@@ -14,7 +13,7 @@ from gatepass.wire import (DIRECTIONS, OUTBOX_WAITING_HEADER, SCANNER_VERSION_HE
 from ..services.checkin import ScanRequest, perform_scan
 from ..services.devices import device_for_token, touch_device
 from ..duty.guards import valid_guard_id
-from ..services.snapshot import gate_snapshot, snapshot_etag
+from ..services.snapshot import snapshot_body, snapshot_etag
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # devices authenticate with a bearer token, not a cookie
@@ -105,8 +104,7 @@ def snapshot():
     if request.if_none_match.contains(etag):
         db.session.commit()  # the device's last seen
         return Response(status=304, headers={"ETag": f'"{etag}"'})
-    body = json.dumps(gate_snapshot(g.device, now), ensure_ascii=False, sort_keys=True,
-                      default=str)
+    body = snapshot_body(g.device, now)
     db.session.commit()
     return Response(body, mimetype="application/json", headers={"ETag": f'"{etag}"'})
 
