@@ -8,7 +8,8 @@ Two databases in the same run, generated in SQL (``scripts/district_data.py``):
 
 and, against both, alternating requests so the machine's load falls on both alike:
 
-  scan API      POST /api/v1/scans in-process (one thread): scans/s and p99, at c1's gates
+  scan API      POST /api/v1/scans at c1's gate: in-process (one thread) and under gunicorn
+                (4 workers, 32 connections, ``bench_scans``' load generator): scans/s, p99
   pages         every GET page of /office/ without a URL variable, a few with a search,
                 and the exports: median of 9 each, as c1's office / health / admin
   /district/    the sub-district's page as the district user (p95 of 20), if it exists
@@ -112,10 +113,12 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="measure the last run's databases")
     ap.add_argument("--repeat", type=int, default=9, help="requests per page and database")
     ap.add_argument("--scan-seconds", type=float, default=4.0)
+    ap.add_argument("--no-gunicorn", action="store_true", help="scan API in-process only")
     ap.add_argument("--json", default=str(ROOT / "build" / "bench-district.json"))
     args = ap.parse_args()
     communities = args.communities or (20 if args.small else 200)
     each = args.scans_each or (5_000 if args.small else 50_000)
+    os.environ.setdefault("SUBDISTRICT_NAME", "幸福街道")  # init-db's first community's
     keys_dir = tempfile.mkdtemp(prefix="bench-district-keys-")
     from gatepass.tokens import KeyRing
     KeyRing.create_key(keys_dir, "b1")  # c1's ring is KEYS_DIR itself
@@ -126,12 +129,16 @@ def main() -> None:
                                          district_data.Size(communities, each))
         generated["one"] = generate("one", urls["one"], keys_dir, district_data.Size(1, each))
     apps = {name: make_app(url, keys_dir) for name, url in urls.items()}
+    load_before = list(os.getloadavg())  # the machine is shared: say how busy it was
     bench = Bench(apps, repeat=args.repeat, scan_seconds=args.scan_seconds)
-    results = bench.run()
+    server_env = {**os.environ, "KEYS_DIR": keys_dir, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+                  "LOG_LEVEL": "WARNING"}
+    results = bench.run(None if args.no_gunicorn else server_env)
     results["meta"] = {"communities": communities, "scans_each": each,
                        "generated_s": {k: round(v) for k, v in generated.items()},
                        "size": {k: database_size(u) for k, u in urls.items()},
-                       "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                       "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                       "load_before": load_before, "load_after": list(os.getloadavg())}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=1))
     print_table(results)

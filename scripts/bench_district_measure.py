@@ -140,6 +140,37 @@ class Bench:
                        "p99_ms": round(_p(lat[name], 0.99), 2), "n": len(lat[name])}
                 for name in self.sides}
 
+    def scans_gunicorn(self, env: dict, rounds: int = 2, seconds: float = 4.0,
+                       connections: int = 32, workers: int = 4) -> dict:
+        """The scan API under gunicorn (``gunicorn.conf.py``) with ``bench_scans``' load
+        generator, one server per database, rounds alternating; the best round of each."""
+        import tempfile
+        from pathlib import Path
+        import bench_scans
+        servers, best = {}, {}
+        logs = Path(tempfile.mkdtemp(prefix="bench-district-gunicorn-"))
+        try:
+            for name, side in self.sides.items():
+                port = bench_scans.free_port()
+                url = side.app.config["SQLALCHEMY_DATABASE_URI"]
+                servers[name] = (port, bench_scans.serve(
+                    "app:create_app()", {**env, "DATABASE_URL": url}, port, workers,
+                    logs / f"{name}.log"))
+            for _ in range(rounds):
+                for name, side in self.sides.items():
+                    lat, _nonces, failed, secs = bench_scans.load(
+                        servers[name][0], "bench-device-1", side.tokens, seconds, connections)
+                    rate = len(lat) / secs
+                    if rate > best.get(name, {}).get("per_s", 0):
+                        best[name] = {"per_s": round(rate), "failed": failed,
+                                      "p50_ms": round(_p(lat, 0.5) * 1000, 1),
+                                      "p99_ms": round(_p(lat, 0.99) * 1000, 1)}
+        finally:
+            for _port, proc in servers.values():
+                proc.terminate()
+                proc.wait(timeout=30)
+        return best
+
     def page_list(self) -> list[tuple[str, str]]:
         """(role, url) of every plain GET page under /office/ and the searches, each with
         the first role that may open it (on the one-community side)."""
@@ -199,9 +230,12 @@ class Bench:
                        "not_modified_ms": round(statistics.median(m for m, _s, _b in again[name]), 1),
                        "status_304": again[name][-1][1]} for name in self.sides}
 
-    def run(self) -> dict:
-        print("scan API ...", flush=True)
+    def run(self, env: dict | None = None) -> dict:
+        print("scan API in-process ...", flush=True)
         results = {"scans": self.scans()}
+        if env is not None:
+            print("scan API under gunicorn ...", flush=True)
+            results["scans_gunicorn"] = self.scans_gunicorn(env)
         print("snapshot ...", flush=True)
         results["snapshot"] = self.snapshot()
         print("/district/ ...", flush=True)
@@ -273,12 +307,18 @@ def print_table(r: dict) -> None:
     m = r["meta"]
     print(f"\n{m['communities']} communities x {m['scans_each']:,} scans "
           f"(district {m['size'].get('district')}, one {m['size'].get('one')}; "
-          f"generated in {m['generated_s']} s)\n")
+          f"generated in {m['generated_s']} s; load average {m['load_before'][0]:.1f} before, "
+          f"{m['load_after'][0]:.1f} after)\n")
     print("| measured | district | one community | ratio |\n|---|---|---|---|")
     s = r["scans"]
     print(f"| scan API in-process, scans/s (p99) | {s['district']['per_s']} "
           f"({s['district']['p99_ms']} ms) | {s['one']['per_s']} ({s['one']['p99_ms']} ms) | "
           f"{s['district']['per_s'] / s['one']['per_s']:.2f} |")
+    g = r.get("scans_gunicorn")
+    if g:
+        print(f"| scan API, gunicorn 4 workers, 32 conns: scans/s (p99) | {g['district']['per_s']} "
+              f"({g['district']['p99_ms']} ms) | {g['one']['per_s']} ({g['one']['p99_ms']} ms) | "
+              f"{g['district']['per_s'] / g['one']['per_s']:.2f} |")
     snap = r["snapshot"]
     print(f"| gate snapshot 200 / 304 | {snap['district']['full_ms']} / "
           f"{snap['district']['not_modified_ms']} ms ({snap['district']['kb']} KB) | "
