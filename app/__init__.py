@@ -13,6 +13,7 @@ from flask import Flask
 
 from . import api, auth, commands, errors, i18n, logs, office, public, resident, security, templating
 from . import duty, health  # noqa: F401  (features: their models; their routes join the blueprints)
+from . import rls, tenancy  # noqa: F401  (rls: create_all's row-level security on PostgreSQL)
 from .config import from_environment, resource_dir
 from .extensions import init_extensions
 
@@ -30,7 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     logs.init_app(app)
     init_extensions(app, locale_selector=i18n.select_locale)
-    for module in (templating, security, auth, errors, commands):
+    for module in (tenancy, templating, security, auth, errors, commands):
         module.init_app(app)
     for blueprint in (auth.bp, api.bp, office.bp, resident.bp, public.bp):
         app.register_blueprint(blueprint)

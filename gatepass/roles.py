@@ -9,6 +9,7 @@ class Role(Labelled):
     OFFICE = "office", "物业/居委会", "Office"
     HEALTH = "health", "防疫/卫生", "Health"
     GUARD = "guard", "门岗", "Gate guard"
+    DISTRICT = "district", "街道", "Sub-district"
 
 
 #: Everyone who reads the scan log and the list of who is outside.

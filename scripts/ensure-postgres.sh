@@ -23,9 +23,15 @@ for _ in $(seq 1 30); do
   runuser -u postgres -- psql -p "$port" -qAtc "select 1" >/dev/null 2>&1 && break
   sleep 0.5
 done
+# The service's role owns the test databases but is NOT a superuser and may not bypass
+# row-level security (a superuser skips every policy: the RLS tests would prove nothing).
+# A role left by an older version of this script as a superuser is demoted. Nothing the
+# tests do needs more: pg_trgm is a trusted extension, which a database owner may create;
+# CREATEDB (the backup test restores into a database of its own) bypasses no policy.
 runuser -u postgres -- psql -p "$port" -qAtc \
   "do \$\$ begin if not exists (select from pg_roles where rolname = 'gatepass') then
-     create role gatepass login superuser password 'gatepass'; end if; end \$\$;" >/dev/null 2>&1
+     create role gatepass login nosuperuser nobypassrls nocreaterole createdb password 'gatepass'; end if; end \$\$;
+   alter role gatepass nosuperuser nobypassrls createdb;" >/dev/null 2>&1
 runuser -u postgres -- psql -p "$port" -qAtc "select 1 from pg_database where datname = '$db'" \
   | grep -q 1 || runuser -u postgres -- createdb -p "$port" -O gatepass "$db" >/dev/null 2>&1
 echo "postgresql+psycopg://gatepass:gatepass@127.0.0.1:${port}/$db"

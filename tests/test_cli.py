@@ -118,3 +118,65 @@ def test_the_migration_marks_cards_of_unknown_key(tmp_path):
     db_upgrade(tmp_path)
     assert con.execute("SELECT id, printed_kid FROM passes ORDER BY id").fetchall() == [(1, "?"), (2, "k1")]
     con.close()
+
+
+@pytest.mark.other_process  # `flask db upgrade` runs in a subprocess, on the real clock
+def test_a_single_community_database_upgrades_into_one_community(tmp_path, keys_dir):
+    """A database of the head before communities (c17000000001), with people, a pass, a
+    rule, a gate device, a login and a scan, becomes community c1 (issue 18) and keeps
+    working with no new flag: its office sees its people, its gate's scans are judged."""
+    import sqlite3
+    import uuid
+    from datetime import datetime, timezone
+    from werkzeug.security import generate_password_hash
+    from app import create_app
+    from app.models import Community, Pass
+    from app.services import issuing
+    from app.services.devices import device_token_hash
+    from helpers import csrf_token, db_upgrade
+    con = sqlite3.connect(db_upgrade(tmp_path, "c17000000001"))
+    old = "'2026-11-01 00:00:00'"
+    con.executescript(f"""
+        INSERT INTO buildings (id, name) VALUES (1, '3号楼');
+        INSERT INTO households (id, building_id, unit, room, note, link_version) VALUES (1, 1, '2单元', '301', '', 1);
+        INSERT INTO people (id, household_id, name, phone, category, id_card_masked, employer, is_returnee, created_at)
+            VALUES (1, 1, '升级前', '13900000000', 'resident', '', '', 0, {old});
+        INSERT INTO passes (id, person_id, serial, category, status, issued_at, updated_at, link_version, printed_kid)
+            VALUES (1, 1, 1, 'resident', 'active', {old}, {old}, 1, 'k1');
+        INSERT INTO category_rules (category, hours, gates, anti_passback, temperature_required)
+            VALUES ('resident', '', '', 1, 0);
+        INSERT INTO gates (id, name) VALUES (1, '东门');
+        INSERT INTO gate_devices (id, gate_id, name, token_hash, active, created_at)
+            VALUES (1, 1, '东门-1', '{device_token_hash("gd_old")}', 1, {old});
+        INSERT INTO scans (id, nonce, request_hash, device_id, gate_id, pass_id, direction, scanned_at,
+                           received_at, allowed, reason, raw_text, response)
+            VALUES (1, 'n1', '', 1, 1, 1, 'in', {old}, {old}, 1, 'OK', '', '{{}}');
+        INSERT INTO users (id, username, display_name, role, password_hash, active, session_token)
+            VALUES (1, 'office', '', 'office', '{generate_password_hash("pw-office")}', 1, 't');
+    """)
+    con.commit()
+    db_path = db_upgrade(tmp_path)
+    assert con.execute("SELECT code, kind FROM communities").fetchall() == [("c1", "community")]
+    for table in ("buildings", "households", "people", "passes", "category_rules", "gates",
+                  "gate_devices", "scans", "users"):
+        assert con.execute(f"SELECT DISTINCT community_id FROM {table}").fetchall() == [(1,)], table
+    con.close()
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "KEYS_DIR": str(keys_dir),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SERVER_NAME": "localhost"})
+    client = app.test_client()
+    with app.app_context():
+        assert db.session.scalar(db.select(Community.name))
+        token = issuing.static_token(db.session.get(Pass, 1))
+    body = {"nonce": uuid.uuid4().hex, "token": token, "direction": "out",
+            "scanned_at": datetime.now(timezone.utc).isoformat()}
+    r = client.post("/api/v1/scans", json=body, headers={"Authorization": "Bearer gd_old"})
+    assert r.get_json()["reason"] == "OK"
+    r = client.post("/login", data={"username": "office", "password": "pw-office",
+                                    "csrf_token": csrf_token(client)})
+    assert r.status_code == 302
+    assert "升级前" in client.get("/office/people").get_data(as_text=True)
+    r = client.post("/office/people/1/issue",
+                    data={"csrf_token": csrf_token(client, "/office/people/1")})
+    assert r.status_code == 302
+    with app.app_context():
+        db.engine.dispose()

@@ -225,7 +225,9 @@ def test_cli_guards_patterns_and_rules(app, runner, make):
     r = runner.invoke(args=["rules", "set", "resident", "--temperature-required"])
     assert r.exit_code == 0 and "temperature=required" in r.output
     with app.app_context():
-        assert db.session.get(CategoryRuleRow, "resident").temperature_required
+        rule = db.session.scalar(db.select(CategoryRuleRow).where(  # keyed per community now
+            CategoryRuleRow.category == "resident"))
+        assert rule.temperature_required
 
 
 def test_rules_page_sets_temperature_required(app, client, auth, make, scan):

@@ -78,8 +78,9 @@ def set_rule(service, category: str, temperature_required: bool) -> None:
     """What the office's rules page stores for a category."""
     con = sqlite3.connect(service.db_path, timeout=10)
     with con:
-        con.execute("INSERT INTO category_rules(category, hours, gates, anti_passback,"
-                    " temperature_required) VALUES (?, '', '', 0, ?) ON CONFLICT(category)"
+        con.execute("INSERT INTO category_rules(community_id, category, hours, gates, anti_passback,"
+                    " temperature_required) VALUES ((SELECT min(id) FROM communities), ?, '', '', 0, ?)"
+                    " ON CONFLICT(community_id, category)"
                     " DO UPDATE SET temperature_required=excluded.temperature_required",
                     (category, temperature_required))
     con.close()

@@ -5,11 +5,13 @@ import click
 from flask.cli import AppGroup
 
 from ..extensions import db
+from .scope import community_option
 
 
 devices_cli = AppGroup("devices", help="Gate devices (scanner laptops) and their API tokens.")
 
 @devices_cli.command("create")
+@community_option
 @click.option("--gate", required=True, help="gate name, e.g. 东门 (created if new)")
 @click.option("--name", help="device name (default GATE-N)")
 def devices_create(gate, name):
@@ -22,6 +24,7 @@ def devices_create(gate, name):
 
 
 @devices_cli.command("enroll")
+@community_option
 @click.option("--gate", required=True, help="gate name, e.g. 东门 (created if new)")
 @click.option("--name", help="device name (default GATE-N)")
 @click.option("--device", "device_id", type=int, help="a new setup QR for this existing device")

@@ -9,42 +9,46 @@ from sqlalchemy import Date, ForeignKey, JSON, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..models.base import UTCDateTime, utcnow
+from ..models.base import CommunityOwned, UTCDateTime, utcnow
 
 
-class Guard(db.Model):
+class Guard(CommunityOwned, db.Model):
     """A guard or volunteer on the duty roster. The PIN (4-8 digits) signs them on at a
     scanner; it is kept only as an HMAC keyed with the service's secret, so it is unique
     and looked up by index, and nothing in the database reads back as a PIN."""
 
     __tablename__ = "guards"
+    __table_args__ = (UniqueConstraint("community_id", "pin_hash", name="uq_guards_community_pin"),
+                      UniqueConstraint("community_id", "user_id", name="uq_guards_community_user"))
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(60))
     phone: Mapped[str] = mapped_column(String(20), default="")
     kind: Mapped[str] = mapped_column(String(10), default="guard")  # guard | volunteer
     team: Mapped[Optional[str]] = mapped_column(String(2))  # A-D for rotating teams
-    pin_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), unique=True)
+    pin_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     active: Mapped[bool] = mapped_column(default=True)
 
 
-class ShiftPattern(db.Model):
+class ShiftPattern(CommunityOwned, db.Model):
     """How one gate is staffed (``gatepass.duty.PATTERNS``)."""
 
     __tablename__ = "shift_patterns"
+    __table_args__ = (UniqueConstraint("community_id", "gate_id", name="uq_shift_patterns_community_gate"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"), unique=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"))
     kind: Mapped[str] = mapped_column(String(10), default="eight")
     custom: Mapped[str] = mapped_column(String(200), default="")
     anchor: Mapped[Optional[date]] = mapped_column(Date)  # day team A works the day shift
     gate: Mapped["Gate"] = relationship()  # noqa: F821
 
 
-class Shift(db.Model):
+class Shift(CommunityOwned, db.Model):
     """One concrete shift at a gate, made from its pattern for a week."""
 
     __tablename__ = "shifts"
-    __table_args__ = (UniqueConstraint("gate_id", "starts_at"),)
+    __table_args__ = (UniqueConstraint("community_id", "gate_id", "starts_at",
+                                       name="uq_shifts_community_gate_start"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"), index=True)
     name: Mapped[str] = mapped_column(String(40))
@@ -56,9 +60,10 @@ class Shift(db.Model):
         back_populates="shift", cascade="all, delete-orphan")
 
 
-class ShiftAssignment(db.Model):
+class ShiftAssignment(CommunityOwned, db.Model):
     __tablename__ = "shift_assignments"
-    __table_args__ = (UniqueConstraint("shift_id", "guard_id"),)
+    __table_args__ = (UniqueConstraint("community_id", "shift_id", "guard_id",
+                                       name="uq_shift_assignments_community_shift_guard"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id"), index=True)
     guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"), index=True)
@@ -66,7 +71,7 @@ class ShiftAssignment(db.Model):
     guard: Mapped[Guard] = relationship()
 
 
-class DutySession(db.Model):
+class DutySession(CommunityOwned, db.Model):
     """A guard signed on at a gate (by PIN at a scanner or with their login on the gate
     page) until they sign off. Scans and events are stamped with the guard on duty."""
 
@@ -84,7 +89,7 @@ class DutySession(db.Model):
     shift: Mapped[Optional[Shift]] = relationship()
 
 
-class Handover(db.Model):
+class Handover(CommunityOwned, db.Model):
     """交接班: the service's summary of a guard's time at a gate, and the guard's note."""
 
     __tablename__ = "handovers"
@@ -102,13 +107,15 @@ class Handover(db.Model):
     gate: Mapped["Gate"] = relationship()  # noqa: F821
 
 
-class GateEvent(db.Model):
+class GateEvent(CommunityOwned, db.Model):
     """One logbook entry (``gatepass.logbook``): a turn-away, visitor, courier, outside
     vehicle or incident. The nonce is unique per device (a scanner's outbox retries) and
     per user (the gate page's double tap); exactly one of the two is set."""
 
     __tablename__ = "gate_events"
-    __table_args__ = (UniqueConstraint("device_id", "nonce"), UniqueConstraint("user_id", "nonce"))
+    __table_args__ = (
+        UniqueConstraint("community_id", "device_id", "nonce", name="uq_gate_events_community_device_nonce"),
+        UniqueConstraint("community_id", "user_id", "nonce", name="uq_gate_events_community_user_nonce"))
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(12), index=True)
@@ -124,24 +131,26 @@ class GateEvent(db.Model):
     guard: Mapped[Optional[Guard]] = relationship()
 
 
-class Place(db.Model):
+class Place(CommunityOwned, db.Model):
     """A scattered compound (散居楼院) without a gate, checked on a schedule."""
 
     __tablename__ = "places"
+    __table_args__ = (UniqueConstraint("community_id", "name", name="uq_places_community_name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
     address: Mapped[str] = mapped_column(String(120), default="")
     check_every_hours: Mapped[int] = mapped_column(default=4)
     active: Mapped[bool] = mapped_column(default=True)
     last_check_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
 
-class SpotCheck(db.Model):
+class SpotCheck(CommunityOwned, db.Model):
     """A visit to a place, with the pass checked there if any; idempotent by nonce per user
     (a phone sends its queued checks again after the network comes back)."""
 
     __tablename__ = "spot_checks"
-    __table_args__ = (UniqueConstraint("user_id", "nonce"),)
+    __table_args__ = (UniqueConstraint("community_id", "user_id", "nonce",
+                                       name="uq_spot_checks_community_user_nonce"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64))
     place_id: Mapped[int] = mapped_column(ForeignKey("places.id"), index=True)
@@ -157,7 +166,7 @@ class SpotCheck(db.Model):
     user: Mapped["User"] = relationship()  # noqa: F821
 
 
-class Notice(db.Model):
+class Notice(CommunityOwned, db.Model):
     """公告: shown on residents' pass pages, the gate page and an A4 poster."""
 
     __tablename__ = "notices"

@@ -23,6 +23,7 @@ from .readings import HealthAlert
 from ..models import User
 from . import pdf as health_pdf
 from ..common.errors import ServiceError, must_exist
+from ..tenancy import narrowed_to_row
 from .registrations import public_base
 
 
@@ -123,7 +124,7 @@ def for_token(text: str) -> HealthCertificate | None:
         cert_id = tokens.decode(_secret(), text)
     except tokens.BadCertificate:
         return None
-    return db.session.get(HealthCertificate, cert_id)
+    return narrowed_to_row(db.session.get(HealthCertificate, cert_id))
 
 
 def days_text(cert: HealthCertificate) -> str:

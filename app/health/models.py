@@ -13,10 +13,10 @@ from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..models.base import UTCDateTime, utcnow
+from ..models.base import CommunityOwned, UTCDateTime, utcnow
 
 
-class QuarantineEpisode(db.Model):
+class QuarantineEpisode(CommunityOwned, db.Model):
     """One stay in home quarantine of one person after one arrival."""
 
     __tablename__ = "quarantine_episodes"
@@ -45,7 +45,7 @@ class QuarantineEpisode(db.Model):
         return self.ended_at is None
 
 
-class Registration(db.Model):
+class Registration(CommunityOwned, db.Model):
     """A self-registration from the gate poster (扫码登记), waiting for health staff.
 
     The ID number is stored masked only. The arrival's status link is a signed
@@ -83,7 +83,7 @@ class Registration(db.Model):
     gate: Mapped[Optional["Gate"]] = relationship()  # noqa: F821
 
 
-class HomeCheck(db.Model):
+class HomeCheck(CommunityOwned, db.Model):
     """A door knock or surprise video call at a quarantined home (入户敲门检查, 视频抽查)."""
 
     __tablename__ = "home_checks"
@@ -98,7 +98,7 @@ class HomeCheck(db.Model):
     checker: Mapped[Optional["User"]] = relationship()  # noqa: F821
 
 
-class Errand(db.Model):
+class Errand(CommunityOwned, db.Model):
     """Something staff did for a quarantined household: a parcel, shopping, disinfectant."""
 
     __tablename__ = "errands"
@@ -114,7 +114,7 @@ class Errand(db.Model):
     doer: Mapped[Optional["User"]] = relationship()  # noqa: F821
 
 
-class HealthCertificate(db.Model):
+class HealthCertificate(CommunityOwned, db.Model):
     """A health certificate (健康证明) for an ended episode; what it printed is kept as printed."""
 
     __tablename__ = "health_certificates"

@@ -12,10 +12,10 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..models.base import UTCDateTime, utcnow
+from ..models.base import CommunityOwned, UTCDateTime, utcnow
 
 
-class TemperatureReport(db.Model):
+class TemperatureReport(CommunityOwned, db.Model):
     """One temperature reading of a person in home quarantine."""
 
     __tablename__ = "temperature_reports"
@@ -29,7 +29,7 @@ class TemperatureReport(db.Model):
     person: Mapped["Person"] = relationship()  # noqa: F821
 
 
-class HealthAlert(db.Model):
+class HealthAlert(CommunityOwned, db.Model):
     """A fever or symptom that health staff must act on (see ``gatepass.alerts``).
 
     ``source`` says where it came from; ``scan_id`` is set for a gate reading

@@ -35,6 +35,7 @@ from ..services import issuing
 from ..common import ratelimit
 from .alerts import open_alert
 from ..common.errors import ServiceError, must_exist
+from ..tenancy import narrowed_to_row
 
 POSTER_SALT = "gatepass.arrival-poster.v1"
 STATUS_SALT = "gatepass.registration-status.v1"
@@ -64,7 +65,7 @@ def _signed_row(salt: str, token: str, model):
         row_id = _serializer(salt).loads(token)
     except (BadSignature, ValueError, TypeError):
         return None
-    return db.session.get(model, row_id) if isinstance(row_id, int) else None
+    return narrowed_to_row(db.session.get(model, row_id)) if isinstance(row_id, int) else None
 
 
 def gate_for_poster(token: str) -> Gate | None:

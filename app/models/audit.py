@@ -13,11 +13,12 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import UTCDateTime, utcnow
+from .base import CommunityOwned, UTCDateTime, utcnow
 
 
-class AuditEntry(db.Model):
+class AuditEntry(CommunityOwned, db.Model):
     __tablename__ = "audit_entries"
+    community_optional = True  # a sub-district-level action may belong to no community
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(10), index=True)  # "action" | "view"

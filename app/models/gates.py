@@ -12,17 +12,18 @@ from sqlalchemy import ForeignKey, JSON, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import UTCDateTime, utcnow
+from .base import CommunityOwned, UTCDateTime, utcnow
 
 
-class Gate(db.Model):
+class Gate(CommunityOwned, db.Model):
     __tablename__ = "gates"
+    __table_args__ = (UniqueConstraint("community_id", "name", name="uq_gates_community_name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(40), unique=True)  # "东门"
+    name: Mapped[str] = mapped_column(String(40))  # "东门"
     devices: Mapped[list["GateDevice"]] = relationship(back_populates="gate")
 
 
-class GateDevice(db.Model):
+class GateDevice(CommunityOwned, db.Model):
     """A scanner laptop. Its API token is stored only as a SHA-256 hash."""
 
     __tablename__ = "gate_devices"
@@ -40,7 +41,7 @@ class GateDevice(db.Model):
     gate: Mapped[Gate] = relationship(back_populates="devices")
 
 
-class EnrolmentCode(db.Model):
+class EnrolmentCode(CommunityOwned, db.Model):
     """A one-time setup code shown as a QR: exchanged once, within minutes, for a device
     token and the key ring. Only its SHA-256 is stored, like a device token."""
 
@@ -54,16 +55,17 @@ class EnrolmentCode(db.Model):
     device: Mapped[GateDevice] = relationship()
 
 
-class Scan(db.Model):
+class Scan(CommunityOwned, db.Model):
     """One scan at a gate, allowed or not: the authoritative log.
 
-    ``(device_id, nonce)`` is unique: a device retrying a delivery can never add a second
+    ``(community_id, device_id, nonce)`` is unique: a device retrying a delivery can never add a second
     row, and one device's nonces cannot collide with another's. ``request_hash`` tells a
     true retry (same body) from a reused nonce with a different scan (409).
     """
 
     __tablename__ = "scans"
-    __table_args__ = (UniqueConstraint("device_id", "nonce", name="uq_scans_device_nonce"),)
+    __table_args__ = (UniqueConstraint("community_id", "device_id", "nonce",
+                                       name="uq_scans_community_device_nonce"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64))
     request_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, false
+from sqlalchemy import CheckConstraint, ForeignKey, PrimaryKeyConstraint, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -18,10 +18,10 @@ from gatepass.rules import CategoryRule
 from gatepass.status import PassStatus
 from gatepass.verdict import PassState
 from gatepass.wire import pass_code
-from .base import UTCDateTime, utcnow
+from .base import CommunityOwned, UTCDateTime, utcnow
 
 
-class Pass(db.Model):
+class Pass(CommunityOwned, db.Model):
     """One pass (出入证) for a person or a vehicle.
 
     ``serial`` goes up on every reissue, so a lost card's QR stops working;
@@ -85,11 +85,12 @@ class Pass(db.Model):
                          holder=self.holder_summary())
 
 
-class CategoryRuleRow(db.Model):
-    """The office's rule for one category: hours, gates, anti-passback."""
+class CategoryRuleRow(CommunityOwned, db.Model):
+    """The office's rule for one category in one community: hours, gates, anti-passback."""
 
     __tablename__ = "category_rules"
-    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    __table_args__ = (PrimaryKeyConstraint("community_id", "category", name="pk_category_rules"),)
+    category: Mapped[str] = mapped_column(String(20))
     hours: Mapped[str] = mapped_column(String(100), default="")  # "03:00-07:00,16:00-20:00"
     gates: Mapped[str] = mapped_column(String(200), default="")  # "东门,北门"
     anti_passback: Mapped[bool] = mapped_column(default=True)

@@ -14,19 +14,21 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from gatepass.categories import VehicleKind, mask_name
 from gatepass.quarantine import in_quarantine
-from .base import UTCDateTime, utcnow
+from .base import CommunityOwned, UTCDateTime, utcnow
 
 
-class Building(db.Model):
+class Building(CommunityOwned, db.Model):
     __tablename__ = "buildings"
+    __table_args__ = (UniqueConstraint("community_id", "name", name="uq_buildings_community_name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(40), unique=True)  # "3号楼"
+    name: Mapped[str] = mapped_column(String(40))  # "3号楼"
     households: Mapped[list["Household"]] = relationship(back_populates="building")
 
 
-class Household(db.Model):
+class Household(CommunityOwned, db.Model):
     __tablename__ = "households"
-    __table_args__ = (UniqueConstraint("building_id", "unit", "room"),)
+    __table_args__ = (UniqueConstraint("community_id", "building_id", "unit", "room",
+                                       name="uq_households_community_home"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"))
     unit: Mapped[str] = mapped_column(String(20), default="")  # "2单元"
@@ -43,12 +45,13 @@ class Household(db.Model):
         return f"{self.building.name}{self.unit}{self.room}"
 
 
-class Person(db.Model):
+class Person(CommunityOwned, db.Model):
     __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("community_id", "phone", name="uq_people_community_phone"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[Optional[int]] = mapped_column(ForeignKey("households.id"), index=True)
     name: Mapped[str] = mapped_column(String(60), index=True)
-    phone: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
+    phone: Mapped[Optional[str]] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(20), default="resident", index=True)
     # Only ever the masked form, e.g. 1101********1234.
     id_card_masked: Mapped[str] = mapped_column(String(24), default="")
@@ -72,10 +75,11 @@ class Person(db.Model):
         return in_quarantine(self.quarantine_until, utcnow())
 
 
-class Vehicle(db.Model):
+class Vehicle(CommunityOwned, db.Model):
     __tablename__ = "vehicles"
+    __table_args__ = (UniqueConstraint("community_id", "plate", name="uq_vehicles_community_plate"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    plate: Mapped[str] = mapped_column(String(12), unique=True)  # "京A12345"
+    plate: Mapped[str] = mapped_column(String(12))  # "京A12345"
     kind: Mapped[str] = mapped_column(String(10), default=VehicleKind.OWN.value)
     household_id: Mapped[Optional[int]] = mapped_column(ForeignKey("households.id"), index=True)
     owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("people.id"))

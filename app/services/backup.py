@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from ..extensions import db
@@ -38,8 +38,24 @@ def row_counts() -> dict[str, int]:
     """Rows in every table of the configured database (how a restore is checked)."""
     names = inspect(db.engine).get_table_names()
     with db.engine.connect() as conn:
+        if "communities" in names:
+            _see_every_community(conn)
         return {n: conn.exec_driver_sql(f'SELECT count(*) FROM "{n}"').scalar_one()
                 for n in sorted(names)}
+
+
+def _see_every_community(conn) -> None:
+    """PostgreSQL's row-level security shows a session no community's rows until it names
+    them (``app.rls``); a backup and its counts are of every community. For this transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT set_config('app.community_ids', "
+                          "(SELECT coalesce(string_agg(id::text, ','), '') FROM communities), true)"))
+
+
+def _every_community_ids() -> str:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT coalesce(string_agg(id::text, ','), '') "
+                                 "FROM communities")).scalar_one()
 
 
 # -- SQLite -------------------------------------------------------------------------
@@ -119,8 +135,11 @@ def backup(out: str | os.PathLike) -> dict[str, int]:
     elif db.engine.dialect.name == "postgresql":
         check_client_version("pg_dump")
         env, name = _pg_env()
+        # The role is bound by row-level security (FORCE; docs/deploy.md §9): dump with the
+        # policies on and every community named, or pg_dump stops at the first such table.
+        env["PGOPTIONS"] = f"-c app.community_ids={_every_community_ids()}"
         _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-              "--file", str(out), name], env)
+              "--enable-row-security", "--file", str(out), name], env)
     else:
         raise BackupError("UNSUPPORTED", f"不支持的数据库 {db.engine.dialect.name}",
                           f"unsupported database {db.engine.dialect.name}")
@@ -139,7 +158,9 @@ def restore(src: str | os.PathLike, force: bool = False) -> dict[str, int]:
     if kind != dialect:
         raise BackupError("WRONG_KIND", f"这是 {kind} 的备份，而当前数据库是 {dialect}",
                           f"this is a {kind} backup but the database is {dialect}")
-    present = {n: c for n, c in row_counts().items() if c and n != "alembic_version"}
+    # A new database holds its one community already (init-db); that is not data.
+    present = {n: c for n, c in row_counts().items()
+               if c and n not in ("alembic_version", "communities")}
     if present and not force:
         raise BackupError("NOT_EMPTY", "目标数据库不是空的；确认要覆盖请加 --force",
                           "the database is not empty; add --force to replace it: "

@@ -28,6 +28,7 @@ from ..duty.guards import guard_on_duty, was_on_duty
 from ..common.errors import Conflict
 from .keys import key_ring
 from .rules import category_rules
+from ..tenancy import current_scope
 
 #: A scan delivered later than this after it happened (gate was offline) is
 #: not judged for anti-passback: the order of events is no longer known.
@@ -60,7 +61,11 @@ def _pass_query():
             .select_from(joined).with_for_update(of=p))
 
 
-PASS_QUERY = _pass_query().where(Pass.__table__.c.id == bindparam("pass_id"))
+#: Core, so the scope (``app.tenancy``) is added by hand: a pass of a community outside the
+#: device's scope is not found.
+PASS_QUERY = _pass_query().where(Pass.__table__.c.id == bindparam("pass_id"),
+                                 Pass.__table__.c.community_id.in_(
+                                     bindparam("community_ids", expanding=True)))
 #: The statements a scan writes, built once: values go in as parameters, so SQLAlchemy
 #: neither rebuilds nor re-coerces them per request (profiled: a third of the ORM cost).
 INSERT_SCAN = insert(Scan.__table__).returning(Scan.__table__.c.id)
@@ -157,9 +162,11 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
     ctx.check_passback = not late
 
     locked: dict[int, object] = {}  # pass id -> its locked row
+    scope = current_scope()
 
     def lookup(pass_id: int) -> PassState | None:
-        row = db.session.execute(PASS_QUERY, {"pass_id": pass_id}).first()
+        row = db.session.execute(PASS_QUERY, {"pass_id": pass_id,
+                                              "community_ids": list(scope.community_ids)}).first()
         if row is None:
             return None
         locked[pass_id] = row
@@ -179,7 +186,7 @@ def perform_scan(device: GateDevice, req: ScanRequest) -> tuple[dict, bool]:
     # Core statements, not the unit of work: one INSERT ... RETURNING id and at most one
     # UPDATE of the pass, which is all a scan writes (profiled: the ORM flush was a third
     # of the request).
-    values = dict(nonce=req.nonce, device_id=device.id, gate_id=device.gate_id,
+    values = dict(community_id=device.gate.community_id, nonce=req.nonce, device_id=device.id, gate_id=device.gate_id,
                   pass_id=verdict.pass_id if verdict.pass_id in locked else None,
                   direction=req.direction, scanned_at=req.scanned_at, received_at=received,
                   allowed=verdict.allowed, reason=verdict.reason, raw_text=raw,

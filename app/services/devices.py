@@ -25,6 +25,7 @@ from ..common.audit import record_action
 from ..common.errors import ServiceError, must_exist
 from .keys import key_ring
 from ..common.worker_cache import WorkerCache
+from ..tenancy import narrow_to
 
 #: How long a setup QR works.
 ENROLL_VALID = timedelta(minutes=10)
@@ -158,6 +159,7 @@ def redeem(code: str, scanner_version: str | None = None) -> dict:
             or not row.device.active:
         raise EnrolRefused("ENROL_REFUSED", "设置码无效、已使用或已过期，请在办公室重新生成",
                            "setup code unknown, used or expired: make a new one at the office")
+    narrow_to(row.community_id)  # the request found the code in every community
     row.used_at = now
     device = row.device
     token = new_device_token(device)

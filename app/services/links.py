@@ -112,12 +112,12 @@ def find_pass(phone: str, room: str, id_last4: str, address: str) -> Pass | None
     phone, room, last4 = _norm(phone), _norm(room), _norm(id_last4)
     if not (phone and room and len(last4) == 4):
         return None
-    person = db.session.scalar(db.select(Person).where(Person.phone == phone))
-    if person is None or person.household is None or not person.id_card_masked:
-        return None
-    if person.id_card_masked.upper()[-4:] != last4 or "*" in last4:
-        return None
-    if not _same_home(room, person.household):
-        return None
-    return db.session.scalar(db.select(Pass).where(Pass.person_id == person.id,
-                                                   Pass.status == "active"))
+    # One phone may be on the rolls of two communities (the page finds in every community).
+    for person in db.session.scalars(db.select(Person).where(Person.phone == phone)):
+        if person.household is None or not person.id_card_masked or "*" in last4 \
+                or person.id_card_masked.upper()[-4:] != last4 \
+                or not _same_home(room, person.household):
+            continue
+        return db.session.scalar(db.select(Pass).where(Pass.person_id == person.id,
+                                                       Pass.status == "active"))
+    return None

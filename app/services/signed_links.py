@@ -7,6 +7,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db
+from ..tenancy import narrowed_to_row
 
 
 def _serializer(salt: str) -> URLSafeSerializer:
@@ -18,10 +19,11 @@ def token(salt: str, row) -> str:
 
 
 def row_for(salt: str, text: str, model):
-    """The row behind a link, or None if forged, foreign or reset."""
+    """The row behind a link, or None if forged, foreign or reset; a public page then sees
+    only the row's community (``app.tenancy.narrowed_to_row``)."""
     try:
         row_id, version = _serializer(salt).loads(text)
     except (BadSignature, ValueError, TypeError):
         return None
     row = db.session.get(model, row_id) if isinstance(row_id, int) else None
-    return row if row is not None and row.link_version == version else None
+    return narrowed_to_row(row) if row is not None and row.link_version == version else None
