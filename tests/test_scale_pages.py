@@ -206,3 +206,31 @@ def test_the_snapshot_body_is_what_gate_snapshot_says(app, make, device_token, c
         assert body["passes"][str(fine)][5] is not None and str(vehicle) in body["passes"]
     r = client.get("/api/v1/gate/snapshot", headers={"Authorization": f"Bearer {device_token}"})
     assert r.get_json() == body
+
+
+@pytest.mark.both_databases
+def test_a_streamed_export_reads_only_the_readers_community(app, client, make, scan):
+    """The CSV is made after the view returned (and the request's scope was torn down):
+    ``common.streaming.stream_in_scope`` keeps it to the reader's community."""
+    from app.models import Gate
+    from app.models.communities import Community
+    from app.tenancy import use_scope
+    mine = make.pass_for(name="本社区人")
+    assert scan(make.token(mine), "out").status_code == 200
+    login(client, make, "office")  # an office user of c1, the only community so far
+    with app.app_context():
+        other = Community(code="c2", name="二社区")
+        db.session.add(other)
+        db.session.commit()
+        with use_scope({other.id}, other.id):
+            gate = Gate(name="西门")
+            db.session.add(gate)
+            db.session.flush()
+            db.session.add(Scan(nonce="n-other", gate_id=gate.id, direction="in",
+                                scanned_at=datetime.now(timezone.utc), allowed=False,
+                                reason="BAD_FORMAT", raw_text="别社区的码", response={}))
+            db.session.commit()
+    page = client.get("/office/scans").get_data(as_text=True)
+    assert "本社区人" in page and "别社区的码" not in page
+    body = client.get("/office/scans/export.csv").get_data(as_text=True)
+    assert "本社区人" in body and "别社区的码" not in body
