@@ -268,7 +268,7 @@ def rls_cost(side: Side, repeat: int) -> dict:
     if side.community_id is None:
         return {"skipped": "no communities table"}
     ids = str(side.community_id)
-    where = f"WHERE community_id = ANY (string_to_array('{ids}', ',')::bigint[])"
+    where = f"WHERE community_id IN ({ids})"  # as with_loader_criteria renders it
     out = {}
     with side.app.app_context():
         engine = db.engine

@@ -17,6 +17,7 @@ from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import Building, Gate, Household, Pass, Person, Scan, Vehicle
@@ -133,15 +134,21 @@ _TIME_COLUMN = 0
 def _holders(pass_ids: set[int], lang: str, view: Disclosure) -> dict[int, tuple]:
     """(code, name as ``view`` may see it, category, address) per pass: a busy gate's log
     names the same few thousand holders over and over, so each is loaded once, as plain
-    columns (building ORM objects for them was most of an export's time, issue 18)."""
+    columns (building ORM objects for them was most of an export's time, issue 18). A
+    person's home and a vehicle's are joined apart, each by primary key: one join on
+    ``coalesce(...)`` made PostgreSQL compare every pass with every household."""
+    home_p, home_v = aliased(Household), aliased(Household)
+    building_p, building_v = aliased(Building), aliased(Building)
     rows = db.session.execute(
         db.select(Pass.id, Pass.serial, Pass.category, Person.name, Vehicle.plate,
-                  Building.name, Household.unit, Household.room)
+                  func.coalesce(building_p.name, building_v.name),
+                  func.coalesce(home_p.unit, home_v.unit), func.coalesce(home_p.room, home_v.room))
         .outerjoin(Person, Pass.person_id == Person.id)
+        .outerjoin(home_p, Person.household_id == home_p.id)
+        .outerjoin(building_p, home_p.building_id == building_p.id)
         .outerjoin(Vehicle, Pass.vehicle_id == Vehicle.id)
-        .outerjoin(Household, Household.id == func.coalesce(Person.household_id,
-                                                            Vehicle.household_id))
-        .outerjoin(Building, Household.building_id == Building.id)
+        .outerjoin(home_v, Vehicle.household_id == home_v.id)
+        .outerjoin(building_v, home_v.building_id == building_v.id)
         .where(Pass.id.in_(pass_ids)))
     out = {}
     for pid, serial, category, name, plate, building, unit, room in rows:
