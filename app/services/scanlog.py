@@ -16,6 +16,10 @@ from ..common.audit import record_view
 from .buildings import building_by_name
 
 
+#: Up to this many passes found by a search are written into the scan query as ids.
+ID_LIST_MAX = 1000
+
+
 def holder_pass_ids(q: str, view: Disclosure = FULL, building_id: int | None = None):
     """A subquery of the pass ids whose holder matches the search box (name, plate; phone
     only when ``view`` may search phones) and lives in ``building_id``: the scan log
@@ -35,6 +39,14 @@ def holder_pass_ids(q: str, view: Disclosure = FULL, building_id: int | None = N
     return db.select(Pass.id).where(or_(Pass.person_id.in_(people), Pass.vehicle_id.in_(cars)))
 
 
+def _pass_filter(pass_ids):
+    """``Scan.pass_id IN (...)``: the ids themselves when the search found a few (the
+    database then reads those passes' scans by the ``pass_id`` index, whatever its estimate
+    of the subquery), the subquery when it found many."""
+    found = db.session.scalars(pass_ids.limit(ID_LIST_MAX + 1)).all()
+    return Scan.pass_id.in_(found if len(found) <= ID_LIST_MAX else pass_ids)
+
+
 def scan_query(args, view: Disclosure = FULL) -> tuple:
     """The scan-log query for the filters in ``args`` (a page's query string, the CLI's
     options) and the filters as read; shared by the page, its exports and ``scans export``.
@@ -52,7 +64,7 @@ def scan_query(args, view: Disclosure = FULL) -> tuple:
     if building_id is None:
         building_id = building_by_name(f["building_name"])  # typed where there are too many
     if f["q"] or building_id is not None:
-        stmt = stmt.where(Scan.pass_id.in_(holder_pass_ids(f["q"], view, building_id)))
+        stmt = stmt.where(_pass_filter(holder_pass_ids(f["q"], view, building_id)))
     if gate_id := filter_id(f["gate"]):
         stmt = stmt.where(Scan.gate_id == gate_id)
     if f["direction"] in DIRECTIONS:
