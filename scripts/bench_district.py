@@ -21,7 +21,9 @@ and, against both, alternating requests so the machine's load falls on both alik
         [--scans-each N] [--reuse] [--repeat 9] [--json build/bench-district.json]
 
 ``--small``: 20 communities of 5,000 scans each (about a minute and a half), for
-development. ``--reuse`` measures the databases left by a previous run (no generation).
+development. ``--reuse`` measures the databases left by a previous run (no generation);
+``--generate-only`` makes them and stops. Pages are the median of ``--repeat`` requests
+per database, 3 for one whose first request took over 3 s (the full-size exports).
 Databases: ``gp_scale_district`` and ``gp_scale_one`` on the local server
 (``scripts/ensure-postgres.sh``); their schema is dropped and made again by ``init-db``.
 """
@@ -114,6 +116,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=9, help="requests per page and database")
     ap.add_argument("--scan-seconds", type=float, default=4.0)
     ap.add_argument("--no-gunicorn", action="store_true", help="scan API in-process only")
+    ap.add_argument("--generate-only", action="store_true", help="make the databases, measure nothing")
     ap.add_argument("--json", default=str(ROOT / "build" / "bench-district.json"))
     args = ap.parse_args()
     communities = args.communities or (20 if args.small else 200)
@@ -128,6 +131,9 @@ def main() -> None:
         generated["district"] = generate("district", urls["district"], keys_dir,
                                          district_data.Size(communities, each))
         generated["one"] = generate("one", urls["one"], keys_dir, district_data.Size(1, each))
+    if args.generate_only:
+        print(f"generated: {generated}")
+        return
     apps = {name: make_app(url, keys_dir) for name, url in urls.items()}
     load_before = list(os.getloadavg())  # the machine is shared: say how busy it was
     bench = Bench(apps, repeat=args.repeat, scan_seconds=args.scan_seconds)
