@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, Index, JSON, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, JSON, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -65,9 +65,7 @@ class Scan(CommunityOwned, db.Model):
 
     __tablename__ = "scans"
     __table_args__ = (UniqueConstraint("community_id", "device_id", "nonce",
-                                       name="uq_scans_community_device_nonce"),
-                      # a community's log newest first, its day (migration d18500000001)
-                      Index("ix_scans_community_scanned_at", "community_id", "scanned_at"))
+                                       name="uq_scans_community_device_nonce"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64))
     request_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")

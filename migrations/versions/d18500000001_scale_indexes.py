@@ -1,11 +1,12 @@
-"""scale: scans by community and time; trigram indexes for the office's name/phone/plate search
+"""scale: trigram indexes for the office's name/phone/plate search
 
-A community's scan log, dashboard and export read its scans newest first or by day:
-``(community_id, scanned_at)`` answers both without walking other communities' scans.
 On PostgreSQL the search boxes (``LIKE '%…%'`` on people's names and phones, vehicles'
 plates) get pg_trgm GIN indexes, when the extension can be created: it is a trusted
 extension (PostgreSQL 13+), so the database's owner may create it without a superuser;
 where it cannot be created the indexes are left out and the search still works, slower.
+(A community's scans by time, ``(community_id, scanned_at)``, which the scan log, the
+dashboard and the export read, is ``ix_scans_community_scanned_at`` of the district's
+migration d18000000d01.)
 
 Revision ID: d18500000001
 Revises: d18000000001
@@ -29,7 +30,6 @@ log = logging.getLogger("alembic.runtime.migration")
 
 
 def upgrade():
-    op.create_index('ix_scans_community_scanned_at', 'scans', ['community_id', 'scanned_at'])
     bind = op.get_bind()
     if bind.dialect.name != 'postgresql':
         return
@@ -49,4 +49,3 @@ def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         for table, column in TRIGRAM:
             op.execute(f'DROP INDEX IF EXISTS ix_{table}_{column}_trgm')
-    op.drop_index('ix_scans_community_scanned_at', table_name='scans')
