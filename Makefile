@@ -11,7 +11,7 @@ APT_PACKAGES := libzbar0 fonts-noto-cjk postgresql chromium poppler-utils libgl1
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install system-deps vendor demo test test-hours bench bench-scans translations voice clean
+.PHONY: install system-deps vendor demo test test-hours bench bench-scans bench-district translations voice clean
 
 install: system-deps $(VENV)/.installed translations vendor
 
@@ -74,6 +74,12 @@ bench: install
 bench-scans: install
 	@export BENCH_POSTGRES_URL="$${BENCH_POSTGRES_URL:-$$(TEST_POSTGRES_DB=gatepass_bench bash scripts/ensure-postgres.sh)}"; \
 	  $(PY) scripts/bench_scans.py
+
+# A sub-district (200 communities, 1 M passes, 10 M scans, generated in SQL) beside one
+# community of the same size, on PostgreSQL: pages, exports, scan API, snapshot, RLS
+# (docs/scale.md). Generation takes minutes; BENCH_ARGS=--small runs in under two.
+bench-district: install
+	$(PY) scripts/bench_district.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache build *.egg-info app/static/vendor

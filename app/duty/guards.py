@@ -124,6 +124,20 @@ def on_duty(gate_id: int, now: datetime | None = None) -> list[DutySession]:
     return list(db.session.scalars(_open_sessions(now).where(DutySession.gate_id == gate_id)))
 
 
+def on_duty_names(now: datetime | None = None) -> dict[int, list[str]]:
+    """Gate id -> names of the guards signed on there now, newest first: the dashboard's
+    "on duty" line in one query for every gate (it was one query per gate)."""
+    now = now or datetime.now(timezone.utc)
+    rows = db.session.execute(
+        db.select(DutySession.gate_id, Guard.name).join(Guard, DutySession.guard_id == Guard.id)
+        .where(DutySession.ended_at.is_(None), DutySession.started_at > now - SESSION_MAX)
+        .order_by(DutySession.started_at.desc(), DutySession.id.desc()))
+    names: dict[int, list[str]] = {}
+    for gate_id, name in rows:
+        names.setdefault(gate_id, []).append(name)
+    return names
+
+
 def guard_on_duty(device: GateDevice | None, gate_id: int | None,
                   now: datetime | None = None) -> int | None:
     """The guard a scan or event is stamped with when the scanner did not say."""

@@ -4,7 +4,7 @@ Office actions only (``kind == "action"``); views of health data are another pag
 """
 from __future__ import annotations
 
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, render_template, request
 
 from . import bp
 from ..auth import roles_required
@@ -12,6 +12,7 @@ from ..config import community_tz
 from ..extensions import db
 from ..models import AuditEntry
 from ..services import exports
+from ..common.streaming import stream_in_scope
 
 PAGE = 50
 HEADERS = ["时间", "用户", "操作", "对象", "详情", "地址"]
@@ -48,7 +49,7 @@ def audit_csv():
         for e in db.session.scalars(stmt.execution_options(yield_per=1000)):
             yield [e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), e.username, e.action,
                    e.target, e.detail, e.address]
-    return Response(stream_with_context(exports.iter_csv(HEADERS, rows())),
+    return Response(stream_in_scope(exports.iter_csv(HEADERS, rows())),
                     mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
                              f'attachment; filename="{exports.export_name("audit", "csv")}"',

@@ -6,7 +6,7 @@ skipped and named, never a reason to fail the whole batch.
 """
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from . import bp
@@ -19,6 +19,7 @@ from ..extensions import db
 from ..i18n import done_label, lang
 from ..models import Pass
 from ..services import exports, issuing
+from ..common.streaming import stream_in_scope
 from gatepass.roles import READERS, Role
 from gatepass.status import BULK_ACTIONS, PassAction
 
@@ -90,7 +91,7 @@ def _scan_export(ext: str):
 def export_scans_csv():
     stmt, view = _scan_export("csv")
     rows = exports.scans_csv(stmt, community_tz(), lang(), view)
-    return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
+    return Response(stream_in_scope(rows), mimetype="text/csv; charset=utf-8",
                     headers=_attachment("csv"))
 
 

@@ -12,10 +12,12 @@ from datetime import datetime, timedelta, timezone
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import or_
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from . import bp
 from .forms import ActionForm, RuleForm
 from ..auth import roles_required, viewer
+from ..common.paging import CappedPage
 from ..config import community_tz
 from ..extensions import db
 from ..models import Building, Gate, GateDevice, Household, Pass, Person, Scan, Vehicle
@@ -26,6 +28,7 @@ from gatepass.rules import OUTSIDE_TOO_LONG
 from gatepass.status import PAGE_ACTIONS, PassAction, PassStatus
 from gatepass.verdict import REASONS
 from ..services import dashboard, issuing, printing
+from ..services.buildings import building_by_name, building_choices
 from ..services.rules import category_rules, set_rule
 from ..services.scanlog import record_health_view, scan_query
 from ..health.views.office import render_logged
@@ -35,6 +38,14 @@ PAGE = 50
 
 def _page() -> int:
     return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+def _building_filter() -> tuple[int | None, str]:
+    """The building asked for: ?building=<id> from the list, or ?building_name= typed where
+    there are too many to list (``services.buildings``); and the typed text."""
+    typed = request.args.get("building_name", "").strip()
+    building = request.args.get("building", type=int)
+    return (building_by_name(typed) if building is None and typed else building), typed
 
 
 @bp.get("/")
@@ -56,20 +67,22 @@ def home():
 def people():
     q = request.args.get("q", "").strip()
     category = request.args.get("category", "")
-    building = request.args.get("building", type=int)
-    stmt = db.select(Person).outerjoin(Household).order_by(Person.id)
+    building, typed = _building_filter()
+    stmt = db.select(Person).order_by(Person.id)
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(Person.name.like(like), Person.phone.like(like)))
     if category in CATEGORIES:
         stmt = stmt.where(Person.category == category)
-    if building:
-        stmt = stmt.where(Household.building_id == building)
-    page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
-    buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
+    if building is not None:
+        stmt = stmt.where(Person.household_id.in_(
+            db.select(Household.id).where(Household.building_id == building)))
+    page = CappedPage(stmt.options(selectinload(Person.passes),
+                                   selectinload(Person.household).joinedload(Household.building)),
+                      _page(), PAGE)
     return render_template("office/people.html", page=page, q=q, category=category,
-                           building=building, buildings=buildings,
-                           categories=PERSON_CATEGORIES)
+                           building=building, building_typed=typed,
+                           buildings=building_choices(), categories=PERSON_CATEGORIES)
 
 
 @bp.get("/people/<int:person_id>")
@@ -98,21 +111,22 @@ def _issue_to(holder):
 @bp.get("/households")
 @roles_required(Role.OFFICE, Role.HEALTH)
 def households():
-    building = request.args.get("building", type=int)
+    building, typed = _building_filter()
     stmt = db.select(Household).join(Building).order_by(Building.id, Household.unit, Household.room)
-    if building:
+    if building is not None:
         stmt = stmt.where(Household.building_id == building)
+    stmt = stmt.options(selectinload(Household.people), selectinload(Household.vehicles))
     page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
-    buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
-    return render_template("office/households.html", page=page, buildings=buildings,
-                           building=building)
+    return render_template("office/households.html", page=page, buildings=building_choices(),
+                           building=building, building_typed=typed)
 
 
 @bp.get("/vehicles")
 @roles_required(Role.OFFICE)
 def vehicles():
     q = request.args.get("q", "").strip().upper()
-    stmt = db.select(Vehicle).order_by(Vehicle.plate)
+    home = selectinload(Vehicle.household).joinedload(Household.building)
+    stmt = db.select(Vehicle).order_by(Vehicle.plate).options(home, selectinload(Vehicle.passes))
     if q:
         stmt = stmt.where(Vehicle.plate.like(f"%{q}%"))
     page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
@@ -127,12 +141,19 @@ def issue_vehicle_pass(vehicle_id: int):
 
 # -- passes ----------------------------------------------------------------
 
+def _holder_loads() -> tuple:
+    """A page of passes with their holders and homes in three queries, not three a row."""
+    home = joinedload(Household.building)
+    return (selectinload(Pass.person).joinedload(Person.household).options(home),
+            selectinload(Pass.vehicle).joinedload(Vehicle.household).options(home))
+
+
 @bp.get("/passes")
 @roles_required(Role.OFFICE)
 def passes():
     status = request.args.get("status", "")
     category = request.args.get("category", "")
-    stmt = db.select(Pass).order_by(Pass.id.desc())
+    stmt = db.select(Pass).order_by(Pass.id.desc()).options(*_holder_loads())
     if status in tuple(PassStatus):
         stmt = stmt.where(Pass.status == status)
     if category in CATEGORIES:
@@ -199,12 +220,13 @@ def pass_qr_svg(pass_id: int):
 def scans():
     view = viewer()  # phone search, temperatures, health reasons, full names: per role
     stmt, f = scan_query(request.args, view)
-    page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
+    page = CappedPage(stmt.options(defer(Scan.response), selectinload(Scan.gate),
+                                   selectinload(Scan.pass_).options(*_holder_loads())),
+                      _page(), PAGE)
     record_health_view("health.scans", view, page.items)
     gates = db.session.scalars(db.select(Gate).order_by(Gate.id)).all()
-    buildings = db.session.scalars(db.select(Building).order_by(Building.id)).all()
     return render_logged("office/scans.html", page=page, f=f, gates=gates,
-                         buildings=buildings, view=view, reasons=view.reasons(REASONS))
+                         buildings=building_choices(), view=view, reasons=view.reasons(REASONS))
 
 
 @bp.get("/outside")
@@ -212,7 +234,7 @@ def scans():
 def outside():
     """Who went out and has not come back: the list the night shift checks."""
     stmt = (db.select(Pass).where(Pass.inside.is_(False), Pass.status == PassStatus.ACTIVE)
-            .order_by(Pass.last_scan_at))
+            .order_by(Pass.last_scan_at).options(*_holder_loads()))
     page = db.paginate(stmt, page=_page(), per_page=PAGE, error_out=False)
     gates = {g.id: g.name for g in db.session.scalars(db.select(Gate))}
     now = datetime.now(timezone.utc)

@@ -71,9 +71,13 @@ PASS_QUERY = _pass_query().where(Pass.__table__.c.id == bindparam("pass_id"),
 #: The statements a scan writes, built once: values go in as parameters, so SQLAlchemy
 #: neither rebuilds nor re-coerces them per request (profiled: a third of the ORM cost).
 INSERT_SCAN = insert(Scan.__table__).returning(Scan.__table__.c.id)
+#: Presence only: ``updated_at`` is kept (set to itself, so its ``onupdate`` does not fire):
+#: it dates changes of the pass itself, which the gate snapshot's ETag and the print
+#: selection's "changed since" read, and a scan is not one.
 UPDATE_PRESENCE = (update(Pass.__table__).where(Pass.__table__.c.id == bindparam("b_pass_id"))
                    .values(inside=bindparam("b_inside"), last_scan_at=bindparam("b_at"),
-                           last_gate_id=bindparam("b_gate")))
+                           last_gate_id=bindparam("b_gate"),
+                           updated_at=Pass.__table__.c.updated_at))
 
 
 def _state(row) -> PassState:

@@ -16,11 +16,13 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy import func
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import Gate, Household, Pass, Person, Scan, Vehicle
-from gatepass.categories import label
+from ..models import Building, Gate, Household, Pass, Person, Scan, Vehicle
+from gatepass.categories import label, mask_name
+from gatepass.wire import pass_code
 from gatepass.disclosure import FULL, Disclosure
 
 BOM = "\ufeff"
@@ -131,13 +133,34 @@ _TIME_COLUMN = 0
 
 def _holders(pass_ids: set[int], lang: str, view: Disclosure) -> dict[int, tuple]:
     """(code, name as ``view`` may see it, category, address) per pass: a busy gate's log
-    names the same few thousand holders over and over, so each is loaded once."""
-    home = joinedload(Household.building)
-    rows = db.session.scalars(db.select(Pass).where(Pass.id.in_(pass_ids)).options(
-        joinedload(Pass.person).joinedload(Person.household).options(home),
-        joinedload(Pass.vehicle).joinedload(Vehicle.household).options(home)))
-    return {p.id: (p.code, view.name(p.holder_name, p.masked_holder), label(p.category, lang),
-                   p.address) for p in rows}
+    names the same few thousand holders over and over, so each is loaded once, as plain
+    columns (building ORM objects for them was most of an export's time, issue 18). A
+    person's home and a vehicle's are joined apart, each by primary key: one join on
+    ``coalesce(...)`` made PostgreSQL compare every pass with every household."""
+    home_p, home_v = aliased(Household), aliased(Household)
+    building_p, building_v = aliased(Building), aliased(Building)
+    rows = db.session.execute(
+        db.select(Pass.id, Pass.serial, Pass.category, Person.name, Vehicle.plate,
+                  func.coalesce(building_p.name, building_v.name),
+                  func.coalesce(home_p.unit, home_v.unit), func.coalesce(home_p.room, home_v.room))
+        .outerjoin(Person, Pass.person_id == Person.id)
+        .outerjoin(home_p, Person.household_id == home_p.id)
+        .outerjoin(building_p, home_p.building_id == building_p.id)
+        .outerjoin(Vehicle, Pass.vehicle_id == Vehicle.id)
+        .outerjoin(home_v, Vehicle.household_id == home_v.id)
+        .outerjoin(building_v, home_v.building_id == building_v.id)
+        .where(Pass.id.in_(pass_ids)))
+    out = {}
+    for pid, serial, category, name, plate, building, unit, room in rows:
+        shown = view.name(name, mask_name(name)) if name is not None else plate
+        out[pid] = (pass_code(pid, serial), shown, label(category, lang),
+                    f"{building}{unit}{room}" if building is not None else "")
+    return out
+
+
+#: The scan columns an export reads (rows, not ORM objects).
+_SCAN_COLUMNS = (Scan.scanned_at, Scan.gate_id, Scan.direction, Scan.pass_id, Scan.allowed,
+                 Scan.reason, Scan.temperature, Scan.raw_text, Scan.offline_reason)
 
 
 def scan_rows(stmt, tz: ZoneInfo, lang: str = "zh", local_text: bool = True,
@@ -156,8 +179,8 @@ def scan_rows(stmt, tz: ZoneInfo, lang: str = "zh", local_text: bool = True,
     holders: dict[int, tuple] = {}
     no_holder = ("", "", "", "")
     # Holders and gates come from the caches above, never one query per scan.
-    stmt = stmt.options(defer(Scan.response)).execution_options(yield_per=2000)
-    for batch in db.session.scalars(stmt).partitions():
+    stmt = stmt.with_only_columns(*_SCAN_COLUMNS).execution_options(yield_per=2000)
+    for batch in db.session.execute(stmt).partitions():
         wanted = {s.pass_id for s in batch if s.pass_id and s.pass_id not in holders}
         if wanted:
             holders.update(_holders(wanted, lang, view))

@@ -1,7 +1,7 @@
 """The scan log as the office and health staff search it: one query for pages, exports and CLI."""
 from __future__ import annotations
 
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 
 from typing import Iterable
 
@@ -13,32 +13,60 @@ from ..config import community_time, filter_id
 from ..extensions import db
 from ..models import Household, Pass, Person, Scan, Vehicle
 from ..common.audit import record_view
+from .buildings import building_by_name
+
+
+#: Up to this many passes found by a search are written into the scan query as ids.
+ID_LIST_MAX = 1000
+
+
+def holder_pass_ids(q: str, view: Disclosure = FULL, building_id: int | None = None):
+    """A subquery of the pass ids whose holder matches the search box (name, plate; phone
+    only when ``view`` may search phones) and lives in ``building_id``: the scan log
+    filters holders first, then scans by pass id (joining every scan to its holder before
+    the ``LIKE`` took 5 seconds over 10 million scans, issue 18)."""
+    people, cars = db.select(Person.id), db.select(Vehicle.id)
+    if q:
+        like = f"%{q}%"
+        fields = [Person.name.like(like)]
+        if view.phone_search:
+            fields.append(Person.phone.like(like))
+        people, cars = people.where(or_(*fields)), cars.where(Vehicle.plate.like(like.upper()))
+    if building_id is not None:
+        homes = db.select(Household.id).where(Household.building_id == building_id)
+        people = people.where(Person.household_id.in_(homes))
+        cars = cars.where(Vehicle.household_id.in_(homes))
+    return db.select(Pass.id).where(or_(Pass.person_id.in_(people), Pass.vehicle_id.in_(cars)))
+
+
+def _pass_filter(pass_ids):
+    """``Scan.pass_id IN (...)``: the ids themselves when the search found a few (the
+    database then reads those passes' scans by the ``pass_id`` index, whatever its estimate
+    of the subquery), the subquery when it found many."""
+    found = db.session.scalars(pass_ids.limit(ID_LIST_MAX + 1)).all()
+    return Scan.pass_id.in_(found if len(found) <= ID_LIST_MAX else pass_ids)
 
 
 def scan_query(args, view: Disclosure = FULL) -> tuple:
     """The scan-log query for the filters in ``args`` (a page's query string, the CLI's
     options) and the filters as read; shared by the page, its exports and ``scans export``.
+    A query on ``scans`` alone (holders through ``holder_pass_ids``), newest first, so the
+    database walks the ``scanned_at`` index and stops at a page.
 
     ``view``: what the reader may see. Without ``phone_search`` the search box matches
     names and plates only (a guard cannot look a resident up by phone); a health reason
     is no filter for a reader who may not see it, the neutral one selects them all."""
-    stmt = (db.select(Scan).outerjoin(Pass, Scan.pass_id == Pass.id)
-            .outerjoin(Person, Pass.person_id == Person.id)
-            .outerjoin(Vehicle, Pass.vehicle_id == Vehicle.id)
-            .outerjoin(Household, Household.id == func.coalesce(Person.household_id,
-                                                                Vehicle.household_id)))
+    stmt = db.select(Scan)
     f = {k: (args.get(k) or "").strip() for k in
-         ("q", "gate", "direction", "verdict", "reason", "since", "until", "building")}
-    if f["q"]:
-        like = f"%{f['q']}%"
-        fields = [Person.name.like(like), Vehicle.plate.like(like.upper())]
-        if view.phone_search:
-            fields.append(Person.phone.like(like))
-        stmt = stmt.where(or_(*fields))
+         ("q", "gate", "direction", "verdict", "reason", "since", "until", "building",
+          "building_name")}
+    building_id = filter_id(f["building"])
+    if building_id is None:
+        building_id = building_by_name(f["building_name"])  # typed where there are too many
+    if f["q"] or building_id is not None:
+        stmt = stmt.where(_pass_filter(holder_pass_ids(f["q"], view, building_id)))
     if gate_id := filter_id(f["gate"]):
         stmt = stmt.where(Scan.gate_id == gate_id)
-    if building_id := filter_id(f["building"]):
-        stmt = stmt.where(Household.building_id == building_id)
     if f["direction"] in DIRECTIONS:
         stmt = stmt.where(Scan.direction == f["direction"])
     if f["verdict"] == "allowed":

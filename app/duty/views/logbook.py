@@ -1,7 +1,7 @@
 """The gate logbook for the office: filters, CSV/XLSX export."""
 from __future__ import annotations
 
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, render_template, request
 
 from ...office import bp
 from ...office.views import PAGE, READERS, _page
@@ -13,6 +13,7 @@ from ...models import Gate
 from ..models import Guard
 from ...services import exports
 from .. import logbook
+from ...common.streaming import stream_in_scope
 from gatepass.logbook import EVENT_KINDS
 
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
@@ -40,7 +41,7 @@ def _attachment(ext: str) -> dict:
 def logbook_csv():
     stmt, _f = logbook.event_query(request.args)
     rows = logbook.event_rows(stmt, community_tz(), lang())
-    return Response(stream_with_context(exports.iter_csv(logbook.HEADERS[lang()], rows)),
+    return Response(stream_in_scope(exports.iter_csv(logbook.HEADERS[lang()], rows)),
                     mimetype=MIMETYPES["csv"], headers=_attachment("csv"))
 
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import (Response, abort, flash, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -21,6 +20,7 @@ from ...services.dashboard import day_bounds, parse_day
 from .. import notices
 from ..pdf import notice_period, poster_pdf
 from ...services.exports import export_name
+from ...common.streaming import stream_in_scope
 from gatepass.categories import CATEGORIES
 
 
@@ -94,7 +94,7 @@ def links_csv():
     if request.args.get("since"):
         since = day_bounds(parse_day(request.args["since"], community_tz()), community_tz())[0]
     rows = links.export_links(public_base_url(), lang(), since=since)
-    return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8",
+    return Response(stream_in_scope(rows), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
                              f'attachment; filename="{export_name("links", "csv")}"',
                              "Cache-Control": "no-store"})
