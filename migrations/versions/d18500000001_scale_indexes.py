@@ -9,7 +9,7 @@ dashboard and the export read, is ``ix_scans_community_scanned_at`` of the distr
 migration d18000000d01.)
 
 Revision ID: d18500000001
-Revises: d18000000001
+Revises: d18000000d01
 Create Date: 2026-12-02 14:30:00
 
 """
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd18500000001'
-down_revision = 'd18000000001'
+down_revision = 'd18000000d01'
 branch_labels = None
 depends_on = None
 
