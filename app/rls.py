@@ -19,8 +19,11 @@ from .models.base import CommunityOwned
 
 POLICY_NAME = "community_isolation"
 #: The communities a transaction may see, as SQL: '1,5' -> {1,5}; unset -> NULL (no rows).
-IN_SCOPE = ("community_id = ANY (string_to_array(current_setting('app.community_ids', true), "
-            "',')::bigint[])")
+#: The array is an uncorrelated sub-select, so PostgreSQL computes it once per statement (an
+#: InitPlan); written bare, it was re-parsed for every row whenever the plan filtered on
+#: another index: 480 ms instead of 24 ms for 4,000 open alerts with 201 communities in scope.
+IN_SCOPE = ("community_id = ANY ((SELECT string_to_array(current_setting('app.community_ids', "
+            "true), ',')::bigint[]))")
 
 
 def policy_statements(table: str, optional: bool = False) -> list[str]:

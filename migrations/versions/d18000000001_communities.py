@@ -55,8 +55,9 @@ UNIQUES = {
 #: Rows without a community may exist here (a sub-district action).
 OPTIONAL = {'audit_entries'}
 
-IN_SCOPE = ("community_id = ANY (string_to_array(current_setting('app.community_ids', true), "
-            "',')::bigint[])")
+# An uncorrelated sub-select: computed once per statement, not once per row (app/rls.py).
+IN_SCOPE = ("community_id = ANY ((SELECT string_to_array(current_setting('app.community_ids', "
+            "true), ',')::bigint[]))")
 
 
 def _default_community() -> dict:
