@@ -286,7 +286,8 @@ def _card(canvas: Canvas, card: Card, slot: int, qr: tuple[int, str],
 def print_passes(selection: Selection, out: str | os.PathLike | None = None,
                  progress: Progress | None = None) -> PrintJob:
     """Select, sign and render; needs an app context. Raises SelectionError."""
-    from .communities import community_name
+    from flask import current_app
+
     from .keys import key_ring
 
     passes = select_passes(selection)
@@ -296,6 +297,7 @@ def print_passes(selection: Selection, out: str | os.PathLike | None = None,
         progress(0, len(passes))
     ring, tz = key_ring(), community_tz()
     cards = [card_for(p, ring, tz) for p in passes]
+    from .communities import community_name  # the scope's, else COMMUNITY_NAME
     pdf, pages, font = render(cards, community_name(), out, progress,
                               datetime.now(tz).date())
     mark_printed(passes, ring.current.kid)  # after a key rotation: the cards to reprint
