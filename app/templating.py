@@ -70,5 +70,18 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _page_values():
-        return {"lang": lang(), "community_name": app.config["COMMUNITY_NAME"],
+        return {"lang": lang(), "community_name": _header_name(app),
                 **health_labels.page_values()}
+
+
+def _header_name(app) -> str:
+    """The page header's community: the one the user works in (several share a service).
+    An error page rendered while the database is down still gets the configured name."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from .extensions import db
+    from .services.communities import community_name
+    try:
+        return community_name()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return app.config["COMMUNITY_NAME"]

@@ -87,6 +87,6 @@ def for_role(role: Optional[str]) -> Disclosure:
     """The ``Disclosure`` of a staff role; the narrowest for anything unknown."""
     if role and admits(role, Role.HEALTH):
         return FULL
-    if role == Role.OFFICE:
+    if role in (Role.OFFICE, Role.DISTRICT):  # the sub-district reads a community as its office
         return OFFICE
     return GUARD

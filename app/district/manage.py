@@ -58,11 +58,10 @@ def create_community(code: str, name: str, subdistrict: str) -> Community:
                           "give the community a name (at most 60 characters)")
     if db.session.scalar(db.select(Community.id).where(Community.code == code)) is not None:
         raise Conflict("CODE_TAKEN", f"社区代码 {code} 已被使用", f"the code {code} is taken")
-    community = Community(code=code, name=name, subdistrict=subdistrict, kind=KIND_COMMUNITY)
-    db.session.add(community)
-    db.session.flush()
-    record_action("community.create", f"community:{code}", detail=f"{name} ({subdistrict})")
-    return community
+    # One way to make a community (also `communities create`): its sub-district's own row
+    # comes with it, and its key ring is made when its first pass is signed.
+    from ..services.communities import create_community as create
+    return create(code, name, subdistrict)
 
 
 def create_admin(community: Community, username: str, password: str,

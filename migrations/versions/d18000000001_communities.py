@@ -57,7 +57,7 @@ OPTIONAL = {'audit_entries'}
 
 # An uncorrelated sub-select: computed once per statement, not once per row (app/rls.py).
 IN_SCOPE = ("community_id = ANY ((SELECT string_to_array(current_setting('app.community_ids', "
-            "true), ',')::bigint[]))")
+            "true), ',')::bigint[])::bigint[])")
 
 
 def _default_community() -> dict:

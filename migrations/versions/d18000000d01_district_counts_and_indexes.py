@@ -39,7 +39,7 @@ def upgrade():
     op.create_index('ix_district_counts_community_id', 'district_counts', ['community_id'])
     if op.get_bind().dialect.name == 'postgresql':
         in_scope = ("community_id = ANY ((SELECT string_to_array(current_setting("
-                    "'app.community_ids', true), ',')::bigint[]))")
+                    "'app.community_ids', true), ',')::bigint[])::bigint[])")
         op.execute('ALTER TABLE "district_counts" ENABLE ROW LEVEL SECURITY')
         op.execute('ALTER TABLE "district_counts" FORCE ROW LEVEL SECURITY')
         op.execute(f'CREATE POLICY community_isolation ON "district_counts" USING ({in_scope}) '
