@@ -316,6 +316,15 @@ def test_drill_down_into_one_community_and_back(client, seeded):
     assert client.get("/office/").headers["Location"].endswith("/district/")
 
 
+def test_a_drilled_in_district_user_reads_the_community_as_its_office_does(client, seeded):
+    """Full names (the office's view, not the guard's masked one), and only that community's."""
+    _login_district(client)
+    client.get("/district/c/c2/")
+    html = client.get("/office/people").get_data(as_text=True)
+    assert f"居民{seeded['c2']}-0" in html
+    assert f"居民{seeded['c1']}-0" not in html and f"居民{seeded['c3']}-0" not in html
+
+
 def test_another_sub_districts_community_cannot_be_entered(client, seeded):
     _login_district(client)
     client.get("/district/c/c3/")
