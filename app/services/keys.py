@@ -27,7 +27,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from gatepass.tokens import Key, KeyRing
+from gatepass.tokens import KID_PATTERN, Key, KeyRing
 
 RECHECK = 2.0  # seconds
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$")
@@ -84,8 +84,22 @@ def keys_root() -> Path:
     return Path(current_app.config["KEYS_DIR"])
 
 
-def _owners() -> tuple[int | None, dict[int, RingOwner]]:
-    """(the default community's id, every community by id), cached per app."""
+@dataclass(frozen=True)
+class _Owners:
+    """Every community, with what a scan asks of them worked out once per RECHECK (a
+    sub-district of 200 communities: no loop over them per scan)."""
+
+    default: int | None
+    by_id: dict[int, RingOwner]
+    dirs: dict[int, Path]  # community id -> its ring's directory
+    district_of: dict[int, RingOwner]  # community id -> its sub-district's pseudo-community
+
+
+_NO_OWNERS = _Owners(None, {}, {}, {})
+
+
+def _owner_table() -> _Owners:
+    """Every community as the rings see it, cached per app for RECHECK seconds."""
     cache = current_app.extensions.setdefault("gatepass.ring_owners", {})
     hit = cache.get("owners")
     now = time.monotonic()
@@ -99,11 +113,25 @@ def _owners() -> tuple[int | None, dict[int, RingOwner]]:
                                   .order_by(Community.id)).all()
     except SQLAlchemyError:  # no schema yet (`keys create` before `init-db`): one ring
         db.session.rollback()
-        return None, {}
-    owners = {r.id: RingOwner(r.id, r.code, r.kind, r.subdistrict or "") for r in rows}
-    default = next((o.id for o in owners.values() if o.kind == "community"), None)
-    cache["owners"] = (now, (default, owners))
-    return default, owners
+        return _NO_OWNERS
+    by_id = {r.id: RingOwner(r.id, r.code, r.kind, r.subdistrict or "") for r in rows}
+    default = next((o.id for o in by_id.values() if o.kind == "community"), None)
+    root = keys_root()
+    dirs = {o.id: root if o.id == default else root / o.code
+            for o in by_id.values() if o.id == default or _SAFE_CODE.match(o.code)}
+    pseudo = {o.subdistrict: o for o in reversed(by_id.values())
+              if o.kind == "subdistrict" and o.subdistrict}
+    district_of = {o.id: pseudo[o.subdistrict] for o in by_id.values()
+                   if o.kind == "community" and o.subdistrict in pseudo}
+    table = _Owners(default, by_id, dirs, district_of)
+    cache["owners"] = (now, table)
+    return table
+
+
+def _owners() -> tuple[int | None, dict[int, RingOwner]]:
+    """(the default community's id, every community by id)."""
+    table = _owner_table()
+    return table.default, table.by_id
 
 
 def owner_of(community_id: int | None) -> RingOwner | None:
@@ -127,16 +155,17 @@ def _community_id(community) -> int | None:
 def ring_dir(community=None) -> Path:
     """The directory of ``community``'s ring: KEYS_DIR for the default community (and when
     there is none yet), ``KEYS_DIR/<code>/`` for every other."""
-    default, owners = _owners()
-    if not owners:  # no communities (yet): the one ring there is
+    table = _owner_table()
+    if not table.by_id:  # no communities (yet): the one ring there is
         return keys_root()
     cid = _community_id(community)
-    owner = owners.get(cid) if cid is not None else None
-    if owner is None or owner.id == default:
+    if cid is None or cid not in table.by_id:
         return keys_root()
-    if not _SAFE_CODE.match(owner.code):  # a code is a directory name: never a path
-        raise ValueError(f"community code {owner.code!r} cannot name a key directory")
-    return keys_root() / owner.code
+    directory = table.dirs.get(cid)
+    if directory is None:  # a code is a directory name: never a path
+        raise ValueError(f"community code {table.by_id[cid].code!r} cannot name a key "
+                         "directory")
+    return directory
 
 
 def key_ring(community=None) -> KeyRing:
@@ -163,44 +192,63 @@ def signing_ring(community_id: int | None = None) -> KeyRing:
 
 
 def subdistrict_ring_owner(community_id: int | None) -> RingOwner | None:
-    """The pseudo-community of ``community_id``'s sub-district, if there is one."""
-    _default, owners = _owners()
-    own = owners.get(community_id)
-    if own is None or own.kind != "community" or not own.subdistrict:
-        return None
-    return next((o for o in owners.values()
-                 if o.kind == "subdistrict" and o.subdistrict == own.subdistrict), None)
+    """The pseudo-community of ``community_id``'s sub-district, if there is one (the first
+    made, should a sub-district have two)."""
+    return _owner_table().district_of.get(community_id)
 
 
-def neighbour_kids(community_id: int | None) -> dict[str, str]:
-    """kid -> code of every key of the sub-district's other communities (no secrets).
-    Re-read at most every RECHECK seconds: a sub-district of 200 communities must not cost
-    199 directory reads a scan (a neighbour's new kid is UNKNOWN_KEY until then: a deny
-    either way)."""
-    cache = current_app.extensions.setdefault("gatepass.neighbour_kids", {})
-    hit, now = cache.get(community_id), time.monotonic()
-    if hit and now - hit[0] < RECHECK:
+#: How long the sub-district's map of kids is kept. A kid it does not know yet is looked up
+#: afresh (``neighbour_of_kid``), so it may be old: kids are only ever added.
+NEIGHBOUR_TTL = 60.0
+
+
+def _district_kids(subdistrict: str, max_age: float = NEIGHBOUR_TTL) -> dict[str, str]:
+    """kid -> code of every key of every community of ``subdistrict``: read once per
+    sub-district (not per community: 200 communities' gates share one read) at most every
+    ``max_age`` seconds."""
+    cache = current_app.extensions.setdefault("gatepass.district_kids", {})
+    hit, now = cache.get(subdistrict), time.monotonic()
+    if hit and now - hit[0] < max_age:
         return hit[1]
-    _default, owners = _owners()
-    own = owners.get(community_id)
-    kids = {} if own is None or not own.subdistrict else {
-        key.kid: other.code for other in owners.values()
-        if other.kind == "community" and other.id != own.id
-        and other.subdistrict == own.subdistrict
-        for key in load_ring(ring_dir(other.id))}
-    cache[community_id] = (now, kids)
+    table = _owner_table()
+    kids = {key.kid: other.code for other in table.by_id.values()
+            if other.kind == "community" and other.subdistrict == subdistrict
+            and other.id in table.dirs
+            for key in load_ring(table.dirs[other.id])}
+    cache[subdistrict] = (now, kids)
+    return kids
+
+
+def neighbour_kids(community_id: int | None, max_age: float = NEIGHBOUR_TTL
+                   ) -> dict[str, str]:
+    """kid -> code of every key of the sub-district's other communities (no secrets); the
+    same dict object while the sub-district's map is unchanged."""
+    own = owner_of(community_id)
+    if own is None or not own.subdistrict:
+        return {}
+    every = _district_kids(own.subdistrict, max_age)
+    cache = current_app.extensions.setdefault("gatepass.neighbour_kids", {})
+    hit = cache.get(community_id)
+    if hit and hit[0] is every:
+        return hit[1]
+    kids = {kid: code for kid, code in every.items() if code != own.code}
+    cache[community_id] = (every, kids)
     return kids
 
 
 def neighbour_of_kid(community_id: int | None, token: str) -> str | None:
-    """The neighbour community whose kid ``token`` names, from the rings re-read now: for a
-    token the cached map called UNKNOWN_KEY (a neighbour's key made seconds ago). Unknown
-    kids are rare (foreign codes, forgeries), so this slow path costs the queue nothing."""
+    """The neighbour community whose kid ``token`` names, for a token the cached map called
+    UNKNOWN_KEY (a neighbour's key made seconds ago): one ``stat`` per neighbour for the
+    file ``<kid>.key`` (kids are unique), no directory read, no secret loaded."""
     parts = (token or "").strip().split(".")
-    if len(parts) < 5:
+    own = owner_of(community_id)
+    if len(parts) < 5 or not KID_PATTERN.match(parts[1]) or own is None or not own.subdistrict:
         return None
-    current_app.extensions.get("gatepass.neighbour_kids", {}).pop(community_id, None)
-    return neighbour_kids(community_id).get(parts[1])
+    table = _owner_table()
+    return next((other.code for other in table.by_id.values()
+                 if other.kind == "community" and other.subdistrict == own.subdistrict
+                 and other.id != own.id and other.id in table.dirs
+                 and (table.dirs[other.id] / f"{parts[1]}.key").is_file()), None)
 
 
 def verifying_ring(community_id: int | None) -> KeyRing:
