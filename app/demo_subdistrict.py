@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
-from flask import current_app
 
 from gatepass.roles import Role
 from gatepass.tokens import KeyRing
@@ -82,14 +80,16 @@ def staff_names(plan: Plan) -> dict[str, str] | None:
 def signing_key(community, first: bool) -> str | None:
     """Make sure ``community`` has an active signing key; the new key id, if one was made.
 
-    The first (default) community's ring is KEYS_DIR itself, another's KEYS_DIR/<code>/;
-    key ids carry the code (``c2k1``) so no two rings share one."""
-    keys = Path(current_app.config["KEYS_DIR"])
-    directory = keys if first else keys / community.code
+    Through the key service's own ring directories (the first community's ring is KEYS_DIR
+    itself, another's KEYS_DIR/<code>/) and its kid allocation, which skips every id of
+    every ring: no two rings ever share a key id."""
+    from .services import keys as key_service
+    key_service.forget_owners()  # the communities were just made
+    directory = key_service.ring_dir(community)
     if any(k.active for k in KeyRing.load(directory)):
         return None
-    kid = None if first else f"{community.code.replace('-', '')[:6]}k1"
-    return KeyRing.create_key(directory, kid).kid
+    with key_service.rings_locked():
+        return KeyRing.create_key(directory, taken=key_service.all_kids()).kid
 
 
 def build_subdistrict(n: int, c1_passes: int, scans: bool = True) -> list[dict]:

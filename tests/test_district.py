@@ -248,6 +248,8 @@ def test_the_page_shows_its_own_sub_district_only(client, seeded):
     codes = re.findall(r'<tr data-code="([^"]+)"', html)
     assert codes == ["c1", "c2"]  # worst first: c1 has open alerts
     assert "远山社区" not in html
+    assert 'href="/office/subdistrict-passes"' in html  # sub-district-wide passes are issued there
+    assert client.get("/office/subdistrict-passes").status_code == 200
     row = html.split('data-code="c1"')[1].split("</tr>")[0]
     cells = dict(re.findall(r'data-col="(\w+)">(\d+)', row))
     assert cells["open_alerts"] == "3" and cells["scans"] == "7" and cells["late_reports"] == "1"

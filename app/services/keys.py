@@ -159,8 +159,13 @@ def ring_dir(community=None) -> Path:
     if not table.by_id:  # no communities (yet): the one ring there is
         return keys_root()
     cid = _community_id(community)
-    if cid is None or cid not in table.by_id:
+    if cid is None:
         return keys_root()
+    if cid not in table.by_id:  # made since the table was read (another process, just now)
+        forget_owners()
+        table = _owner_table()
+        if cid not in table.by_id:  # never another community's ring, the default's included
+            raise ValueError(f"no community {cid} to hold a key ring")
     directory = table.dirs.get(cid)
     if directory is None:  # a code is a directory name: never a path
         raise ValueError(f"community code {table.by_id[cid].code!r} cannot name a key "
@@ -182,7 +187,7 @@ def signing_ring(community_id: int | None = None) -> KeyRing:
     directory = ring_dir(community_id)
     ring = load_ring(directory)
     if len(ring) == 0 and directory != keys_root():
-        with _rings_locked():
+        with rings_locked():
             if not len(KeyRing.load(directory)):  # another worker may have just made it
                 key = KeyRing.create_key(directory, taken=all_kids())
                 from ..common.audit import record_action
@@ -307,7 +312,7 @@ def _audit(action: str, kid: str) -> None:
 
 
 @contextmanager
-def _rings_locked():
+def rings_locked():
     """One writer at a time across every ring, so two new kids never collide (a lock on
     KEYS_DIR itself: no lock file lies among the keys)."""
     root = keys_root()
@@ -325,7 +330,7 @@ def create_key(kid: str | None = None, *, rotate: bool = False, community=None) 
     of that community from now on (ValueError: bad or taken kid, in any ring).
     ``rotate``: audited as a rotation (older keys still verify until retired)."""
     directory = ring_dir(community)
-    with _rings_locked():
+    with rings_locked():
         key = KeyRing.create_key(directory, kid, taken=all_kids())
     _audit("keys.rotate" if rotate else "keys.create", key.kid)
     return key

@@ -47,14 +47,8 @@ def subdistrict_community(subdistrict: str, create: bool = False) -> Community |
             Community.kind == CommunityKind.COMMUNITY.value, Community.subdistrict == name)):
         raise SubdistrictPassError("NO_SUBDISTRICT", f"没有属于街道 {name} 的社区",
                                    f"no community belongs to the sub-district {name}")
-    taken = set(db.session.scalars(db.select(Community.code)))
-    n = 1
-    while f"sd-{n}" in taken:
-        n += 1
-    found = Community(code=f"sd-{n}", name=name, subdistrict=name,
-                      kind=CommunityKind.SUBDISTRICT.value)
-    db.session.add(found)
-    db.session.flush()
+    from .communities import subdistrict_row  # the one maker of sd-<n> rows
+    found = subdistrict_row(name)
     key_service.forget_owners()
     return found
 
