@@ -99,10 +99,13 @@ def record_event(req: EventRequest, *, device: GateDevice | None = None,
                       user_id=None if device else user_id, guard_id=guard_id,
                       at=min(req.at, now + FUTURE_SLACK), received_at=now, note=req.note,
                       fields=req.fields or {})
-    db.session.add(event)
-    if device is not None:
-        device.last_seen_at = now
     try:
+        if device is not None:
+            # The device row first, in every transaction: two deliveries of one nonce that
+            # took the row and the nonce's index entry in opposite orders deadlocked.
+            device.last_seen_at = now
+            db.session.flush()
+        db.session.add(event)
         db.session.commit()
     except IntegrityError:  # the same nonce won a race on another worker
         db.session.rollback()
