@@ -221,6 +221,24 @@ CLEARLY_SHAKEN = 0.4
 #: more of a heavy blur at the price of noise.
 FOCUS_GUESSES = ((1.0, 0.01), (1.3, 0.01), (0.75, 0.01), (1.3, 0.003))
 
+#: A code with a glare spot on it gets the estimate at a lower NSR as its second guess: its
+#: blur is measured without the clipped spot's help, and next to the spot the modules keep
+#: too little contrast at 0.01 (docs/benchmark-decoders.md, "Fourth pass").  Only then:
+#: every crop paying for one more guess delays the warp steps after `deblur`.
+GLARE_GUESS = (1.0, 0.003)
+
+#: Pixels from this level on are taken for clipped glare; a crop whose middle has at least
+#: GLARE_SHARE of them has a glare spot on the code.
+CLIPPED = 250
+GLARE_SHARE = 0.001
+
+
+def has_glare(work: np.ndarray) -> bool:
+    """Whether the middle of a crop (where the code is) holds a clipped glare spot."""
+    h, w = work.shape
+    middle = work[h // 5:h - h // 5, w // 5:w - w // 5]
+    return middle.size > 0 and float((middle >= CLIPPED).mean()) >= GLARE_SHARE
+
 
 def deblur(view: View) -> Iterator[Callable[[], View]]:
     """Undo focus blur (Gaussian) or hand shake (a line kernel along the measured direction).
@@ -251,8 +269,12 @@ def deblur(view: View) -> Iterator[Callable[[], View]]:
         # deferred: the chain can step over a guess it tried on the previous frame for free
         return lambda: view.derive(spectrum()(transfer, nsr), scale=factor)
 
+    focus_guesses = FOCUS_GUESSES
+    if has_glare(work):
+        focus_guesses = FOCUS_GUESSES[:1] + (GLARE_GUESS,) + FOCUS_GUESSES[1:]
+
     def focus():
-        for k, nsr in FOCUS_GUESSES:
+        for k, nsr in focus_guesses:
             yield guess(focus_transfer(sigma * k), nsr)
 
     def shake():
