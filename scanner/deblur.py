@@ -278,12 +278,11 @@ def deblur(view: View) -> Iterator[Callable[[], View]]:
         # deferred: the chain can step over a guess it tried on the previous frame for free
         return lambda: view.derive(spectrum()(transfer, nsr), scale=factor)
 
-    focus_guesses = FOCUS_GUESSES
-    if has_glare(work):
-        focus_guesses = FOCUS_GUESSES + (GLARE_GUESS,)
-
     def focus():
-        for k, nsr in focus_guesses:
+        for k, nsr in FOCUS_GUESSES:
+            yield guess(focus_transfer(sigma * k), nsr)
+        if has_glare(work):  # looked at only when the chain gets this far (~1 ms)
+            k, nsr = GLARE_GUESS
             yield guess(focus_transfer(sigma * k), nsr)
 
     def shake():
