@@ -221,6 +221,33 @@ CLEARLY_SHAKEN = 0.4
 #: more of a heavy blur at the price of noise.
 FOCUS_GUESSES = ((1.0, 0.01), (1.3, 0.01), (0.75, 0.01), (1.3, 0.003))
 
+#: A code with a glare spot on it gets one more guess, the estimate at a lower NSR: a blur
+#: of more than half a module leaves the modules around the clipped spot too grey at 0.01
+#: (docs/benchmark-decoders.md, "Fourth pass").  Only then, and last: every crop paying for
+#: one more guess would delay the warp steps after `deblur`, and a soft code without glare
+#: is read as often by the guesses before it.
+GLARE_GUESS = (1.0, 0.003)
+
+#: Pixels from this level on are taken for clipped.  A glare spot is one blob of them
+#: covering at least GLARE_SHARE of the crop's middle and holding most (SPOT_SHARE) of its
+#: clipped pixels: white paper in a bright photo clips in many small patches (the modules
+#: between dark ones), which is no reason for another guess.
+CLIPPED = 250
+GLARE_SHARE = 0.001
+SPOT_SHARE = 0.5
+
+
+def has_glare(work: np.ndarray) -> bool:
+    """Whether the middle of a crop (where the code is) holds a clipped glare spot."""
+    h, w = work.shape
+    clipped = (work[h // 5:h - h // 5, w // 5:w - w // 5] >= CLIPPED).astype(np.uint8)
+    total = int(clipped.sum())
+    if total < GLARE_SHARE * clipped.size:
+        return False
+    stats = cv2.connectedComponentsWithStats(clipped, connectivity=8)[2]
+    spot = int(stats[1:, cv2.CC_STAT_AREA].max())
+    return spot >= GLARE_SHARE * clipped.size and spot >= SPOT_SHARE * total
+
 
 def deblur(view: View) -> Iterator[Callable[[], View]]:
     """Undo focus blur (Gaussian) or hand shake (a line kernel along the measured direction).
@@ -253,6 +280,9 @@ def deblur(view: View) -> Iterator[Callable[[], View]]:
 
     def focus():
         for k, nsr in FOCUS_GUESSES:
+            yield guess(focus_transfer(sigma * k), nsr)
+        if has_glare(work):  # looked at only when the chain gets this far (~1 ms)
+            k, nsr = GLARE_GUESS
             yield guess(focus_transfer(sigma * k), nsr)
 
     def shake():
