@@ -117,6 +117,7 @@ def main() -> None:
     ap.add_argument("--scan-seconds", type=float, default=4.0)
     ap.add_argument("--no-gunicorn", action="store_true", help="scan API in-process only")
     ap.add_argument("--generate-only", action="store_true", help="make the databases, measure nothing")
+    ap.add_argument("--pages", help="comma-separated URLs: measure only these pages")
     ap.add_argument("--json", default=str(ROOT / "build" / "bench-district.json"))
     args = ap.parse_args()
     communities = args.communities or (20 if args.small else 200)
@@ -139,6 +140,10 @@ def main() -> None:
     bench = Bench(apps, repeat=args.repeat, scan_seconds=args.scan_seconds)
     server_env = {**os.environ, "KEYS_DIR": keys_dir, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
                   "LOG_LEVEL": "WARNING"}
+    if args.pages:
+        results = bench.run_pages(args.pages.split(","))
+        Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=1))
+        return
     results = bench.run(None if args.no_gunicorn else server_env)
     results["meta"] = {"communities": communities, "scans_each": each,
                        "generated_s": {k: round(v) for k, v in generated.items()},

@@ -198,9 +198,11 @@ class Bench:
                     break
         return pages
 
-    def pages(self) -> list[dict]:
+    def pages(self, only: list[str] | None = None) -> list[dict]:
         rows = []
         for role, url in self.page_list():
+            if only and url not in only:
+                continue
             got = self._alternate(lambda side: side.get(role, url))
             row = {"url": url, "role": role, "n": len(got["one"])}
             for name, runs in got.items():
@@ -238,6 +240,10 @@ class Bench:
                        "kb": round(full[name][-1][2] / 1024),
                        "not_modified_ms": round(statistics.median(m for m, _s, _b in again[name]), 1),
                        "status_304": again[name][-1][1]} for name in self.sides}
+
+    def run_pages(self, only: list[str]) -> dict:
+        """Only these pages (a re-measure after an index was added)."""
+        return {"pages": self.pages(only)}
 
     def run(self, env: dict | None = None) -> dict:
         print("scan API in-process ...", flush=True)
