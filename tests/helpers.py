@@ -119,3 +119,33 @@ def db_upgrade(tmp_path, revision: str = "head"):
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade", revision],
                    env=env, cwd=ROOT, check=True, capture_output=True)
     return db_path
+
+
+def second_database(database_url: str, tmp_path, suffix: str):
+    """Yield the URL of a second, empty database of the same kind as ``database_url`` (a
+    file beside the test's, or a PostgreSQL database named ``<test db>_<suffix>``), dropped
+    afterwards. The service's role may create databases (scripts/ensure-postgres.sh); if it
+    may not, the script that made the first database makes this one, owned by the role."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / (suffix + '.db')}"
+        return
+    import subprocess
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ProgrammingError
+    url = make_url(database_url)
+    name = f"{url.database}_{suffix}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        try:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except ProgrammingError:
+            made = subprocess.run(["bash", str(ROOT / "scripts" / "ensure-postgres.sh")],
+                                  env={**os.environ, "TEST_POSTGRES_DB": name},
+                                  capture_output=True, text=True)
+            need(made.stdout.strip() != "", "a PostgreSQL database the tests may create")
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

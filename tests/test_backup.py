@@ -5,9 +5,8 @@ import stat
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from helpers import second_database
 from app import create_app
 from app.extensions import db
 from app.services.backup import row_counts
@@ -19,19 +18,7 @@ pytestmark = pytest.mark.parametrize(
 @pytest.fixture
 def empty_database(database_url, tmp_path):
     """A second, empty database of the same kind."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    url = make_url(database_url)
-    name = f"{url.database}_restore"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from second_database(database_url, tmp_path, "restore")
 
 
 def test_backup_then_restore_into_an_empty_database_keeps_every_row(app, runner, tmp_path,

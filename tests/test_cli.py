@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import second_database
 from app.extensions import db
 from app.models import GateDevice, Person
 
@@ -122,22 +123,8 @@ def test_the_migration_marks_cards_of_unknown_key(tmp_path):
 
 @pytest.fixture
 def upgrade_url(backend, database_url, tmp_path):
-    """A database of its own for an upgrade from an old revision: a file, or a new PostgreSQL
-    database next to the test one (the role may create databases, not bypass row security)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    from sqlalchemy import create_engine, make_url, text
-    url = make_url(database_url)
-    name = f"{url.database}_upgrade"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    """A database of its own for an upgrade from an old revision."""
+    yield from second_database(database_url, tmp_path, "upgrade")
 
 
 def _upgrade(url: str, tmp_path, revision: str = "head") -> None:

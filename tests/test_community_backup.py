@@ -4,18 +4,14 @@ SQLite and PostgreSQL. The whole-database backup is tests/test_backup.py."""
 import os
 import sqlite3
 import stat
-import subprocess
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ProgrammingError
 
 from app import create_app
 from app.extensions import db
 from app.models.communities import Community
-from helpers import ROOT, csrf_token, need
+from helpers import csrf_token, second_database
 
 pytestmark = pytest.mark.both_databases
 
@@ -29,28 +25,8 @@ def subdistrict(app, runner):
 
 @pytest.fixture
 def empty_database(database_url, tmp_path):
-    """A second, empty database of the same kind. The service's role may not create
-    databases (it is no superuser, see scripts/ensure-postgres.sh): then the script that
-    made the first one makes this one, owned by the role, which may drop it."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'moved.db'}"
-        return
-    url = make_url(database_url)
-    name = f"{url.database}_moved"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        try:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except ProgrammingError:
-            made = subprocess.run(["bash", str(ROOT / "scripts" / "ensure-postgres.sh")],
-                                  env={**os.environ, "TEST_POSTGRES_DB": name},
-                                  capture_output=True, text=True)
-            need(made.stdout.strip() != "", "a PostgreSQL database the tests may create")
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    """A second, empty database of the same kind."""
+    yield from second_database(database_url, tmp_path, "moved")
 
 
 def rows_of(app, code: str) -> dict[str, int]:
