@@ -70,6 +70,9 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     # folded: bent grids grown from the alignment patterns too (costlier than `unwarp`'s,
     # and last, so that they never take a frame's time from the cheap steps above)
     ("regions,unwarp-seeded>zxing", 30.0),
+    # glare on a blurred code: the bent grid of each deblurring guess, read by our own
+    # decoder with the unsure codewords erased (scanner/qrsoft.py); last, as the costliest
+    ("regions,deblur,unwarp>qr-soft", 30.0),
 ))
 
 
@@ -340,7 +343,7 @@ class DecoderChain:
                 continue
             tried_step = True
             views.tried.add((id(thunk), step.decoder))
-            results = decode(view.image)
+            results = decode(view if getattr(decode, "takes_view", False) else view.image)
             self._learn(step, _ms_since(t0))
             found = frame.first_accepted(results, view, step.name)
             if found is not None:

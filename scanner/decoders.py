@@ -22,7 +22,8 @@ import numpy as np
 
 from .deblur import deblur  # the costliest preprocessor has a module of its own
 from .views import View
-from .warp import unwarp, unwarp_seeded  # non-flat codes: a bent grid, a module of its own too
+from .qrsoft import decode_soft
+from .warp import BOX, QUIET, unwarp, unwarp_seeded  # non-flat codes: a bent grid, a module of its own too
 
 try:  # the decoders are optional at import time so a missing wheel only disables one step
     import zxingcpp
@@ -227,12 +228,34 @@ def opencv_aruco(gray: np.ndarray) -> list[DecodeResult]:
     return _opencv(gray, "aruco")
 
 
+def qr_soft(view) -> list[DecodeResult]:
+    """Our own QR decoder on a bent grid's soft module values (`scanner.qrsoft`): errors
+    and erasures where the libraries see errors only.  It takes the *view* (the chain
+    passes views to decoders marked `takes_view`), and reads nothing but a `WarpedView`."""
+    try:
+        make = getattr(view, "soft", None)
+        if make is None:
+            return []
+        soft = make()
+        read = decode_soft(soft)
+        if read is None:
+            return []
+        lo, hi = QUIET * BOX, (QUIET + soft.shape[0]) * BOX
+        corners = np.float32([[lo, lo], [hi, lo], [hi, hi], [lo, hi]])
+        return [DecodeResult(clean_text(read.text), corners)]
+    except Exception:  # noqa: BLE001 - a decoder must never take the gate down
+        return []
+
+
+qr_soft.takes_view = True
+
 DECODERS: dict[str, Decoder] = {
     "zxing": _guarded(zxing),
     "zxing-global": _guarded(zxing_global),
     "zbar": _guarded(zbar),
     "opencv": _guarded(opencv),
     "opencv-aruco": _guarded(opencv_aruco),
+    "qr-soft": qr_soft,
 }
 
 #: The decoders benchmarked "alone", one per library.

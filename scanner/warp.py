@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from .alignment import sample, seeds
+from .equalise import detail, equalised, module_samples
 from .finders import Finder, find_finders, pick_triple, versions
 from .qrgrid import MAX_VERSION, known_modules
 from .views import View
@@ -59,6 +60,8 @@ class WarpedView(View):
 
     source: View | None = None
     mapper: Callable[[np.ndarray], np.ndarray] | None = None
+    #: makes each module's darkness (dark > 0, its size how sure) for the soft decoder
+    soft: Callable[[], np.ndarray] | None = None
 
     def to_frame(self, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
@@ -313,11 +316,16 @@ def refine(grid: Grid, norm: np.ndarray, module: float,
     grid.shift[:] = shift[:-1].reshape(k, k, 2)
 
 
-def render(grid: Grid, norm: np.ndarray) -> np.ndarray:
-    """The sampled grid as a clean code: BOX px per module, QUIET modules of quiet zone."""
+def soft_modules(grid: Grid, norm: np.ndarray) -> np.ndarray:
+    """Every module's darkness sampled at its centre: -1 light .. +1 dark, 0 undecided."""
     n = grid.n
     jj, ii = np.mgrid[0:n, 0:n]
-    vals = sample(norm, grid(np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1))).reshape(n, n)
+    return sample(norm, grid(np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1))).reshape(n, n)
+
+
+def render(vals: np.ndarray) -> np.ndarray:
+    """The sampled grid as a clean code: BOX px per module, QUIET modules of quiet zone."""
+    n = vals.shape[0]
     mask, dark = known_modules(n)
     bits = np.where(mask, dark, vals > 0)
     img = np.where(bits, 0, 255).astype(np.uint8)
@@ -335,6 +343,17 @@ class _Found:
     trio: tuple[Finder, Finder, Finder]
     module: float  # px at the working size
     norm: np.ndarray
+    work: np.ndarray | None = None  # the crop at the working size
+
+    @functools.cached_property
+    def detail_map(self) -> np.ndarray:
+        """What the soft decoder samples (`equalise.detail`), made once per crop."""
+        return detail(self.work, self.module)
+
+
+def _equalised(grid: Grid, found: _Found) -> np.ndarray:
+    """The grid's module values with the blur undone (`scanner.equalise`)."""
+    return equalised(module_samples(found.detail_map, grid))
 
 
 #: The last crops' finders, so that the seeded grids (a later step of the chain) do not
@@ -360,7 +379,7 @@ def _find(view: View) -> _Found | None:
     found = None
     if trio is not None:
         module = float(np.mean([f.module for f in trio]))
-        found = _Found(view, factor, trio, module, normalised_around(work, trio, module))
+        found = _Found(view, factor, trio, module, normalised_around(work, trio, module), work)
     _recent[:] = _recent[-3:] + [(img, found)]
     return found
 
@@ -380,7 +399,9 @@ def _hypothesis(found: _Found, n: int, seeded: bool) -> Callable[[], View | None
 
         def mapper(pts: np.ndarray) -> np.ndarray:
             return grid(pts / BOX - QUIET) / found.factor
-        return WarpedView(render(grid, found.norm), source=found.view, mapper=mapper)
+        soft = functools.partial(_equalised, grid, found)
+        return WarpedView(render(soft_modules(grid, found.norm)), source=found.view,
+                          mapper=mapper, soft=soft)
     return build
 
 

@@ -1,0 +1,151 @@
+"""The soft QR decoder (scanner/qrsoft.py) and the module-grid equaliser (scanner/equalise.py).
+
+Codes come from the `qrcode` library (the one the service prints with), so format words,
+masks, block interleaving and segments are checked against an independent encoder.
+"""
+from __future__ import annotations
+
+import string
+
+import cv2
+import numpy as np
+import pytest
+import qrcode
+from qrcode.constants import ERROR_CORRECT_H, ERROR_CORRECT_L, ERROR_CORRECT_M, ERROR_CORRECT_Q
+
+from scanner.decoders import DECODERS
+from scanner.equalise import equalised
+from scanner.qrsoft import decode_soft, is_codeword, miscorrection_risk, parse
+
+LEVELS = {"L": ERROR_CORRECT_L, "M": ERROR_CORRECT_M, "Q": ERROR_CORRECT_Q, "H": ERROR_CORRECT_H}
+
+
+def matrix(text: str, level: str = "M", mask: int | None = None, version: int | None = None):
+    qr = qrcode.QRCode(version=version, border=0, error_correction=LEVELS[level],
+                       mask_pattern=mask)
+    qr.add_data(text)
+    qr.make(fit=version is None)
+    return np.array(qr.get_matrix(), bool)
+
+
+def soft_of(m: np.ndarray, rng, noise: float = 0.15) -> np.ndarray:
+    return (np.where(m, 0.8, -0.8) + rng.normal(0, noise, m.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("level", "LMQH")
+@pytest.mark.parametrize("mask", range(8))
+def test_every_level_and_mask_reads(level, mask):
+    rng = np.random.default_rng(mask)
+    text = "GPS.k3x9.1a2b.3.abcdefghijklmnopqrstuvwxyz0"
+    assert decode_soft(soft_of(matrix(text, level, mask), rng)).text == text
+
+
+@pytest.mark.parametrize("version", range(1, 11))
+def test_every_version_the_warp_guesses_reads(version):
+    rng = np.random.default_rng(version)
+    text = "".join(rng.choice(list(string.ascii_letters), 7 * version))
+    m = matrix(text, "L", version=version)
+    assert m.shape[0] == 17 + 4 * version
+    assert decode_soft(soft_of(m, rng)).text == text
+
+
+@pytest.mark.parametrize("text", ["0123456789012345", "HELLO WORLD $%*+-./:",
+                                  "通行证 张三 GPS.k1", "Mixed 123 text\nline two"])
+def test_segments_numeric_alphanumeric_and_bytes(text):
+    rng = np.random.default_rng(1)
+    assert decode_soft(soft_of(matrix(text, "M"), rng)).text == text
+
+
+def glare_disc(m: np.ndarray, share: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Soft values with a round patch of `share` of the code washed out (signs a coin
+    toss, size near 0), and the patch."""
+    n = m.shape[0]
+    soft = soft_of(m, rng)
+    yy, xx = np.mgrid[:n, :n]
+    disc = (yy - n * 0.55) ** 2 + (xx - n * 0.6) ** 2 < share * n * n / np.pi
+    soft[disc] = rng.normal(0, 0.1, int(disc.sum()))
+    return soft, disc
+
+
+def hard_image(soft: np.ndarray) -> np.ndarray:
+    """The same grid decided dark/light and drawn as a clean code, as zxing gets it."""
+    img = np.where(soft > 0, 0, 255).astype(np.uint8)
+    img = cv2.resize(img, None, fx=6, fy=6, interpolation=cv2.INTER_NEAREST)
+    return cv2.copyMakeBorder(img, 24, 24, 24, 24, cv2.BORDER_CONSTANT, value=255)
+
+
+def test_erasures_read_what_hard_decisions_cannot():
+    """A washed-out patch: zxing, given the decided modules, corrects errors only and
+    fails; the soft decoder erases the unsure codewords and reads it."""
+    rng = np.random.default_rng(7)
+    read_soft = read_hard = 0
+    for i in range(10):
+        text = "".join(rng.choice(list(string.ascii_letters + string.digits), 90))
+        m = matrix(text, "M")
+        soft, disc = glare_disc(m, 0.14, rng)
+        assert ((soft > 0) != m)[disc].mean() > 0.3  # the patch really is lost
+        got = decode_soft(soft)
+        read_soft += got is not None and got.text == text
+        read_hard += any(r.text == text for r in DECODERS["zxing"](hard_image(soft)))
+    assert read_soft >= 9, read_soft
+    assert read_hard <= 3, read_hard
+
+
+def test_noise_never_reads_as_a_code():
+    rng = np.random.default_rng(3)
+    for i in range(150):
+        n = 17 + 4 * (1 + i % 10)
+        assert decode_soft(rng.normal(0, 1, (n, n)).astype(np.float32)) is None
+
+
+def test_a_half_lost_code_is_refused_not_guessed():
+    """Beyond what the redundancy can vouch for, the answer is no read, never a guess."""
+    rng = np.random.default_rng(5)
+    for i in range(10):
+        text = "".join(rng.choice(list(string.ascii_letters), 60))
+        soft, _ = glare_disc(matrix(text, "L"), 0.45, rng)
+        got = decode_soft(soft)
+        assert got is None or got.text == text
+
+
+def test_wrong_sizes_and_shapes_are_declined():
+    assert decode_soft(np.zeros((20, 20), np.float32)) is None
+    assert decode_soft(np.zeros((21, 25), np.float32)) is None
+    assert decode_soft(np.ones((77, 77), np.float32)) is None  # version 15: not guessed
+
+
+def test_padding_is_checked():
+    bits = "0100" + "00000101" + "".join(f"{b:08b}" for b in b"Hello") + "0000"  # byte mode
+    data = int(bits, 2).to_bytes(len(bits) // 8, "big")
+    assert parse(data + bytes([0xEC, 0x11, 0xEC]), 1) == "Hello"
+    with pytest.raises(ValueError):
+        parse(data + bytes([0xEC, 0x12, 0xEC]), 1)
+
+
+def test_risk_grows_with_what_is_left_unchecked():
+    assert miscorrection_risk(100, 20, 0, 10) < -10  # errors only at capacity (zxing's)
+    assert miscorrection_risk(100, 20, 10, 5) > miscorrection_risk(100, 20, 10, 2)
+    assert is_codeword(np.zeros(30, np.uint8), 10)
+    assert not is_codeword(np.eye(1, 30, 4, dtype=np.uint8)[0], 10)
+
+
+def test_the_equaliser_undoes_a_blur_on_the_grid():
+    """Samples of a blurred code at the module centres: each mixes in its neighbours.
+    Learned from the known modules and fed back, the mix comes out again."""
+    rng = np.random.default_rng(11)
+    text = "".join(rng.choice(list(string.ascii_letters), 80))
+    m = np.pad(matrix(text, "M"), 1)  # with the quiet-zone ring
+    x = np.where(m, 1.0, -1.0).astype(np.float32)
+    kernel = np.float32([[0.06, 0.16, 0.06], [0.16, 0.4, 0.16], [0.06, 0.16, 0.06]])
+    samples = cv2.filter2D(x, -1, kernel, borderType=cv2.BORDER_CONSTANT) * 50 + 10
+    samples += rng.normal(0, 4, samples.shape).astype(np.float32)
+    raw_wrong = ((samples[1:-1, 1:-1] > 10) != m[1:-1, 1:-1]).mean()
+    values = equalised(samples.astype(np.float32))
+    wrong = ((values > 0) != m[1:-1, 1:-1]).mean()
+    assert raw_wrong > 0.05 and wrong < raw_wrong / 5, (raw_wrong, wrong)
+    assert decode_soft(values).text == text
+
+
+def test_the_soft_decoder_reads_nothing_but_a_bent_grid():
+    assert DECODERS["qr-soft"](np.zeros((200, 200), np.uint8)) == []
+    assert DECODERS["qr-soft"](None) == []
