@@ -61,6 +61,10 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     # it: it first runs as the step the next frame resumes at (carry-over), and once its
     # measured cost is known a frame with that much time left runs it too
     ("regions,unwarp>zxing", 30.0),
+    # glare on a blurred code: each deblurring guess's grid (one homography, its corners
+    # fitted: scanner/flatfit.py), read by our own decoder with the unsure codewords erased
+    # (scanner/qrsoft.py).  A sharp crop has no deblurring guesses: a bent card pays nothing
+    ("regions,deblur-grid>qr-soft", 30.0),
     ("regions,enlarge>zxing-global", 1.5),   # uneven print, artwork: one global threshold
     ("regions,enlarge,denoise>zxing", 1.5),  # dim sensor noise, glare on a far code
     ("regions>zbar", 4.0),                   # a second locator for codes zxing cannot find
@@ -70,9 +74,6 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     # folded: bent grids grown from the alignment patterns too (costlier than `unwarp`'s,
     # and last, so that they never take a frame's time from the cheap steps above)
     ("regions,unwarp-seeded>zxing", 30.0),
-    # glare on a blurred code: the bent grid of each deblurring guess, read by our own
-    # decoder with the unsure codewords erased (scanner/qrsoft.py); last, as the costliest
-    ("regions,deblur,unwarp>qr-soft", 30.0),
 ))
 
 

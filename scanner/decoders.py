@@ -22,6 +22,7 @@ import numpy as np
 
 from .deblur import deblur  # the costliest preprocessor has a module of its own
 from .views import View
+from .flatfit import deblurred_grids  # glare on blur: flat grids for the soft decoder
 from .qrsoft import decode_soft
 from .warp import BOX, QUIET, unwarp, unwarp_seeded  # non-flat codes: a bent grid, a module of its own too
 
@@ -413,4 +414,5 @@ PREPROCESSORS: dict[str, Preprocessor] = {
     "deblur": deblur,
     "unwarp": unwarp,
     "unwarp-seeded": unwarp_seeded,
+    "deblur-grid": deblurred_grids,
 }

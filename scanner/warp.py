@@ -356,12 +356,12 @@ def _equalised(grid: Grid, found: _Found) -> np.ndarray:
     return equalised(module_samples(found.detail_map, grid))
 
 
-#: The last crops' finders, so that the seeded grids (a later step of the chain) do not
-#: look for them again: (crop image, _Found or None), newest last.
+#: The last crops' finders, so that the seeded and the flat grids (later steps of the
+#: chain) do not look for them again: (crop image, _Found or None), newest last.
 _recent: list[tuple[np.ndarray, _Found | None]] = []
 
 
-def _find(view: View) -> _Found | None:
+def find_code(view: View) -> _Found | None:
     """The crop's finders at the working size, or None when three are not found."""
     for image, found in reversed(_recent):
         if image is view.image:
@@ -384,6 +384,15 @@ def _find(view: View) -> _Found | None:
     return found
 
 
+def grid_view(found: _Found, grid: Grid) -> WarpedView:
+    """The clean code a fitted grid samples, mapping back through it to the frame, with
+    its module values for the soft decoder (computed only if that decoder asks)."""
+    def mapper(pts: np.ndarray) -> np.ndarray:
+        return grid(pts / BOX - QUIET) / found.factor
+    return WarpedView(render(soft_modules(grid, found.norm)), source=found.view,
+                      mapper=mapper, soft=functools.partial(_equalised, grid, found))
+
+
 def _hypothesis(found: _Found, n: int, seeded: bool) -> Callable[[], View | None]:
     """A thunk fitting one grid of size n: grown from the finders, or (`seeded`) from the
     alignment patterns found away from them too (None when there are none)."""
@@ -396,12 +405,7 @@ def _hypothesis(found: _Found, n: int, seeded: bool) -> Callable[[], View | None
             return None  # it would be the finder-grown grid again
         grid = Grid(hom, n)
         refine(grid, found.norm, found.module, anchors)
-
-        def mapper(pts: np.ndarray) -> np.ndarray:
-            return grid(pts / BOX - QUIET) / found.factor
-        soft = functools.partial(_equalised, grid, found)
-        return WarpedView(render(soft_modules(grid, found.norm)), source=found.view,
-                          mapper=mapper, soft=soft)
+        return grid_view(found, grid)
     return build
 
 
@@ -412,7 +416,7 @@ def unwarp(view: View) -> Iterator[Callable[[], View]]:
     Declines unless three finder patterns are found.  A generator of thunks: the costly
     mesh fit runs only for the hypotheses the chain has time to try.
     """
-    found = _find(view)
+    found = find_code(view)
     if found is not None:
         for version in versions(*found.trio):
             yield _hypothesis(found, 17 + 4 * version, seeded=False)
@@ -425,8 +429,9 @@ def unwarp_seeded(view: View) -> Iterator[Callable[[], View]]:
     other way round (a crease near a finder).  It is a step of its own, last in the chain:
     placed beside `unwarp` its grids would take frame time from the cheap steps after it.
     """
-    found = _find(view)
+    found = find_code(view)
     if found is not None:
         for version in versions(*found.trio):
             if version >= 2:  # version 1 has no alignment pattern
                 yield _hypothesis(found, 17 + 4 * version, seeded=True)
+

@@ -1,0 +1,119 @@
+"""A flat code's four corners, fitted to the modules every code has.
+
+The finders give a homography good to a fraction of a module near them, but on a blurred
+code their outlines are soft and the error grows across the code: half a module off at the
+far corner puts every sample there on a module edge.  The bent mesh (`scanner.warp`) can
+follow a card's curve but, on a blurred code, also follows the blur's noise.  For a flat
+code the right model is one homography, so this moves its four corners (a few shifts each,
+coarse to fine) to where the known modules (finders, timing, alignment, quiet zone) match
+and the data modules look most like modules, as the mesh does for each control point.
+
+Measured on a development seed's glare-on-blur frames (11, never seed 19): the soft decoder
+read 9 of 20 through the finders' homography, 12 after the fit, and 12 through the true one
+the generator used.
+
+`deblurred_grids` is the chain's preprocessor for it: one such grid per deblurring guess,
+each a deferred thunk as the guesses are, so that the chain steps over the guesses it tried
+on the previous frame without paying for them again (a nested `deblur,unwarp` pipeline
+would have to deblur and find the finders of every guess it steps over).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from .alignment import sample
+from .deblur import deblur
+from .finders import versions
+from .qrgrid import known_modules
+from .views import View
+from .warp import Grid, fit_homography, find_code, grid_view
+
+#: Corner shifts tried, in module widths: each step halves once no shift of it helps.
+STEPS = (0.5, 0.25, 0.125)
+#: Passes over the four corners per step.
+PASSES = 2
+_SHIFTS = np.float32([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx or dy])
+
+
+@functools.lru_cache(maxsize=16)
+def _layout(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(module centres with the quiet-zone ring, known signs, data weights, the code's
+    corners) in module coordinates, for a code of size n."""
+    mask, dark = known_modules(n)
+    known = np.pad(mask, 1, constant_values=True).ravel()
+    sign = np.where(np.pad(dark, 1), 1.0, -1.0).ravel().astype(np.float32)
+    jj, ii = np.mgrid[-1:n + 1, -1:n + 1]
+    uv = np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1).astype(np.float32)
+    square = np.float32([[0, 0], [n, 0], [n, n], [0, n]])
+    return uv, 2.0 * sign * known, (~known).astype(np.float32), square
+
+
+def fit_corners(hom: np.ndarray, n: int, norm: np.ndarray, module: float) -> np.ndarray:
+    """The homography (module coordinates -> pixels) whose corners best fit `norm` (module
+    darkness, -1..1), starting from `hom`: a known module scores its agreement twice, a
+    data module its contrast."""
+    uv, known_sign, free, square = _layout(n)
+    corners = cv2.perspectiveTransform(square[None], hom)[0]
+
+    def scores(candidates: list[np.ndarray]) -> np.ndarray:
+        pts = np.concatenate([
+            cv2.perspectiveTransform(uv[None], cv2.getPerspectiveTransform(square, c))[0]
+            for c in candidates])
+        vals = sample(norm, pts).reshape(len(candidates), -1)
+        return vals @ known_sign + np.abs(vals) @ free
+
+    best = float(scores([corners])[0])
+    for step in STEPS:
+        for _ in range(PASSES):
+            improved = False
+            for k in range(4):
+                candidates = []
+                for shift in _SHIFTS * np.float32(step * module):
+                    moved = corners.copy()
+                    moved[k] += shift
+                    candidates.append(moved)
+                got = scores(candidates)
+                if got.max() > best:
+                    best, corners, improved = float(got.max()), candidates[int(got.argmax())], True
+            if not improved:
+                break
+    return cv2.getPerspectiveTransform(square, corners.astype(np.float32))
+
+
+def likeliest_size(found) -> int:
+    """Of the sizes the finders' spacing allows, the one whose known modules agree best
+    with the crop through the finders' homography (per known module: sizes differ in how
+    many they have)."""
+    best, best_n = -np.inf, None
+    for version in versions(*found.trio):
+        n = 17 + 4 * version
+        hom = fit_homography(found.trio, n)
+        if hom is None:
+            continue
+        uv, known_sign, _, _ = _layout(n)
+        vals = sample(found.norm, cv2.perspectiveTransform(uv[None], hom)[0])
+        agreement = float(vals @ known_sign) / float(np.count_nonzero(known_sign))
+        if agreement > best:
+            best, best_n = agreement, n
+    return best_n
+
+
+def _flat_view(guess) -> View | None:
+    view = guess() if callable(guess) else guess
+    found = find_code(view) if view is not None else None
+    n = likeliest_size(found) if found is not None else None
+    if n is None:
+        return None
+    hom = fit_corners(fit_homography(found.trio, n), n, found.norm, found.module)
+    return grid_view(found, Grid(hom, n))
+
+
+def deblurred_grids(view: View) -> Iterator[Callable[[], View | None]]:
+    """For a blurred crop: each deblurring guess's code through one homography fitted to
+    it (see the module doc), as deferred thunks in the guesses' order."""
+    for guess in deblur(view):
+        yield functools.partial(_flat_view, guess)
