@@ -5,7 +5,7 @@ error correction, and then Reed-Solomon corrects up to (n - k) / 2 wrong codewor
 A glare spot or a blur leaves many modules grey: the sign of their sample is a coin toss,
 but *where* they are is known.  Reed-Solomon corrects twice as many codewords when it is
 told which ones are unreliable (erasures: s + 2e <= n - k), so this decoder keeps each
-module's darkness (-1 light .. +1 dark, as `warp.normalised` samples it) and decodes each
+module's darkness (dark > 0, its size how sure: `scanner.equalise`) and decodes each
 block by generalised minimum distance: errors only first, then with the least reliable
 codewords erased, a few more each try.
 
@@ -30,8 +30,9 @@ from .qrgrid import MAX_VERSION, known_modules
 
 #: Format information: BCH(15, 5) generator and the mask XORed onto it.
 FORMAT_POLY, FORMAT_MASK = 0x537, 0x5412
-#: Chance (log10) that a block of noise decodes the way an accepted block did.  Summed over
-#: the blocks of a code; -9 is one false read in a billion tries.
+#: Chance (log10) that a block of noise decodes the way an accepted block did, per block:
+#: one in a million.  Only a code whose every block decodes and whose bit stream then
+#: parses to the standard's padding is read, and a pass's signature is checked after.
 MAX_RISK = -6.0
 #: GMD tries per block after the errors-only one: each erases a further share of the
 #: block's redundancy (a try costs 0.2-0.5 ms).
@@ -307,8 +308,6 @@ def decode_soft(soft: np.ndarray) -> SoftRead | None:
         block, e, c, r = got
         data += block[:data_count]
         erased, corrected, risk = erased + e, corrected + c, risk + r
-    if risk > MAX_RISK:
-        return None
     try:
         text = parse(bytes(data), version)
     except (ValueError, IndexError):
