@@ -72,6 +72,44 @@ def pick_triple(finders: list[Finder]) -> tuple[Finder, Finder, Finder] | None:
     return best
 
 
+def _turned(v: np.ndarray, sign: float) -> np.ndarray:
+    return np.array([-v[1], v[0]]) * sign
+
+
+def _stand_in(centre: np.ndarray, module: float, along: np.ndarray) -> Finder:
+    """A finder where the other two say it must be: a 7-module square turned like them."""
+    u = along / np.linalg.norm(along) * 3.5 * module
+    w = _turned(u, 1.0)
+    corners = np.float32([centre - u - w, centre + u - w, centre + u + w, centre - u + w])
+    return Finder(np.asarray(centre, float), module, corners)
+
+
+def completed_pairs(finders: list[Finder]) -> list[tuple[Finder, Finder, Finder]]:
+    """(top-left, top-right, bottom-left) trios with the third finder stood in, from the
+    two alike finders farthest apart: a crease or a glare spot on the third hides it.  The
+    pair is a side (the third beyond either end, on either hand) or the diagonal (the third
+    on either hand of it): six trios, which the caller tells apart by the known modules."""
+    pairs = [(a, b) for a, b in itertools.combinations(finders[:8], 2)
+             if max(a.module, b.module) <= 1.8 * min(a.module, b.module)
+             and np.linalg.norm(a.centre - b.centre) >= 8 * min(a.module, b.module)]
+    if not pairs:
+        return []
+    a, b = max(pairs, key=lambda p: np.linalg.norm(p[0].centre - p[1].centre))
+    module = (a.module + b.module) / 2
+    trios = []
+    for sign in (1.0, -1.0):
+        for corner, other in ((a, b), (b, a)):  # a side: the right angle at `corner`
+            third = corner.centre + _turned(other.centre - corner.centre, sign)
+            trios.append((corner, other, _stand_in(third, module, other.centre - corner.centre)))
+        centre = (a.centre + b.centre) / 2 + _turned(b.centre - a.centre, sign) / 2  # diagonal
+        trios.append((_stand_in(centre, module, a.centre - centre), a, b))
+    ordered = []  # as `pick_triple` orders them: the turn from top-right to bottom-left
+    for tl, p, q in trios:
+        va, vb = p.centre - tl.centre, q.centre - tl.centre
+        ordered.append((tl, p, q) if va[0] * vb[1] - va[1] * vb[0] > 0 else (tl, q, p))
+    return ordered
+
+
 def versions(tl: Finder, tr: Finder, bl: Finder) -> list[int]:
     """Likely QR versions from the finders' spacing, the nearest first."""
     est = []

@@ -30,7 +30,7 @@ from .deblur import deblur
 from .finders import versions
 from .qrgrid import known_modules
 from .views import View
-from .warp import Grid, fit_homography, find_code, grid_view
+from .warp import Grid, find_codes, fit_homography, grid_view
 
 #: Corner shifts tried, in module widths: each step halves once no shift of it helps.
 STEPS = (0.5, 0.25, 0.125)
@@ -84,30 +84,31 @@ def fit_corners(hom: np.ndarray, n: int, norm: np.ndarray, module: float) -> np.
     return cv2.getPerspectiveTransform(square, corners.astype(np.float32))
 
 
-def likeliest_size(found) -> int:
-    """Of the sizes the finders' spacing allows, the one whose known modules agree best
-    with the crop through the finders' homography (per known module: sizes differ in how
-    many they have)."""
-    best, best_n = -np.inf, None
-    for version in versions(*found.trio):
-        n = 17 + 4 * version
-        hom = fit_homography(found.trio, n)
-        if hom is None:
-            continue
-        uv, known_sign, _, _ = _layout(n)
-        vals = sample(found.norm, cv2.perspectiveTransform(uv[None], hom)[0])
-        agreement = float(vals @ known_sign) / float(np.count_nonzero(known_sign))
-        if agreement > best:
-            best, best_n = agreement, n
-    return best_n
+def likeliest_code(codes: list) -> tuple[object, int] | None:
+    """Of the codes found (`warp.find_codes`) and the sizes their finders' spacing allows,
+    the (code, size) whose known modules agree best with the crop through the finders'
+    homography (per known module: sizes differ in how many they have)."""
+    best, best_pick = -np.inf, None
+    for found in codes:
+        for version in versions(*found.trio):
+            n = 17 + 4 * version
+            hom = fit_homography(found.trio, n)
+            if hom is None:
+                continue
+            uv, known_sign, _, _ = _layout(n)
+            vals = sample(found.norm, cv2.perspectiveTransform(uv[None], hom)[0])
+            agreement = float(vals @ known_sign) / float(np.count_nonzero(known_sign))
+            if agreement > best:
+                best, best_pick = agreement, (found, n)
+    return best_pick
 
 
 def _flat_view(guess) -> View | None:
     view = guess() if callable(guess) else guess
-    found = find_code(view) if view is not None else None
-    n = likeliest_size(found) if found is not None else None
-    if n is None:
+    pick = likeliest_code(find_codes(view)) if view is not None else None
+    if pick is None:
         return None
+    found, n = pick
     hom = fit_corners(fit_homography(found.trio, n), n, found.norm, found.module)
     return grid_view(found, Grid(hom, n))
 

@@ -24,8 +24,9 @@ import cv2
 import numpy as np
 
 from .alignment import sample, seeds
+from .darkness import normalised, normalised_around  # noqa: F401 - `normalised` too is the warp's API
 from .equalise import detail, equalised, module_samples
-from .finders import Finder, find_finders, pick_triple, versions
+from .finders import Finder, completed_pairs, find_finders, pick_triple, versions
 from .qrgrid import MAX_VERSION, known_modules
 from .views import View
 
@@ -116,42 +117,6 @@ def fit_homography(trio: tuple[Finder, Finder, Finder], n: int) -> np.ndarray | 
     hom, _ = cv2.findHomography(np.float32(src), np.float32(dst), 0)
     return hom
 
-
-def normalised(gray: np.ndarray, module: float) -> np.ndarray:
-    """Darkness in -1..1 against the neighbourhood: glare and shadow cancel out."""
-    img = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), max(0.5, 0.25 * module))
-    win = int(8 * module) | 1
-    mean = cv2.boxFilter(img, -1, (win, win), borderType=cv2.BORDER_REFLECT)
-    var = cv2.boxFilter((img - mean) ** 2, -1, (win, win), borderType=cv2.BORDER_REFLECT)
-    return np.tanh((mean - img) / (np.sqrt(np.maximum(var, 1.0)) * 0.6))
-
-
-
-def normalised_around(gray: np.ndarray, trio: tuple[Finder, Finder, Finder],
-                      module: float) -> np.ndarray:
-    """`normalised` near the code only, 0 (undecided) elsewhere.
-
-    The code is often a small part of the crop, and normalising the whole crop cost more
-    than fitting the grid.  Near the code means its parallelogram through the finders
-    widened by a third of its side (a bend bulges) and the quiet zone; the normalisation
-    window's own reach is added on top and cut off again, so inside, the values are those
-    of the whole crop."""
-    tl, tr, bl = (f.centre for f in trio)
-    quad = np.array([tl, tr, bl, tr + bl - tl])
-    span = max(np.linalg.norm(tr - tl), np.linalg.norm(bl - tl))
-    pad = 0.3 * span + 8 * module
-    reach = 9 * module + 2  # the blur and the two box filters of `normalised`
-    h, w = gray.shape
-    lo, hi = quad.min(0) - pad, quad.max(0) + pad
-    x0, y0 = np.clip(np.floor(lo).astype(int), 0, [w, h])
-    x1, y1 = np.clip(np.ceil(hi).astype(int), 0, [w, h])
-    ox, oy = np.clip(np.floor(lo - reach).astype(int), 0, [w, h])
-    ex, ey = np.clip(np.ceil(hi + reach).astype(int), 0, [w, h])
-    norm = np.zeros(gray.shape, np.float32)
-    if x1 > x0 and y1 > y0:
-        local = normalised(gray[oy:ey, ox:ex], module)
-        norm[y0:y1, x0:x1] = local[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
-    return norm
 
 def _bilinear(uv: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(ctrl, w), each (len(uv), 4): the 4 mesh control points around each point (module
@@ -356,13 +321,39 @@ def _equalised(grid: Grid, found: _Found) -> np.ndarray:
     return equalised(module_samples(found.detail_map, grid))
 
 
-#: The last crops' finders, so that the seeded and the flat grids (later steps of the
-#: chain) do not look for them again: (crop image, _Found or None), newest last.
-_recent: list[tuple[np.ndarray, _Found | None]] = []
+#: The last crops' codes, so that the seeded and the flat grids (later steps of the chain)
+#: do not look for their finders again: (crop image, [_Found, ...]), newest last.
+_recent: list[tuple[np.ndarray, list[_Found]]] = []
+#: A trio with a stood-in finder is tried when the code's known modules agree at least
+#: this well through it (mean of -1..1 per module); the two best are tried.  On development
+#: frames with one finder dropped, the right trio scored 0.23-0.9 and was the best of the
+#: six for 44 of 57, the second best for most of the rest.
+COMPLETED_AGREEMENT, COMPLETED_TRIED = 0.25, 2
 
 
-def find_code(view: View) -> _Found | None:
-    """The crop's finders at the working size, or None when three are not found."""
+def known_agreement(norm: np.ndarray, hom: np.ndarray, n: int) -> float:
+    """How well the modules every code of size n has agree with `norm` through `hom`."""
+    mask, dark = known_modules(n)
+    rows, cols = np.nonzero(mask)
+    uv = np.stack([cols + 0.5, rows + 0.5], -1).astype(np.float32)
+    vals = sample(norm, cv2.perspectiveTransform(uv[None], hom)[0])
+    return float(np.mean(vals * np.where(dark[rows, cols], 1.0, -1.0)))
+
+
+def _found(view: View, factor: float, work: np.ndarray, trio) -> tuple[float, _Found]:
+    """(agreement, _Found) of a trio: its known modules through the finders' homography."""
+    module = float(np.mean([f.module for f in trio]))
+    norm = normalised_around(work, trio, module)
+    guesses = versions(*trio)
+    hom = fit_homography(trio, 17 + 4 * guesses[0]) if guesses else None
+    score = known_agreement(norm, hom, 17 + 4 * guesses[0]) if hom is not None else -1.0
+    return score, _Found(view, factor, trio, module, norm, work)
+
+
+def find_codes(view: View) -> list[_Found]:
+    """The crop's code at the working size: its three finders, or when only two are found
+    (a crease or a glare spot on the third), the likeliest trios with the third stood in
+    (`finders.completed_pairs`); none when neither."""
     for image, found in reversed(_recent):
         if image is view.image:
             return found
@@ -375,11 +366,14 @@ def find_code(view: View) -> _Found | None:
     block = max(11, (max(work.shape) // 24) | 1)
     bw = cv2.adaptiveThreshold(work, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
                                block, 4)
-    trio = pick_triple(find_finders(bw))
-    found = None
+    finders = find_finders(bw)
+    trio = pick_triple(finders)
     if trio is not None:
-        module = float(np.mean([f.module for f in trio]))
-        found = _Found(view, factor, trio, module, normalised_around(work, trio, module), work)
+        found = [_found(view, factor, work, trio)[1]]
+    else:
+        scored = sorted((_found(view, factor, work, t) for t in completed_pairs(finders)),
+                        key=lambda pair: -pair[0])
+        found = [f for score, f in scored[:COMPLETED_TRIED] if score >= COMPLETED_AGREEMENT]
     _recent[:] = _recent[-3:] + [(img, found)]
     return found
 
@@ -413,11 +407,10 @@ def unwarp(view: View) -> Iterator[Callable[[], View]]:
     """Synthetic codes sampled through a bent grid grown from the finders, one per likely
     version (see module doc).
 
-    Declines unless three finder patterns are found.  A generator of thunks: the costly
-    mesh fit runs only for the hypotheses the chain has time to try.
+    Declines unless three finder patterns (or two, `find_codes`) are found.  A generator of
+    thunks: the costly mesh fit runs only for the hypotheses the chain has time to try.
     """
-    found = find_code(view)
-    if found is not None:
+    for found in find_codes(view):
         for version in versions(*found.trio):
             yield _hypothesis(found, 17 + 4 * version, seeded=False)
 
@@ -429,8 +422,7 @@ def unwarp_seeded(view: View) -> Iterator[Callable[[], View]]:
     other way round (a crease near a finder).  It is a step of its own, last in the chain:
     placed beside `unwarp` its grids would take frame time from the cheap steps after it.
     """
-    found = find_code(view)
-    if found is not None:
+    for found in find_codes(view):
         for version in versions(*found.trio):
             if version >= 2:  # version 1 has no alignment pattern
                 yield _hypothesis(found, 17 + 4 * version, seeded=True)

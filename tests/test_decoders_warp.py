@@ -139,6 +139,30 @@ def test_unwarp_draws_a_clean_code_of_the_right_size():
 
 
 
+@pytest.mark.parametrize("hidden", ["top-right", "bottom-left", "top-left"])
+def test_a_code_with_one_finder_washed_out_is_read_through_a_stood_in_finder(hidden):
+    """A glare spot or a crease on one finder: the other two say where it must be, the
+    code's other known modules say which of the six places it is, and the drawn code has
+    all three again."""
+    text = "GPS.k3x9.1a2b.3.abcdefghijklmnopqrstuvwxyz0"
+    qr = qrcode.QRCode(border=0, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    qr.add_data(text)
+    qr.make(fit=True)
+    m = np.array(qr.get_matrix(), bool)
+    n = m.shape[0]
+    img = np.where(m, 20, 235).astype(np.uint8)
+    row, col = {"top-right": (0, n - 7), "bottom-left": (n - 7, 0), "top-left": (0, 0)}[hidden]
+    img[row:row + 7, col:col + 7] = 250  # clipped white over the finder
+    img = cv2.resize(img, None, fx=6, fy=6, interpolation=cv2.INTER_NEAREST)
+    img = cv2.copyMakeBorder(img, 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=235)
+    assert DECODERS["zxing"](img) == []  # what every library makes of it
+    warp._recent.clear()
+    found = warp.find_codes(View(img))
+    assert found and len(found) <= warp.COMPLETED_TRIED
+    views = [t() for t in unwarp(View(img))]
+    assert any(r.text == text for v in views if v is not None for r in DECODERS["zxing"](v.image))
+
+
 def test_the_code_is_normalised_as_in_the_whole_crop_and_nothing_far_from_it():
     """`unwarp` normalises only around the code (the rest of a crop cost more than the grid
     fit): around it the values are those of the whole crop, far from it 0 (undecided)."""
