@@ -37,6 +37,9 @@ MAX_RISK = -6.0
 #: GMD tries per block after the errors-only one: each erases a further share of the
 #: block's redundancy (a try costs 0.2-0.5 ms).
 TRIES = 4
+#: How fast a module's chance of being misread falls with the size of its value (values
+#: are -1..1 from `scanner.equalise`); 3 and 6 read alike on the development seeds.
+SURENESS = 6.0
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
 
@@ -127,15 +130,19 @@ def read_format(soft: np.ndarray) -> tuple[int, int] | None:
 # --------------------------------------------------------------------------- codewords
 
 def codewords(soft: np.ndarray, mask: int) -> tuple[np.ndarray, np.ndarray]:
-    """(bytes, reliability) of every codeword in reading order: a codeword is as reliable
-    as its least clear module."""
+    """(bytes, reliability) of every codeword in reading order.  The reliability is the
+    log of the chance that all 8 modules are read right, each module wrong with chance
+    1 / (1 + e^(SURENESS |value|)): a codeword with several unsure modules is less sure
+    than one with a single unsure module (development seeds, glare-blur: 55 of 80 read
+    against 51 ranking codewords by their least sure module)."""
     rows, cols = data_positions(soft.shape[0])
     vals = soft[rows, cols]
     bits = (vals > 0) ^ mask_pattern(mask, rows, cols)
     count = len(bits) // 8  # remainder bits carry nothing
     bits = bits[:count * 8].reshape(count, 8)
     value = (bits * (1 << np.arange(7, -1, -1))).sum(1).astype(np.uint8)
-    reliability = np.abs(vals[:count * 8]).reshape(count, 8).min(1)
+    wrong = 1.0 / (1.0 + np.exp(SURENESS * np.abs(vals[:count * 8])))
+    reliability = np.log1p(-wrong).reshape(count, 8).sum(1)
     return value, reliability
 
 
