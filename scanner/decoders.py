@@ -24,7 +24,7 @@ from .deblur import deblur  # the costliest preprocessor has a module of its own
 from .views import View
 from .flatfit import deblurred_grids  # glare on blur: flat grids for the soft decoder
 from .qrsoft import decode_soft
-from .warp import BOX, QUIET, unwarp, unwarp_seeded  # non-flat codes: a bent grid, a module of its own too
+from .warp import BOX, QUIET, unwarp, unwarp_seeded  # non-flat codes: a bent grid
 
 try:  # the decoders are optional at import time so a missing wheel only disables one step
     import zxingcpp

@@ -308,7 +308,7 @@ class _Found:
     trio: tuple[Finder, Finder, Finder]
     module: float  # px at the working size
     norm: np.ndarray
-    work: np.ndarray | None = None  # the crop at the working size
+    work: np.ndarray  # the crop at the working size
 
     @functools.cached_property
     def detail_map(self) -> np.ndarray:
@@ -340,14 +340,17 @@ def known_agreement(norm: np.ndarray, hom: np.ndarray, n: int) -> float:
     return float(np.mean(vals * np.where(dark[rows, cols], 1.0, -1.0)))
 
 
-def _found(view: View, factor: float, work: np.ndarray, trio) -> tuple[float, _Found]:
-    """(agreement, _Found) of a trio: its known modules through the finders' homography."""
+def _found(view: View, factor: float, work: np.ndarray, trio) -> _Found:
     module = float(np.mean([f.module for f in trio]))
-    norm = normalised_around(work, trio, module)
-    guesses = versions(*trio)
-    hom = fit_homography(trio, 17 + 4 * guesses[0]) if guesses else None
-    score = known_agreement(norm, hom, 17 + 4 * guesses[0]) if hom is not None else -1.0
-    return score, _Found(view, factor, trio, module, norm, work)
+    return _Found(view, factor, trio, module, normalised_around(work, trio, module), work)
+
+
+def _agreement(found: _Found) -> float:
+    """`known_agreement` of a trio's likeliest size through its finders' homography."""
+    guesses = versions(*found.trio)
+    n = 17 + 4 * guesses[0] if guesses else 0
+    hom = fit_homography(found.trio, n) if guesses else None
+    return known_agreement(found.norm, hom, n) if hom is not None else -1.0
 
 
 def find_codes(view: View) -> list[_Found]:
@@ -369,11 +372,11 @@ def find_codes(view: View) -> list[_Found]:
     finders = find_finders(bw)
     trio = pick_triple(finders)
     if trio is not None:
-        found = [_found(view, factor, work, trio)[1]]
+        found = [_found(view, factor, work, trio)]
     else:
-        scored = sorted((_found(view, factor, work, t) for t in completed_pairs(finders)),
-                        key=lambda pair: -pair[0])
-        found = [f for score, f in scored[:COMPLETED_TRIED] if score >= COMPLETED_AGREEMENT]
+        scored = sorted(((_agreement(f), i, f) for i, f in enumerate(
+            _found(view, factor, work, t) for t in completed_pairs(finders))), reverse=True)
+        found = [f for score, _, f in scored[:COMPLETED_TRIED] if score >= COMPLETED_AGREEMENT]
     _recent[:] = _recent[-3:] + [(img, found)]
     return found
 
