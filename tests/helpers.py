@@ -121,31 +121,61 @@ def db_upgrade(tmp_path, revision: str = "head"):
     return db_path
 
 
+def create_database(url, name: str) -> None:
+    """Create the empty PostgreSQL database ``name`` on the server of ``url`` (a sqlalchemy
+    URL), owned by its role. The service's role may create databases
+    (scripts/ensure-postgres.sh); if it may not, the script that made the first database
+    makes this one."""
+    import subprocess
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import ProgrammingError
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            try:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            except ProgrammingError:
+                made = subprocess.run(["bash", str(ROOT / "scripts" / "ensure-postgres.sh")],
+                                      env={**os.environ, "TEST_POSTGRES_DB": name},
+                                      capture_output=True, text=True)
+                need(made.stdout.strip() != "", "a PostgreSQL database the tests may create")
+    finally:
+        admin.dispose()
+
+
 def second_database(database_url: str, tmp_path, suffix: str):
     """Yield the URL of a second, empty database of the same kind as ``database_url`` (a
     file beside the test's, or a PostgreSQL database named ``<test db>_<suffix>``), dropped
-    afterwards. The service's role may create databases (scripts/ensure-postgres.sh); if it
-    may not, the script that made the first database makes this one, owned by the role."""
+    afterwards."""
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / (suffix + '.db')}"
         return
-    import subprocess
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ProgrammingError
     url = make_url(database_url)
     name = f"{url.database}_{suffix}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        try:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except ProgrammingError:
-            made = subprocess.run(["bash", str(ROOT / "scripts" / "ensure-postgres.sh")],
-                                  env={**os.environ, "TEST_POSTGRES_DB": name},
-                                  capture_output=True, text=True)
-            need(made.stdout.strip() != "", "a PostgreSQL database the tests may create")
+    create_database(url, name)
     yield url.set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def worker_database(database_url: str, worker: str) -> str:
+    """The URL of this pytest-xdist worker's own PostgreSQL database, ``<test db>_<worker>``
+    (made if missing): two workers on one database would drop each other's tables."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    url = make_url(database_url)
+    name = f"{url.database}_{worker}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                             {"name": name})
+    admin.dispose()
+    if not exists:
+        create_database(url, name)
+    return url.set(database=name).render_as_string(hide_password=False)

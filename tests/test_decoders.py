@@ -386,6 +386,7 @@ def fanout(fakes, monkeypatch):
     return made, calls
 
 
+@pytest.mark.serial  # timing: run alone (make test)
 def test_carry_over_resumes_the_next_frame_where_the_budget_stopped(fanout):
     """A pass held up for several frames gets every rescue view; no frame overruns."""
     made, calls = fanout
@@ -406,6 +407,7 @@ def test_carry_over_resumes_the_next_frame_where_the_budget_stopped(fanout):
     assert calls[:2] == ["first", "probe"] and made[6] == 0  # found: back to the top
 
 
+@pytest.mark.serial  # timing: run alone (make test)
 def test_decode_still_holds_the_image_for_several_frames(fanout):
     made, calls = fanout
     chain = DecoderChain(["first", "fanout>probe"], budget_ms=20)
@@ -428,6 +430,7 @@ def test_a_raising_accept_hook_rejects(fakes):
     assert result.text is None and result.rejected == ("x",)
 
 
+@pytest.mark.serial  # timing: run alone (make test)
 def test_budget_skips_later_steps(fakes):
     make, calls = fakes
     make("slow", sleep_s=0.03)
@@ -459,6 +462,7 @@ def shared_dir() -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # timing: run alone (make test)
 @pytest.mark.parametrize("name, floor", [("frames", 0.95), ("frames-real", 0.80)])
 def test_chain_rate_on_shared_frames(name, floor):
     """Decode rate only: the budget is relaxed (3x) so a busy test machine cannot fail it."""

@@ -91,6 +91,7 @@ def test_seeds_find_the_alignment_pattern_where_the_finders_do_not_put_it():
     assert alignment.seeds(blank, true, 33, 6.0) == []
 
 
+@pytest.mark.serial  # timing: run alone (make test)
 @pytest.mark.parametrize("seed, step, frames", [(4, "regions,unwarp>zxing", 30),
                                                 (14, "regions,unwarp-seeded>zxing", 60)])
 def test_the_live_chain_reaches_the_warp_within_a_second_of_frames(seed, step, frames):
@@ -229,6 +230,7 @@ def test_known_modules_of_every_version_the_warp_guesses(version):
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # timing: run alone (make test)
 def test_held_out_non_flat_frames_lose_nothing():
     """Seed 19, never tuned on: held up as `decode` holds a file (10 frames of budget, 3x
     relaxed so a busy test machine cannot fail it), the chain with the warp reads every

@@ -95,6 +95,7 @@ def test_access_log_never_holds_a_resident_link_secret(gunicorn):
     assert "203.0.113.9" in text  # the client's address, from the proxy
 
 
+@pytest.mark.serial  # timing: run alone (make test)
 def test_graceful_reload_keeps_serving(gunicorn):
     url, log, proc = gunicorn
     import signal
@@ -157,6 +158,7 @@ def _device_token(env) -> str:
     return out.strip().splitlines()[-1]
 
 
+@pytest.mark.serial  # timing: run alone (make test)
 @pytest.mark.other_process
 def test_idle_and_slow_clients_do_not_take_the_gate_api_away(tmp_path):
     """Issue 15 §4: five idle sockets (the sync worker count) made /api/v1/scans unavailable.

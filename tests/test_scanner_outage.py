@@ -71,6 +71,7 @@ def test_a_late_verdict_is_reposted_with_the_offline_verdict_the_guard_saw(servi
     assert [s["nonce"] for s in service.scans()].count(nonce) == 1
 
 
+@pytest.mark.serial  # timing: run alone (make test)
 def test_after_a_server_outage_the_first_success_releases_the_whole_backlog(service,
                                                                           tmp_path):
     """The database is gone (every post: 500): the rows back off one by one and the status

@@ -248,6 +248,7 @@ def test_outbox_requeue_puts_rejected_rows_back(server, tmp_path):
 
 # --------------------------------------------------------------------------- fix 6
 
+@pytest.mark.serial  # timing: run alone (make test)
 @pytest.mark.parametrize("where", ["body", "headers"])
 def test_a_dripping_server_is_cut_off_at_the_deadline(server, where):
     server.then(("drip", where, 0.1))  # 0.1 s a byte: ~20 s for the whole reply
@@ -258,6 +259,7 @@ def test_a_dripping_server_is_cut_off_at_the_deadline(server, where):
     assert elapsed < 3.0, elapsed  # not the 20 s the server would take
 
 
+@pytest.mark.serial  # timing: run alone (make test)
 def test_a_dripping_server_does_not_freeze_the_guards_screen(server, tmp_path):
     KeyRing.create_key(tmp_path / "keys", "k1")
     ring = KeyRing.load(tmp_path / "keys")
