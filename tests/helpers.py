@@ -155,13 +155,29 @@ def second_database(database_url: str, tmp_path, suffix: str):
     url = make_url(database_url)
     name = f"{url.database}_{suffix}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(admin, name)
     create_database(url, name)
     yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(admin, name)
     admin.dispose()
+
+
+def drop_database(admin, name: str, tries: int = 40) -> None:
+    """DROP DATABASE ... WITH (FORCE), again while it is refused: an autovacuum worker on a
+    database just filled (a restore) belongs to the server's superuser, whose processes
+    the tests' role may not end, and it is gone a moment later."""
+    import time
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    for attempt in range(tries):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.25)
 
 
 def worker_database(database_url: str, worker: str) -> str:

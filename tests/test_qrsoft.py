@@ -176,6 +176,7 @@ def test_glare_on_blur_that_only_the_soft_step_reads(seed):
     assert result.text == text and result.points is not None
 
 
+@pytest.mark.serial  # timing: run alone (make test)
 def test_the_live_chain_reads_glare_on_blur_within_a_second():
     """Held up for 30 frames, the default chain gets to the soft step (it follows the warp,
     before the cheaper rescue steps a sharp code needs) and reads the pass."""
