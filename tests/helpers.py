@@ -150,7 +150,7 @@ def second_database(database_url: str, tmp_path, suffix: str):
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / (suffix + '.db')}"
         return
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
     url = make_url(database_url)
     name = f"{url.database}_{suffix}"
