@@ -3,12 +3,15 @@
 Every value can be changed by an environment variable (GUNICORN_WORKERS, GUNICORN_BIND...),
 so a systemd unit (docs/deploy.md) needs no edited copy of this file.
 
-* workers: 2 x cores + 1 gthread workers of 4 threads each (the scan API is short
+* workers: 2 x cores + 1 gthread workers of 16 threads each (the scan API is short
   database work; a phone page is a signature and a QR); each worker is one process
   with its own pool. Not sync workers: with those, as many idle or slow clients as
   there are workers (5 phones on a bad link, or 5 idle sockets from anyone) made the
   gate API unavailable for as long as they stayed. A gthread worker parks a
-  connection that sends nothing in its poller, without a thread (gunicorn >= 25).
+  connection that sends nothing in its poller, without a thread, but only after
+  holding a thread for up to 5 s waiting for its first bytes (gunicorn 27); with 4
+  threads, 8 idle sockets held both workers of a small install and a scan waited
+  those 5 s. A waiting thread costs a little memory, so 16.
 * control socket: off unless GUNICORN_CONTROL_SOCKET names one for this instance.
   gunicorn's default is one per user ($XDG_RUNTIME_DIR/gunicorn.ctl), which every
   community's unit run by the same user would share.
@@ -32,7 +35,7 @@ env = os.environ.get
 bind = env("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(env("GUNICORN_WORKERS") or 2 * multiprocessing.cpu_count() + 1)
 worker_class = env("GUNICORN_WORKER_CLASS") or "gthread"
-threads = int(env("GUNICORN_THREADS") or 4)
+threads = int(env("GUNICORN_THREADS") or 16)
 timeout = int(env("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = int(env("GUNICORN_GRACEFUL_TIMEOUT") or 30)
 keepalive = 5
