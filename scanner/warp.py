@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from .alignment import sample, seeds
-from .darkness import normalised, normalised_around  # noqa: F401 - `normalised` too is the warp's API
+from .darkness import normalised_around
 from .equalise import detail, equalised, module_samples
 from .finders import Finder, completed_pairs, find_finders, pick_triple, versions
 from .qrgrid import MAX_VERSION, known_modules

@@ -15,12 +15,13 @@ import pytest
 import qrcode
 
 from scanner.chain import DEFAULT_STEPS, DecoderChain
-from scanner.decoders import DECODERS, PREPROCESSORS
+from scanner.decoders import DECODERS
 from scanner.qrgrid import alignment_centres
 from scanner.views import View
 from scanner import alignment, warp
+from scanner.darkness import normalised, normalised_around
 from scanner.warp import (Finder, WarpedView, find_finders, fit_homography, known_modules,
-                          normalised, normalised_around, pick_triple, unwarp)
+                          pick_triple, unwarp)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
