@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from .alignment import sample
-from .qrgrid import known_modules
+from .qrgrid import with_quiet_ring
 
 #: Projected-gradient rounds (accelerated): enough to settle a strong blur.
 ROUNDS = 60
@@ -38,9 +38,7 @@ def detail(gray: np.ndarray, module: float) -> np.ndarray:
 def _known(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(known, sign, fit) on the grid with its quiet-zone ring: modules known in advance,
     +1 dark / -1 light for them, and those whose 8 neighbours are known too (the fit's)."""
-    mask, dark = known_modules(n)
-    known = np.pad(mask, 1, constant_values=True)
-    sign = np.where(np.pad(dark, 1), 1.0, -1.0).astype(np.float32)
+    known, sign, _ = with_quiet_ring(n)
     ring = np.pad(known, 1, constant_values=False)
     fit = np.ones_like(known)
     for dy in (-1, 0, 1):
@@ -91,6 +89,4 @@ def module_samples(detail_map: np.ndarray, grid) -> np.ndarray:
     """`detail_map` at the centres of the modules and of the quiet-zone ring around them,
     through `grid` (module coordinates -> pixels): (n + 2) x (n + 2)."""
     n = grid.n
-    jj, ii = np.mgrid[-1:n + 1, -1:n + 1]
-    centres = grid(np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1))
-    return sample(detail_map, centres).reshape(n + 2, n + 2)
+    return sample(detail_map, grid(with_quiet_ring(n)[2])).reshape(n + 2, n + 2)

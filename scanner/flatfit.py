@@ -28,9 +28,9 @@ import numpy as np
 from .alignment import sample
 from .deblur import deblur
 from .finders import versions
-from .qrgrid import known_modules
+from .qrgrid import with_quiet_ring
 from .views import View
-from .warp import Grid, find_codes, fit_homography, grid_view
+from .warp import Grid, find_codes, fit_homography, grid_view, known_agreement
 
 #: Corner shifts tried, in module widths: each step halves once no shift of it helps.
 STEPS = (0.5, 0.25, 0.125)
@@ -43,11 +43,8 @@ _SHIFTS = np.float32([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx o
 def _layout(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(module centres with the quiet-zone ring, known signs, data weights, the code's
     corners) in module coordinates, for a code of size n."""
-    mask, dark = known_modules(n)
-    known = np.pad(mask, 1, constant_values=True).ravel()
-    sign = np.where(np.pad(dark, 1), 1.0, -1.0).ravel().astype(np.float32)
-    jj, ii = np.mgrid[-1:n + 1, -1:n + 1]
-    uv = np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1).astype(np.float32)
+    known, sign, uv = with_quiet_ring(n)
+    known, sign = known.ravel(), sign.ravel()
     square = np.float32([[0, 0], [n, 0], [n, n], [0, n]])
     return uv, 2.0 * sign * known, (~known).astype(np.float32), square
 
@@ -84,10 +81,10 @@ def fit_corners(hom: np.ndarray, n: int, norm: np.ndarray, module: float) -> np.
     return cv2.getPerspectiveTransform(square, corners.astype(np.float32))
 
 
-def likeliest_code(codes: list) -> tuple[object, int] | None:
+def likeliest_code(codes: list) -> tuple[object, int, np.ndarray] | None:
     """Of the codes found (`warp.find_codes`) and the sizes their finders' spacing allows,
-    the (code, size) whose known modules agree best with the crop through the finders'
-    homography (per known module: sizes differ in how many they have)."""
+    the (code, size, the finders' homography) whose known modules and quiet-zone ring
+    agree best with the crop (per module: sizes differ in how many they have)."""
     best, best_pick = -np.inf, None
     for found in codes:
         for version in versions(*found.trio):
@@ -95,11 +92,9 @@ def likeliest_code(codes: list) -> tuple[object, int] | None:
             hom = fit_homography(found.trio, n)
             if hom is None:
                 continue
-            uv, known_sign, _, _ = _layout(n)
-            vals = sample(found.norm, cv2.perspectiveTransform(uv[None], hom)[0])
-            agreement = float(vals @ known_sign) / float(np.count_nonzero(known_sign))
+            agreement = known_agreement(found.norm, hom, n, ring=True)
             if agreement > best:
-                best, best_pick = agreement, (found, n)
+                best, best_pick = agreement, (found, n, hom)
     return best_pick
 
 
@@ -108,9 +103,8 @@ def _flat_view(guess) -> View | None:
     pick = likeliest_code(find_codes(view)) if view is not None else None
     if pick is None:
         return None
-    found, n = pick
-    hom = fit_corners(fit_homography(found.trio, n), n, found.norm, found.module)
-    return grid_view(found, Grid(hom, n))
+    found, n, hom = pick
+    return grid_view(found, Grid(fit_corners(hom, n, found.norm, found.module), n))
 
 
 def deblurred_grids(view: View) -> Iterator[Callable[[], View | None]]:

@@ -73,3 +73,19 @@ def known_modules(n: int) -> tuple[np.ndarray, np.ndarray]:
     mask.setflags(write=False)
     dark.setflags(write=False)
     return mask, dark
+
+
+@functools.lru_cache(maxsize=32)
+def with_quiet_ring(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(known, sign, centres) over the code and the ring of quiet zone around it, (n + 2)
+    modules a side: the ring is known and light (where the code ends); sign is +1 dark, -1
+    light; centres are the modules' centres in module coordinates, row by row
+    ((n + 2)^2, 2).  What every fit that judges modules beside the code's edge starts from."""
+    mask, dark = known_modules(n)
+    known = np.pad(mask, 1, constant_values=True)
+    sign = np.where(np.pad(dark, 1), 1.0, -1.0).astype(np.float32)
+    jj, ii = np.mgrid[-1:n + 1, -1:n + 1]
+    centres = np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1).astype(np.float32)
+    for a in (known, sign, centres):
+        a.setflags(write=False)
+    return known, sign, centres

@@ -27,7 +27,7 @@ from .alignment import sample, seeds
 from .darkness import normalised_around
 from .equalise import detail, equalised, module_samples
 from .finders import Finder, completed_pairs, find_finders, pick_triple, versions
-from .qrgrid import MAX_VERSION, known_modules
+from .qrgrid import MAX_VERSION, known_modules, with_quiet_ring
 from .views import View
 
 #: Mesh spacing in modules: finer follows wrinkles, coarser resists noise.  4 read more than
@@ -183,11 +183,8 @@ class _Layout:
 @functools.lru_cache(maxsize=16)
 def _layout(n: int, k: int) -> _Layout:
     """Over the code and a ring of quiet zone around it (known light: where the code ends)."""
-    mask, dark = known_modules(n)
-    mask, dark = np.pad(mask, 1, constant_values=True), np.pad(dark, 1)
-    known, sign = mask.ravel(), np.where(dark, 1.0, -1.0).ravel().astype(np.float32)
-    jj, ii = np.mgrid[-1:n + 1, -1:n + 1]
-    uv = np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1).astype(np.float32)
+    known, sign, uv = with_quiet_ring(n)
+    known, sign = known.ravel(), sign.ravel()
     ctrl, w4 = _bilinear(uv, k)
     m = len(uv)
     weights = np.zeros((m, k * k), np.float32)
@@ -283,9 +280,7 @@ def refine(grid: Grid, norm: np.ndarray, module: float,
 
 def soft_modules(grid: Grid, norm: np.ndarray) -> np.ndarray:
     """Every module's darkness sampled at its centre: -1 light .. +1 dark, 0 undecided."""
-    n = grid.n
-    jj, ii = np.mgrid[0:n, 0:n]
-    return sample(norm, grid(np.stack([ii.ravel() + 0.5, jj.ravel() + 0.5], -1))).reshape(n, n)
+    return module_samples(norm, grid)[1:-1, 1:-1]
 
 
 def render(vals: np.ndarray) -> np.ndarray:
@@ -331,13 +326,16 @@ _recent: list[tuple[np.ndarray, list[_Found]]] = []
 COMPLETED_AGREEMENT, COMPLETED_TRIED = 0.25, 2
 
 
-def known_agreement(norm: np.ndarray, hom: np.ndarray, n: int) -> float:
-    """How well the modules every code of size n has agree with `norm` through `hom`."""
-    mask, dark = known_modules(n)
-    rows, cols = np.nonzero(mask)
-    uv = np.stack([cols + 0.5, rows + 0.5], -1).astype(np.float32)
-    vals = sample(norm, cv2.perspectiveTransform(uv[None], hom)[0])
-    return float(np.mean(vals * np.where(dark[rows, cols], 1.0, -1.0)))
+def known_agreement(norm: np.ndarray, hom: np.ndarray, n: int, ring: bool = False) -> float:
+    """How well the modules every code of size n has (and with `ring` the quiet zone's
+    ring around it) agree with `norm` through `hom`: the mean of -1..1 per module."""
+    known, sign, centres = with_quiet_ring(n)
+    pick = known.copy()
+    if not ring:
+        pick[0, :] = pick[-1, :] = pick[:, 0] = pick[:, -1] = False
+    pick = pick.ravel()
+    vals = sample(norm, cv2.perspectiveTransform(centres[pick][None], hom)[0])
+    return float(np.mean(vals * sign.ravel()[pick].astype(np.float64)))
 
 
 def _found(view: View, factor: float, work: np.ndarray, trio) -> _Found:
