@@ -203,7 +203,10 @@ class DecoderChain:
     """Runs `steps` in order on a frame until one yields text that `accept` approves.
 
     `accept` lets the live scanner say "that is not one of our passes" (a poster's QR code
-    in view) so the chain keeps looking in the same frame.  The chain keeps a running
+    in view) so the chain keeps looking in the same frame.  `confirm` is asked only about
+    the reads of a correcting decoder (`qr-soft`, marked `corrects`): the live scanner
+    passes "its signature verifies", so a rare miscorrected read counts as nothing read,
+    never as a forged pass shown to the guard (nor as a foreign code).  The chain keeps a running
     cost per step to skip, not start, steps that would overrun `budget_ms`; the first step
     always runs.
 
@@ -215,12 +218,14 @@ class DecoderChain:
 
     def __init__(self, steps: Sequence[Step | str] = DEFAULT_STEPS,
                  budget_ms: float | None = DEFAULT_BUDGET_MS,
-                 accept: Callable[[str], bool] | None = None, carry_over: bool = False):
+                 accept: Callable[[str], bool] | None = None, carry_over: bool = False,
+                 confirm: Callable[[str], bool] | None = None):
         self.steps = tuple(s if isinstance(s, Step) else Step.parse(s) for s in steps)
         if not self.steps:
             raise ValueError("a chain needs at least one step")
         self.budget_ms = budget_ms
         self.accept = accept or accept_any
+        self.confirm = confirm
         self.carry_over = carry_over
         self._cost: dict[str, float] = {}  # running per-view cost of each step, ms
         self._bookmark: tuple[int, int] | None = None  # (step index, views already tried)
@@ -345,6 +350,8 @@ class DecoderChain:
             tried_step = True
             views.tried.add((id(thunk), step.decoder))
             results = decode(view if getattr(decode, "takes_view", False) else view.image)
+            if self.confirm is not None and getattr(decode, "corrects", False):
+                results = [r for r in results if _accepts(self.confirm, r.text)]
             self._learn(step, _ms_since(t0))
             found = frame.first_accepted(results, view, step.name)
             if found is not None:

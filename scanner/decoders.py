@@ -249,6 +249,9 @@ def qr_soft(view) -> list[DecodeResult]:
 
 
 qr_soft.takes_view = True
+#: Its reads are corrections, bounded per block but not certain: a chain with a `confirm`
+#: predicate (the live gate: the signature verifies) keeps them only when it holds.
+qr_soft.corrects = True
 
 DECODERS: dict[str, Decoder] = {
     "zxing": _guarded(zxing),

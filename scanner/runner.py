@@ -52,9 +52,12 @@ def snapshot_path(outbox: Path) -> Path:
     return outbox.with_name(outbox.stem + ".snapshot.json")
 
 
-def _make_chain():
+def _make_chain(judge: OfflineJudge):
+    """The live chain: foreign codes are set aside, and a corrected read whose signature
+    fails is taken for a misread, not shown as a forged pass."""
     from .chain import DecoderChain
-    return DecoderChain(accept=looks_like_ours, carry_over=True).warm_up()
+    return DecoderChain(accept=looks_like_ours, carry_over=True,
+                        confirm=judge.signature_holds).warm_up()
 
 
 # --------------------------------------------------------------------------- CLI
@@ -331,7 +334,7 @@ class Runner:
         if item.frame is not None:
             self._last_frame = item.frame
         if self.chain is None:
-            self.chain = _make_chain()  # only frame sources pay for the decoders
+            self.chain = _make_chain(self.judge)  # only frame sources pay for the decoders
         found = texts_in(item.frame, self.chain)
         self.state.points = found[0][1] if found else None
         self.scanner.offer_all(found, item.t, item.index)

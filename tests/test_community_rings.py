@@ -212,6 +212,12 @@ def test_offline_scanner_fed_by_the_real_snapshot(app, town, client, tmp_path):
     assert (other.allowed, other.reason, other.holder) == (False, "OTHER_COMMUNITY", None)
     assert judge.judge(_token(app, district_pass), "in").reason == "ONLINE_ONLY"
     assert judge.judge(_token(app, town["pass"]["c3"]), "in").reason == "UNKNOWN_KEY"
+    # what the decoder chain asks of a corrected (soft-decoded) read before the guard sees it
+    own = _token(app, town["pass"]["c2"])
+    tampered = own[:-1] + ("A" if own[-1] != "A" else "B")
+    assert judge.signature_holds(own) and judge.signature_holds(_token(app, district_pass))
+    assert not any(judge.signature_holds(t) for t in (
+        tampered, _token(app, town["pass"]["c1"]), _token(app, town["pass"]["c3"]), "S.x.1.1.x"))
 
 
 def test_a_sub_district_pass_is_accepted_at_two_communities_gates(app, town, scan):

@@ -176,6 +176,21 @@ def test_glare_on_blur_that_only_the_soft_step_reads(seed):
     assert result.text == text and result.points is not None
 
 
+def test_a_corrected_read_the_gate_cannot_confirm_is_no_read():
+    """The live gate confirms a soft-decoded text by its signature: one that fails is taken
+    for a misread (nothing read, not a foreign code), while the other decoders' reads stand
+    as they are (a forged pass read plainly is shown as one)."""
+    frame, text = glare_on_blur(100)
+    confirmed = DecoderChain([SOFT_STEP], budget_ms=None, confirm=lambda t: t == text)
+    assert confirmed.decode(frame).text == text
+    refused = DecoderChain([SOFT_STEP], budget_ms=None, confirm=lambda t: False).decode(frame)
+    assert (refused.text, refused.rejected) == (None, ())
+    sharp = cv2.resize(np.where(matrix(text), 0, 255).astype(np.uint8), None, fx=8, fy=8,
+                       interpolation=cv2.INTER_NEAREST)
+    sharp = cv2.copyMakeBorder(sharp, 64, 64, 64, 64, cv2.BORDER_CONSTANT, value=255)
+    assert DecoderChain(["zxing"], budget_ms=None, confirm=lambda t: False).decode(sharp).text == text
+
+
 @pytest.mark.serial  # timing: run alone (make test)
 def test_the_live_chain_reads_glare_on_blur_within_a_second():
     """Held up for 30 frames, the default chain gets to the soft step (it follows the warp,
