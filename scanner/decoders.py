@@ -237,9 +237,11 @@ def qr_soft(view) -> list[DecodeResult]:
         make = getattr(view, "soft", None)
         if make is None:
             return []
-        soft = make()
-        read = decode_soft(soft)
-        if read is None:
+        for soft in make():  # the next estimate only while none reads
+            read = decode_soft(soft)
+            if read is not None:
+                break
+        else:
             return []
         lo, hi = QUIET * BOX, (QUIET + soft.shape[0]) * BOX
         corners = np.float32([[lo, lo], [hi, lo], [hi, hi], [lo, hi]])

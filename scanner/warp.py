@@ -25,7 +25,7 @@ import numpy as np
 
 from .alignment import sample, seeds
 from .darkness import normalised_around
-from .equalise import detail, equalised, module_samples
+from .equalise import detail, estimates, module_samples
 from .finders import Finder, completed_pairs, find_finders, pick_triple, versions
 from .qrgrid import MAX_VERSION, known_modules, with_quiet_ring
 from .views import View
@@ -61,8 +61,9 @@ class WarpedView(View):
 
     source: View | None = None
     mapper: Callable[[np.ndarray], np.ndarray] | None = None
-    #: makes each module's darkness (dark > 0, its size how sure) for the soft decoder
-    soft: Callable[[], np.ndarray] | None = None
+    #: makes estimates of each module's darkness (dark > 0, its size how sure), better and
+    #: costlier one after another, for the soft decoder
+    soft: Callable[[], Iterator[np.ndarray]] | None = None
 
     def to_frame(self, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
@@ -311,9 +312,9 @@ class _Found:
         return detail(self.work, self.module)
 
 
-def _equalised(grid: Grid, found: _Found) -> np.ndarray:
-    """The grid's module values with the blur undone (`scanner.equalise`)."""
-    return equalised(module_samples(found.detail_map, grid))
+def _estimates(grid: Grid, found: _Found) -> Iterator[np.ndarray]:
+    """The grid's module values with the blur undone, then refined (`equalise.estimates`)."""
+    return estimates(module_samples(found.detail_map, grid))
 
 
 #: The last crops' codes, so that the seeded and the flat grids (later steps of the chain)
@@ -385,7 +386,7 @@ def grid_view(found: _Found, grid: Grid) -> WarpedView:
     def mapper(pts: np.ndarray) -> np.ndarray:
         return grid(pts / BOX - QUIET) / found.factor
     return WarpedView(render(soft_modules(grid, found.norm)), source=found.view,
-                      mapper=mapper, soft=functools.partial(_equalised, grid, found))
+                      mapper=mapper, soft=functools.partial(_estimates, grid, found))
 
 
 def _hypothesis(found: _Found, n: int, seeded: bool) -> Callable[[], View | None]:

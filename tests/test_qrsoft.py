@@ -17,6 +17,7 @@ from qrcode.constants import ERROR_CORRECT_H, ERROR_CORRECT_L, ERROR_CORRECT_M, 
 
 from scanner.chain import DEFAULT_STEPS, DecoderChain
 from scanner.decoders import DECODERS
+from scanner import equalise
 from scanner.equalise import equalised
 from scanner.qrsoft import decode_soft, is_codeword, miscorrection_risk, parse
 
@@ -151,6 +152,16 @@ def test_the_equaliser_undoes_a_blur_on_the_grid():
     wrong = ((values > 0) != m[1:-1, 1:-1]).mean()
     assert raw_wrong > 0.05 and wrong < raw_wrong / 5, (raw_wrong, wrong)
     assert decode_soft(values).text == text
+
+
+@pytest.mark.parametrize("seed", [103, 118])
+def test_the_refitted_mix_reads_glare_on_blur_the_first_does_not(seed, monkeypatch):
+    """Generated glare-on-blur frames (development seeds) the soft step reads only with the
+    mix refitted from the sure modules (`equalise.estimates`)."""
+    frame, text = glare_on_blur(seed)
+    assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text == text
+    monkeypatch.setattr(equalise, "REFITS", 0)
+    assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text != text
 
 
 def test_the_soft_decoder_reads_nothing_but_a_bent_grid():
