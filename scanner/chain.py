@@ -203,10 +203,9 @@ class DecoderChain:
     """Runs `steps` in order on a frame until one yields text that `accept` approves.
 
     `accept` lets the live scanner say "that is not one of our passes" (a poster's QR code
-    in view) so the chain keeps looking in the same frame.  `confirm` is asked only about
-    the reads of a correcting decoder (`qr-soft`, marked `corrects`): the live scanner
-    passes "its signature verifies", so a rare miscorrected read counts as nothing read,
-    never as a forged pass shown to the guard (nor as a foreign code).  The chain keeps a running
+    in view) so the chain keeps looking in the same frame.  `confirm` judges only a
+    correcting decoder's reads (`qr-soft`): the live scanner's "its signature verifies"
+    makes a rare miscorrection no read, never a forged pass shown to the guard.  The chain keeps a running
     cost per step to skip, not start, steps that would overrun `budget_ms`; the first step
     always runs.
 

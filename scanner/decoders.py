@@ -24,6 +24,7 @@ from .deblur import deblur  # the costliest preprocessor has a module of its own
 from .views import View
 from .flatfit import deblurred_grids  # glare on blur: flat grids for the soft decoder
 from .qrsoft import decode_soft
+from .regions import MIN_SIDE, regions  # where in a frame the codes are
 from .warp import BOX, QUIET, unwarp, unwarp_seeded  # non-flat codes: a bent grid
 
 try:  # the decoders are optional at import time so a missing wheel only disables one step
@@ -38,8 +39,6 @@ except Exception:  # pragma: no cover - ImportError, or OSError when libzbar0 is
 #: Frames larger than this (long side) are shrunk before decoding: no gate code needs more
 #: pixels, and a 50-megapixel buffer must not stall the scanner.
 MAX_SIDE = 4096
-#: Smaller than the 21x21 modules of a version-1 QR code cannot hold one.
-MIN_SIDE = 21
 
 
 @dataclass(frozen=True)
@@ -351,58 +350,6 @@ def level(view: View) -> list[View]:
 def denoise(view: View) -> list[View]:
     """Median filter: removes the salt-and-pepper of a dim sensor without rounding edges."""
     return [view.derive(cv2.medianBlur(view.image, 3))]
-
-
-# --------------------------------------------------------------------------- regions
-
-def find_regions(gray: np.ndarray, max_regions: int = 2) -> list[tuple[int, int, int, int]]:
-    """Boxes (x0, y0, x1, y1) around the densest patches of edges, best first.
-
-    A QR code is the most edge-dense thing a gate camera sees, whatever its condition, so
-    this finds codes too small, blurred or dim for the decoders' own locators, and lets the
-    costly steps work on a few hundred pixels instead of the whole frame.
-    """
-    h, w = gray.shape
-    s = min(1.0, 320.0 / max(h, w))
-    small = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else gray
-    small = cv2.GaussianBlur(small, (0, 0), 0.8)  # sensor noise is not edges
-    grad = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    energy = cv2.blur(grad.astype(np.float32), (9, 9))
-    peak, floor = float(energy.max()), float(np.median(energy))
-    if peak - floor < 8.0:  # a flat frame: nothing to look at
-        return []
-    mask = (energy > floor + 0.35 * (peak - floor)).astype(np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
-    scored = []
-    for i in range(1, n):
-        x, y, bw, bh, area = stats[i]
-        if area < 16:
-            continue
-        scored.append((float(energy[labels == i].sum()), (x, y, bw, bh)))
-    scored.sort(reverse=True)
-    boxes = []
-    for _, (x, y, bw, bh) in scored[:max_regions]:
-        m = 0.25 * max(bw, bh) + 2
-        x0, y0 = max(0, int((x - m) / s)), max(0, int((y - m) / s))
-        x1, y1 = min(w, int((x + bw + m) / s)), min(h, int((y + bh + m) / s))
-        if min(x1 - x0, y1 - y0) >= MIN_SIDE:
-            boxes.append((x0, y0, x1, y1))
-    return boxes
-
-
-#: An image this small is already a close-up: it goes to the rescue steps whole, since a
-#: code that fills it (no quiet zone, artwork inside) would be cut apart by the crops.
-CLOSE_UP_SIDE = 480
-
-
-def regions(view: View) -> list[View]:
-    """Crop the candidate code regions (see `find_regions`)."""
-    crops = [view.derive(view.image[y0:y1, x0:x1], crop_xy=(x0, y0))
-             for x0, y0, x1, y1 in find_regions(view.image)]
-    if max(view.image.shape) <= CLOSE_UP_SIDE:
-        crops = [view] + crops[:1]
-    return crops
 
 
 PREPROCESSORS: dict[str, Preprocessor] = {

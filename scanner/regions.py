@@ -1,0 +1,91 @@
+"""Where in a camera frame the codes are: crops for the chain's costly rescue steps.
+
+The costly steps (zooming, deblurring, the bent grid) cannot afford the whole frame, and
+the decoders' own locators miss codes too small, blurred or dim; so `regions` crops the
+densest patches of edges (`find_regions`), best first, and the steps work on a few hundred
+pixels each.  A preprocessor of the chain (`scanner.decoders.PREPROCESSORS`).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .views import View
+
+#: Smaller than the 21x21 modules of a version-1 QR code cannot hold one.
+MIN_SIDE = 21
+
+
+def find_regions(gray: np.ndarray, max_regions: int = 2) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) around the densest patches of edges, best first.
+
+    A QR code is the most edge-dense thing a gate camera sees, whatever its condition, so
+    this finds codes too small, blurred or dim for the decoders' own locators, and lets the
+    costly steps work on a few hundred pixels instead of the whole frame.  A strong blur
+    takes the code's edges down below a card's outline and the lines behind it, which then
+    join into one box as large as the frame; the code is then looked for where the edges
+    run in every direction (`_textured`), and that box comes first.
+    """
+    h, w = gray.shape
+    s = min(1.0, 320.0 / max(h, w))
+    small = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else gray
+    small = cv2.GaussianBlur(small, (0, 0), 0.8)  # sensor noise is not edges
+    grad = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    found = _dense_boxes(cv2.blur(grad.astype(np.float32), (9, 9)), max_regions)
+    if found and found[0][2] * found[0][3] > LARGE_REGION * small.shape[0] * small.shape[1]:
+        found = _dense_boxes(_textured(small), 1) + found[1:]
+    boxes = []
+    for x, y, bw, bh in found:
+        m = 0.25 * max(bw, bh) + 2
+        x0, y0 = max(0, int((x - m) / s)), max(0, int((y - m) / s))
+        x1, y1 = min(w, int((x + bw + m) / s)), min(h, int((y + bh + m) / s))
+        if min(x1 - x0, y1 - y0) >= MIN_SIDE:
+            boxes.append((x0, y0, x1, y1))
+    return boxes
+
+
+#: A box over this share of the frame is no crop: the frame's edges have run together.
+LARGE_REGION = 0.4
+
+
+def _dense_boxes(energy: np.ndarray, count: int) -> list[tuple[int, int, int, int]]:
+    """(x, y, w, h) of the `count` patches where `energy` stands out most, best first."""
+    peak, floor = float(energy.max()), float(np.median(energy))
+    if peak - floor < 8.0:  # a flat frame: nothing to look at
+        return []
+    mask = (energy > floor + 0.35 * (peak - floor)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
+    scored = []
+    for i in range(1, n):
+        x, y, bw, bh, area = stats[i]
+        if area >= 16:
+            scored.append((float(energy[labels == i].sum()), (x, y, bw, bh)))
+    scored.sort(reverse=True)
+    return [box for _, box in scored[:count]]
+
+
+def _textured(small: np.ndarray) -> np.ndarray:
+    """Where edges run in every direction (a code) rather than one (a line, an outline):
+    the smaller eigenvalue of the gradients' structure tensor over a 9 px window, as a
+    gradient size (grey levels)."""
+    f = small.astype(np.float32)
+    gx, gy = cv2.Sobel(f, cv2.CV_32F, 1, 0), cv2.Sobel(f, cv2.CV_32F, 0, 1)
+    jxx, jyy, jxy = (cv2.blur(a, (9, 9)) for a in (gx * gx, gy * gy, gx * gy))
+    half = (jxx + jyy) / 2
+    smaller = half - np.sqrt(np.maximum(half * half - (jxx * jyy - jxy * jxy), 0))
+    return np.sqrt(np.maximum(smaller, 0)) / 4  # Sobel's gain of 4
+
+
+#: An image this small is already a close-up: it goes to the rescue steps whole, since a
+#: code that fills it (no quiet zone, artwork inside) would be cut apart by the crops.
+CLOSE_UP_SIDE = 480
+
+
+def regions(view: View) -> list[View]:
+    """Crop the candidate code regions (see `find_regions`)."""
+    crops = [view.derive(view.image[y0:y1, x0:x1], crop_xy=(x0, y0))
+             for x0, y0, x1, y1 in find_regions(view.image)]
+    if max(view.image.shape) <= CLOSE_UP_SIDE:
+        crops = [view] + crops[:1]
+    return crops
