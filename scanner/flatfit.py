@@ -19,7 +19,6 @@ would have to deblur and find the finders of every guess it steps over).
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import Callable, Iterator
 
@@ -28,7 +27,6 @@ import numpy as np
 
 from .alignment import sample
 from .deblur import deblur
-from .equalise import REFITS
 from .finders import versions
 from .qrgrid import with_quiet_ring
 from .views import View
@@ -109,36 +107,8 @@ def _flat_view(guess) -> View | None:
     return grid_view(found, Grid(fit_corners(hom, n, found.norm, found.module), n))
 
 
-class _Estimates:
-    """One deblurring guess's flat grid and its module estimates (`equalise.estimates`),
-    each made once and handed out one per chain view: a view then costs one estimate and
-    one decode, so the budget can stop between the refits as between the guesses."""
-
-    def __init__(self, guess):
-        self._guess = guess
-        self._view: View | None = None
-        self._values: list[np.ndarray] = []
-        self._source: Iterator[np.ndarray] | None = None
-
-    def view(self, k: int) -> View | None:
-        """The grid's view whose soft values are its k-th estimate (None: no such one)."""
-        if self._source is None:
-            self._view = _flat_view(self._guess)
-            self._source = self._view.soft() if self._view is not None else iter(())
-        while len(self._values) <= k:
-            values = next(self._source, None)
-            if values is None:
-                return None
-            self._values.append(values)
-        values = self._values[k]
-        return dataclasses.replace(self._view, soft=lambda: iter((values,)))
-
-
 def deblurred_grids(view: View) -> Iterator[Callable[[], View | None]]:
     """For a blurred crop: each deblurring guess's code through one homography fitted to
-    it (see the module doc), then the same with its values refitted (`REFITS` more), as
-    deferred thunks in the guesses' order."""
-    guesses = [_Estimates(guess) for guess in deblur(view)]
-    for k in range(1 + REFITS):
-        for estimates in guesses:
-            yield functools.partial(estimates.view, k)
+    it (see the module doc), as deferred thunks in the guesses' order."""
+    for guess in deblur(view):
+        yield functools.partial(_flat_view, guess)

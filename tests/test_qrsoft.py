@@ -15,15 +15,13 @@ import pytest
 import qrcode
 from qrcode.constants import ERROR_CORRECT_H, ERROR_CORRECT_L, ERROR_CORRECT_M, ERROR_CORRECT_Q
 
-from scanner import equalise, regions
 from scanner.chain import DEFAULT_STEPS, DecoderChain
-from scanner.deblur import deblur
+from scanner import regions
 from scanner.decoders import DECODERS
-from scanner.equalise import equalised
-from scanner.flatfit import deblurred_grids
-from scanner.qrsoft import decode_soft, is_codeword, miscorrection_risk, parse
 from scanner.regions import find_regions
-from scanner.views import View
+from scanner import equalise
+from scanner.equalise import equalised
+from scanner.qrsoft import decode_soft, is_codeword, miscorrection_risk, parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import make_gate_frames as gen  # noqa: E402 - the generator is a script, not a package
@@ -166,23 +164,6 @@ def test_the_refitted_mix_reads_glare_on_blur_the_first_does_not(seed, monkeypat
     assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text == text
     monkeypatch.setattr(equalise, "REFITS", 0)
     assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text != text
-
-
-def test_each_refit_is_a_chain_view_of_its_own():
-    """The budget can stop between the refits as between the deblurring guesses: a view
-    of the step carries one estimate, first every guess's first, then their refits."""
-    frame, _ = glare_on_blur(103)
-    crop = regions.regions(View(frame))[0]
-    thunks = list(deblurred_grids(crop))
-    guesses = len(list(deblur(crop)))
-    assert guesses and len(thunks) == guesses * (1 + equalise.REFITS)
-    views = [thunk() for thunk in thunks]
-    assert all(len(list(v.soft())) == 1 for v in views if v is not None)
-    firsts = views[:guesses]
-    assert any(v is not None for v in firsts)
-    for first, refit in zip(firsts, views[guesses:2 * guesses]):
-        if first is not None and refit is not None:
-            assert not np.array_equal(next(first.soft()), next(refit.soft()))
 
 
 @pytest.mark.parametrize("seed", [134, 192])
