@@ -61,6 +61,7 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     # it: it first runs as the step the next frame resumes at (carry-over), and once its
     # measured cost is known a frame with that much time left runs it too
     ("regions,unwarp>zxing", 30.0),
+    ("regions,creased>zxing", 60.0),  # folded paper: that mesh as straight creases
     # glare on a blurred code: each deblurring guess's grid (one homography, its corners
     # fitted: scanner/flatfit.py), read by our own decoder with the unsure codewords erased
     # (scanner/qrsoft.py).  A sharp crop has no deblurring guesses: a bent card pays nothing
@@ -176,8 +177,7 @@ class _FrameViews:
         self.root = View(gray)
         self._memo: dict[tuple[int, str], _Lazy] = {}
         self._root_thunk: Thunk = lambda: self.root
-        # (view thunk id, decoder) already run; the thunks live as long as this object,
-        # so their ids are not reused
+        # (view thunk id, decoder) already run (the thunks live as long as this: no id reuse)
         self.tried: set[tuple[int, str]] = set()
 
     def views(self, pipeline: Sequence[str]) -> Iterator[Thunk]:
@@ -205,9 +205,9 @@ class DecoderChain:
     `accept` lets the live scanner say "that is not one of our passes" (a poster's QR code
     in view) so the chain keeps looking in the same frame.  `confirm` judges only a
     correcting decoder's reads (`qr-soft`): the live scanner's "its signature verifies"
-    makes a rare miscorrection no read, never a forged pass shown to the guard.  The chain keeps a running
-    cost per step to skip, not start, steps that would overrun `budget_ms`; the first step
-    always runs.
+    makes a rare miscorrection no read, never a forged pass shown to the guard.  The chain
+    keeps a running cost per step to skip, not start, steps that would overrun
+    `budget_ms`; the first step always runs.
 
     With `carry_over`, a frame that runs out of time leaves a bookmark: the next frame runs
     the first step, then resumes the rescue steps where this one stopped.  A camera shows

@@ -26,6 +26,7 @@ from .flatfit import deblurred_grids  # glare on blur: flat grids for the soft d
 from .qrsoft import decode_soft
 from .regions import MIN_SIDE, regions  # where in a frame the codes are
 from .warp import BOX, QUIET, unwarp, unwarp_seeded  # non-flat codes: a bent grid
+from .creases import creased  # folded paper: a grid with straight creases
 
 try:  # the decoders are optional at import time so a missing wheel only disables one step
     import zxingcpp
@@ -367,4 +368,5 @@ PREPROCESSORS: dict[str, Preprocessor] = {
     "unwarp": unwarp,
     "unwarp-seeded": unwarp_seeded,
     "deblur-grid": deblurred_grids,
+    "creased": creased,
 }

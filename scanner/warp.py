@@ -91,12 +91,14 @@ class Grid:
         self.k = mesh_side(n)
         self.shift = np.zeros((self.k, self.k, 2), np.float32)
 
+    def base(self, uv: np.ndarray) -> np.ndarray:
+        """The map the mesh's displacements are added to (here the homography)."""
+        return cv2.perspectiveTransform(np.asarray(uv, np.float32).reshape(1, -1, 2), self.hom)[0]
+
     def __call__(self, uv: np.ndarray) -> np.ndarray:
         uv = np.asarray(uv, np.float32).reshape(-1, 2)
-        flat = cv2.perspectiveTransform(uv[None], self.hom)[0]
         ctrl, w = _bilinear(uv, self.k)
-        d = (self.shift.reshape(-1, 2)[ctrl] * w[..., None]).sum(1)
-        return flat + d
+        return self.base(uv) + (self.shift.reshape(-1, 2)[ctrl] * w[..., None]).sum(1)
 
 
 def fit_homography(trio: tuple[Finder, Finder, Finder], n: int) -> np.ndarray | None:
@@ -247,7 +249,7 @@ def refine(grid: Grid, norm: np.ndarray, module: float,
     """
     k = grid.k
     lay = _layout(grid.n, k)
-    flat = cv2.perspectiveTransform(lay.uv[None], grid.hom)[0]
+    flat = grid.base(lay.uv)
     shift = np.zeros((k * k + 1, 2), np.float32)  # the last row: the dummy neighbour
     done = np.zeros(k * k + 1, np.float32)
     trials = (_offsets(SHIFTS, module),
@@ -307,6 +309,11 @@ class _Found:
     work: np.ndarray  # the crop at the working size
 
     @functools.cached_property
+    def meshes(self) -> dict[int, Grid | None]:
+        """The finder-grown mesh of each size fitted so far (`finder_mesh`)."""
+        return {}
+
+    @functools.cached_property
     def detail_map(self) -> np.ndarray:
         """What the soft decoder samples (`equalise.detail`), made once per crop."""
         return detail(self.work, self.module)
@@ -317,13 +324,12 @@ def _estimates(grid: Grid, found: _Found) -> Iterator[np.ndarray]:
     return estimates(module_samples(found.detail_map, grid))
 
 
-#: The last crops' codes, so that the seeded and the flat grids (later steps of the chain)
-#: do not look for their finders again: (crop image, [_Found, ...]), newest last.
+#: The last crops' codes (crop image, [_Found, ...]), newest last: later steps' grids
+#: (seeded, creased, flat) neither look for the finders nor grow the meshes again.
 _recent: list[tuple[np.ndarray, list[_Found]]] = []
-#: A trio with a stood-in finder is tried when the code's known modules agree at least
-#: this well through it (mean of -1..1 per module); the two best are tried.  On development
-#: frames with one finder dropped, the right trio scored 0.23-0.9 and was the best of the
-#: six for 44 of 57, the second best for most of the rest.
+#: A trio with a stood-in finder is tried when the code's known modules agree this well
+#: through it (mean of -1..1 per module), the two best: with one finder dropped, the right
+#: trio scored 0.23-0.9 and was the best of six for 44 of 57 development frames.
 COMPLETED_AGREEMENT, COMPLETED_TRIED = 0.25, 2
 
 
@@ -389,16 +395,28 @@ def grid_view(found: _Found, grid: Grid) -> WarpedView:
                       mapper=mapper, soft=functools.partial(_estimates, grid, found))
 
 
+def finder_mesh(found: _Found, n: int) -> Grid | None:
+    """The grid of size n grown from the finders, fitted once per crop: `unwarp` reads it
+    and the creased grids (`scanner.creases`) start from it."""
+    if n not in found.meshes:
+        hom = fit_homography(found.trio, n)
+        found.meshes[n] = grid = None if hom is None else Grid(hom, n)
+        if grid is not None:
+            refine(grid, found.norm, found.module)
+    return found.meshes[n]
+
+
 def _hypothesis(found: _Found, n: int, seeded: bool) -> Callable[[], View | None]:
     """A thunk fitting one grid of size n: grown from the finders, or (`seeded`) from the
     alignment patterns found away from them too (None when there are none)."""
     def build() -> View | None:
+        if not seeded:
+            grid = finder_mesh(found, n)
+            return grid_view(found, grid) if grid is not None else None
         hom = fit_homography(found.trio, n)
-        if hom is None:
-            return None
-        anchors = seeds(found.norm, hom, n, found.module) if seeded else []
-        if seeded and not anchors:
-            return None  # it would be the finder-grown grid again
+        anchors = seeds(found.norm, hom, n, found.module) if hom is not None else []
+        if not anchors:
+            return None  # no homography, or it would be the finder-grown grid again
         grid = Grid(hom, n)
         refine(grid, found.norm, found.module, anchors)
         return grid_view(found, grid)

@@ -193,6 +193,8 @@ def test_preprocessors_keep_views_mappable():
     for name, prep in PREPROCESSORS.items():
         for v in prep(root):
             v = v() if callable(v) else v  # a deferred candidate
+            if v is None:
+                continue  # which may decline once computed (a flat card shows no crease)
             assert v.image.dtype == np.uint8 and v.image.ndim == 2, name
             # a view pixel maps back into the frame, inside its bounds
             h, w = v.image.shape

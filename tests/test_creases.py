@@ -1,0 +1,92 @@
+"""Folded paper read through a grid with straight creases (scanner/creases.py).
+
+The frames come from the project's generator (scripts/make_gate_frames.py, development
+seeds): folds that the bent mesh and every flat step miss.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from scanner import creases
+from scanner.chain import DEFAULT_STEPS, DecoderChain
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import make_gate_frames as gen  # noqa: E402 - the generator is a script, not a package
+
+#: Every step of the default chain but the creased grids.
+WITHOUT_CREASES = [s for s in DEFAULT_STEPS if "creased" not in s.pipeline]
+
+
+def mesh_points(n: int) -> np.ndarray:
+    """Control points every 4 modules over a code of n modules, as the mesh has them."""
+    ticks = np.arange(0, n + 1, 4, dtype=np.float64)
+    return np.stack(np.meshgrid(ticks, ticks), -1).reshape(-1, 2)
+
+
+def explained(pts: np.ndarray, affine, lines, turns) -> np.ndarray:
+    """The displacement the fitted creases give at `pts`."""
+    out = np.c_[pts, np.ones(len(pts))] @ affine
+    for line, turn in zip(lines, turns):
+        out = out + np.maximum(0.0, pts @ line[:2] - line[2])[:, None] * turn
+    return out
+
+
+def test_a_hinge_in_the_mesh_is_found_where_the_paper_turns():
+    """A mesh (5 px modules) whose displacements are an affine drift plus one sharp turn
+    along a line gives that line back (within a module and 6 degrees, the directions'
+    spacing), and the creased map is within a quarter module of the true one at every
+    module centre, where the affine map alone is more than half a module off."""
+    n, rng, module = 33, np.random.default_rng(5), 5.0
+    pts = mesh_points(n)
+    nrm = np.array([np.cos(np.radians(70)), np.sin(np.radians(70))])
+    turn = np.array([1.8, -0.9])
+
+    def true(p):
+        return 0.02 * p[:, ::-1] + 0.5 + np.maximum(0.0, p @ nrm - 19.0)[:, None] * turn
+    affine, lines, turns = creases.fit_creases(pts, true(pts) + rng.normal(0, 0.1, pts.shape), n, module)
+    assert lines
+    line = lines[0] if lines[0][:2] @ nrm > 0 else -lines[0]
+    assert np.degrees(np.arccos(min(1.0, line[:2] @ nrm))) <= 6
+    centre = np.array([n / 2, n / 2])  # the same line: as far from the code's centre
+    assert abs((line[2] - centre @ line[:2]) - (19.0 - centre @ nrm)) <= 1.0
+    modules = np.stack(np.meshgrid(np.arange(n) + 0.5, np.arange(n) + 0.5), -1).reshape(-1, 2)
+    error = np.linalg.norm(explained(modules, affine, lines, turns) - true(modules), axis=1)
+    assert error.max() < 0.25 * module, error.max()
+    # without the creases the affine map alone is pixels off beyond the fold
+    plain = np.linalg.lstsq(np.c_[pts, np.ones(len(pts))], true(pts), rcond=None)[0]
+    assert np.linalg.norm(explained(modules, plain, [], []) - true(modules), axis=1).max() > 0.5 * module
+
+
+def test_a_mesh_without_a_crease_gives_none():
+    """Displacements an affine map explains leave no crease to find: the creased step then
+    offers no grid at all (the mesh's own was read by `unwarp`)."""
+    n = 29
+    pts = mesh_points(n)
+    shifts = 0.05 * pts + np.random.default_rng(2).normal(0, 0.1, pts.shape)
+    assert creases.fit_creases(pts, shifts, n, 5.0)[1] == []
+
+
+@pytest.mark.parametrize("seed", [3, 9])
+def test_a_fold_no_other_step_reads_is_read_through_its_creases(seed):
+    """Development folds (one or two creases across the code) that the whole chain without
+    this step misses, the bent mesh and the alignment-seeded grids included."""
+    frame, text, _ = gen.render(np.random.default_rng(seed), "folded")
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    assert DecoderChain(WITHOUT_CREASES, budget_ms=None).decode(gray).text != text
+    result = DecoderChain(["regions,creased>zxing"], budget_ms=None).decode(gray)
+    assert result.text == text
+    # the corners come back through the creased grid into the frame, around the code
+    h, w = gray.shape
+    assert ((result.points >= 0) & (result.points <= [w, h])).all()
+    assert cv2.contourArea(result.points.astype(np.float32)) > 50 * 50
+
+
+def test_the_creased_step_comes_right_after_the_mesh_it_starts_from():
+    """It reuses the mesh `unwarp` grew for the same crop and size, so it follows it."""
+    names = [s.name for s in DEFAULT_STEPS]
+    assert names.index("regions,creased>zxing") == names.index("regions,unwarp>zxing") + 1
