@@ -25,7 +25,7 @@ import numpy as np
 
 from .finders import versions
 from .views import View
-from .warp import MESH, Grid, find_codes, finder_mesh, grid_view, refine
+from .warp import MESH, Grid, find_codes, finder_mesh, grid_view, mesh_side, refine
 
 #: Crease directions tried (over half a turn) and the spacing of their offsets, modules.
 ANGLES = np.radians(np.arange(0, 180, 6))
@@ -76,27 +76,50 @@ def candidate_lines(n: int) -> np.ndarray:
     return np.array(out)
 
 
+@functools.lru_cache(maxsize=16)
+def _hinges(n: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The mesh's control points on a code of size n, and at them: each candidate line's
+    hinge (P, L), the hinges' squared lengths, and which ones at least three points see."""
+    k = mesh_side(n)
+    cy, cx = np.divmod(np.arange(k * k), k)
+    points = np.stack([cx, cy], -1) * MESH
+    points = points[(points <= n + MESH / 2).all(1)].astype(np.float64)
+    lines = candidate_lines(n)
+    hinges = np.maximum(0.0, points @ lines[:, :2].T - lines[:, 2])
+    return points, (hinges, (hinges * hinges).sum(0), (hinges > 0).sum(0) >= 3)
+
+
 def fit_creases(points: np.ndarray, shifts: np.ndarray, n: int, module: float
                 ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
     """(affine (3, 2), lines, turns) explaining `shifts` (pixels) at `points` (module
     coordinates), the creases added one at a time while each explains at least MIN_GAIN
-    of what is left and moves the code's far side by MIN_REACH of a `module` (px).  Every
-    candidate line is scored at once: the error a hinge removes is its share of the
-    residual, once the part the map so far explains is taken out of it."""
+    of what is left and moves the code's far side by MIN_REACH of a `module` (px)."""
+    lines = candidate_lines(n)
+    hinges = np.maximum(0.0, points @ lines[:, :2].T - lines[:, 2])
+    return _fit(points, shifts, n, module,
+                (hinges, (hinges * hinges).sum(0), (hinges > 0).sum(0) >= 3))
+
+
+def _fit(points: np.ndarray, shifts: np.ndarray, n: int, module: float, at: tuple
+         ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """`fit_creases` with the hinges at the points given (`_hinges`).  Every candidate
+    line is scored at once: what a hinge removes from the residual is its projection on
+    it, over its length once the part the map so far explains is taken out (the residual
+    is already orthogonal to that part, so only the lengths need it)."""
+    hinges, squares, usable = at
+    usable = usable.copy()
     candidates = candidate_lines(n)
-    hinges = np.maximum(0.0, points @ candidates[:, :2].T - candidates[:, 2])  # (P, L)
-    usable = (hinges > 0).sum(0) >= 3  # a hinge at least three control points see
     design = np.c_[points, np.ones(len(points))]
     lines: list[np.ndarray] = []
     for _ in range(MAX_CREASES):
         q, _ = np.linalg.qr(design)
         left = shifts - q @ (q.T @ shifts)
-        h = hinges - q @ (q.T @ hinges)
-        norm2 = (h * h).sum(0)
-        gain = ((h.T @ left) ** 2).sum(1) / np.maximum(norm2, 1e-9)
+        along = hinges.T @ left  # (L, 2)
+        norm2 = squares - ((q.T @ hinges) ** 2).sum(0)
+        gain = (along * along).sum(1) / np.maximum(norm2, 1e-9)
         gain[~usable | (norm2 < 1e-6)] = 0.0
         j = int(np.argmax(gain))
-        turn = (h[:, j] @ left) / max(norm2[j], 1e-9)  # pixels per module beyond the line
+        turn = along[j] / max(norm2[j], 1e-9)  # pixels per module beyond the line
         if gain[j] < MIN_GAIN * float((left * left).sum()) or \
                 np.linalg.norm(turn) * hinges[:, j].max() < MIN_REACH * module:
             break
@@ -113,18 +136,14 @@ def creased_grid(found, n: int) -> CreasedGrid | None:
     grid = finder_mesh(found, n)
     if grid is None:
         return None
-    hom, k = grid.hom, grid.k
-    cy, cx = np.divmod(np.arange(k * k), k)
-    points = np.stack([cx, cy], -1) * MESH
-    points = points[(points <= n + MESH / 2).all(1)].astype(np.float32)  # on the code
-    flat = cv2.perspectiveTransform(points[None], hom)[0]
+    points, at = _hinges(n)
+    flat = cv2.perspectiveTransform(points[None].astype(np.float32), grid.hom)[0]
     for _ in range(ROUNDS):
-        affine, lines, turns = fit_creases(points.astype(np.float64),
-                                           (grid(points) - flat).astype(np.float64), n,
-                                           found.module)
+        shifts = (grid(points) - flat).astype(np.float64)
+        affine, lines, turns = _fit(points, shifts, n, found.module, at)
         if not lines:
             return None
-        grid = CreasedGrid(hom, n, affine, lines, turns)
+        grid = CreasedGrid(grid.hom, n, affine, lines, turns)
         refine(grid, found.norm, found.module)
     return grid
 
