@@ -61,11 +61,11 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     # it: it first runs as the step the next frame resumes at (carry-over), and once its
     # measured cost is known a frame with that much time left runs it too
     ("regions,unwarp>zxing", 30.0),
-    ("regions,creased>zxing", 60.0),  # folded paper: that mesh as straight creases
     # glare on a blurred code: each deblurring guess's grid (one homography, its corners
     # fitted: scanner/flatfit.py), read by our own decoder with the unsure codewords erased
     # (scanner/qrsoft.py).  A sharp crop has no deblurring guesses: a bent card pays nothing
     ("regions,deblur-grid>qr-soft", 30.0),
+    ("regions,creased>zxing", 60.0),  # folded paper: unwarp's mesh as straight creases
     ("regions,enlarge>zxing-global", 1.5),   # uneven print, artwork: one global threshold
     ("regions,enlarge,denoise>zxing", 1.5),  # dim sensor noise, glare on a far code
     ("regions>zbar", 4.0),                   # a second locator for codes zxing cannot find
