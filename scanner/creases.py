@@ -76,17 +76,23 @@ def candidate_lines(n: int) -> np.ndarray:
     return np.array(out)
 
 
+def _hinges_at(points: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each candidate line's hinge at `points` (P, L), the hinges' squared lengths, and
+    which ones at least three points see beyond their line."""
+    lines = candidate_lines(n)
+    hinges = np.maximum(0.0, points @ lines[:, :2].T - lines[:, 2])
+    return hinges, (hinges * hinges).sum(0), (hinges > 0).sum(0) >= 3
+
+
 @functools.lru_cache(maxsize=16)
-def _hinges(n: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The mesh's control points on a code of size n, and at them: each candidate line's
-    hinge (P, L), the hinges' squared lengths, and which ones at least three points see."""
+def _mesh_hinges(n: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The mesh's control points on a code of size n, and the hinges at them (laid out
+    once per size: every round of every creased grid of that size uses them)."""
     k = mesh_side(n)
     cy, cx = np.divmod(np.arange(k * k), k)
     points = np.stack([cx, cy], -1) * MESH
     points = points[(points <= n + MESH / 2).all(1)].astype(np.float64)
-    lines = candidate_lines(n)
-    hinges = np.maximum(0.0, points @ lines[:, :2].T - lines[:, 2])
-    return points, (hinges, (hinges * hinges).sum(0), (hinges > 0).sum(0) >= 3)
+    return points, _hinges_at(points, n)
 
 
 def fit_creases(points: np.ndarray, shifts: np.ndarray, n: int, module: float
@@ -94,15 +100,12 @@ def fit_creases(points: np.ndarray, shifts: np.ndarray, n: int, module: float
     """(affine (3, 2), lines, turns) explaining `shifts` (pixels) at `points` (module
     coordinates), the creases added one at a time while each explains at least MIN_GAIN
     of what is left and moves the code's far side by MIN_REACH of a `module` (px)."""
-    lines = candidate_lines(n)
-    hinges = np.maximum(0.0, points @ lines[:, :2].T - lines[:, 2])
-    return _fit(points, shifts, n, module,
-                (hinges, (hinges * hinges).sum(0), (hinges > 0).sum(0) >= 3))
+    return _fit(points, shifts, n, module, _hinges_at(points, n))
 
 
 def _fit(points: np.ndarray, shifts: np.ndarray, n: int, module: float, at: tuple
          ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-    """`fit_creases` with the hinges at the points given (`_hinges`).  Every candidate
+    """`fit_creases` with the hinges at the points given (`_hinges_at`).  Every candidate
     line is scored at once: what a hinge removes from the residual is its projection on
     it, over its length once the part the map so far explains is taken out (the residual
     is already orthogonal to that part, so only the lengths need it)."""
@@ -131,12 +134,13 @@ def _fit(points: np.ndarray, shifts: np.ndarray, n: int, module: float, at: tupl
 
 
 def creased_grid(found, n: int) -> CreasedGrid | None:
-    """The creased grid of size n for a crop's code (`warp.find_codes`), None when the
-    finder-grown mesh shows no crease (`unwarp` has read that grid already)."""
+    """The creased grid of size n for a crop's code (`warp.find_codes`); None when the
+    finder-grown mesh shows no crease (`unwarp` has read that grid already), or a later
+    round's mesh none left."""
     grid = finder_mesh(found, n)
     if grid is None:
         return None
-    points, at = _hinges(n)
+    points, at = _mesh_hinges(n)
     flat = cv2.perspectiveTransform(points[None].astype(np.float32), grid.hom)[0]
     for _ in range(ROUNDS):
         shifts = (grid(points) - flat).astype(np.float64)
