@@ -20,12 +20,12 @@ from __future__ import annotations
 import functools
 from typing import Callable, Iterator
 
-import cv2
 import numpy as np
 
 from .finders import versions
 from .views import View
-from .warp import MESH, Grid, find_codes, finder_mesh, grid_view, mesh_side, refine
+from .warp import (MESH, Grid, control_points, find_codes, finder_mesh, grid_view, mesh_side,
+                   refine)
 
 #: Crease directions tried (over half a turn) and the spacing of their offsets, modules.
 ANGLES = np.radians(np.arange(0, 180, 6))
@@ -88,10 +88,8 @@ def _hinges_at(points: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.n
 def _mesh_hinges(n: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The mesh's control points on a code of size n, and the hinges at them (laid out
     once per size: every round of every creased grid of that size uses them)."""
-    k = mesh_side(n)
-    cy, cx = np.divmod(np.arange(k * k), k)
-    points = np.stack([cx, cy], -1) * MESH
-    points = points[(points <= n + MESH / 2).all(1)].astype(np.float64)
+    points = control_points(mesh_side(n)).astype(np.float64)
+    points = points[(points <= n + MESH / 2).all(1)]
     return points, _hinges_at(points, n)
 
 
@@ -141,7 +139,7 @@ def creased_grid(found, n: int) -> CreasedGrid | None:
     if grid is None:
         return None
     points, at = _mesh_hinges(n)
-    flat = cv2.perspectiveTransform(points[None].astype(np.float32), grid.hom)[0]
+    flat = grid.base(points)  # the finders' homography alone
     for _ in range(ROUNDS):
         shifts = (grid(points) - flat).astype(np.float64)
         affine, lines, turns = _fit(points, shifts, n, found.module, at)

@@ -75,6 +75,11 @@ def mesh_side(n: int) -> int:
     return int(np.ceil(n / MESH)) + 1
 
 
+def control_points(k: int) -> np.ndarray:
+    """(k*k, 2) where a k x k mesh's control points sit, in module coordinates, row-major."""
+    return np.stack(np.divmod(np.arange(k * k), k)[::-1], -1).astype(np.float32) * MESH
+
+
 def prepare() -> None:
     """Lay out every size the warp guesses (versions 1-10) ahead of the first card: laying
     out one costs 3-20 ms, which a card would otherwise pay inside a frame's budget, and
@@ -203,8 +208,7 @@ def _layout(n: int, k: int) -> _Layout:
     idx, valid = idx[:, :used], valid[:, :used]
     wc = weights[idx, np.arange(k * k)[:, None]] * valid
     anchors = np.float32([[3.5, 3.5], [n - 3.5, 3.5], [3.5, n - 3.5]])
-    cy, cx = np.divmod(np.arange(k * k), k)
-    pts = np.stack([cx, cy], -1).astype(np.float32) * MESH
+    pts = control_points(k)
     ring = (np.linalg.norm(pts[:, None] - anchors[None], axis=2).min(1) / MESH).astype(int)
     ring[~valid.any(1)] = -1
     return _Layout(uv, ctrl, w4, idx, wc, ~known[idx] & valid,
@@ -224,11 +228,9 @@ def _seed(shift: np.ndarray, lay: _Layout, grid: Grid,
     ring = lay.ring.copy()
     if not found:
         return ring
-    k = grid.k
-    cy, cx = np.divmod(np.arange(k * k), k)
-    pts = np.stack([cx, cy], -1).astype(np.float32) * MESH
+    pts = control_points(grid.k)
     for centre, moved in found:
-        cells, w = _bilinear(centre[None], k)
+        cells, w = _bilinear(centre[None], grid.k)
         cells = cells[0][w[0] > 0]
         shift[cells] = moved
         near = (np.linalg.norm(pts - centre, axis=1) / MESH).astype(int)
@@ -396,8 +398,7 @@ def grid_view(found: _Found, grid: Grid) -> WarpedView:
 
 
 def finder_mesh(found: _Found, n: int) -> Grid | None:
-    """The grid of size n grown from the finders, fitted once per crop: `unwarp` reads it
-    and the creased grids (`scanner.creases`) start from it."""
+    """The grid of size n grown from the finders, once per crop (`unwarp`, `creases`)."""
     if n not in found.meshes:
         hom = fit_homography(found.trio, n)
         found.meshes[n] = grid = None if hom is None else Grid(hom, n)
