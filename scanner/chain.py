@@ -65,7 +65,7 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     # fitted: scanner/flatfit.py), read by our own decoder with the unsure codewords erased
     # (scanner/qrsoft.py).  A sharp crop has no deblurring guesses: a bent card pays nothing
     ("regions,deblur-grid>qr-soft", 30.0),
-    ("regions,creased>zxing", 60.0),  # folded paper: unwarp's mesh as straight creases
+    ("regions,creased>zxing+qr-soft", 60.0),  # folded paper: unwarp's mesh as creases
     ("regions,enlarge>zxing-global", 1.5),   # uneven print, artwork: one global threshold
     ("regions,enlarge,denoise>zxing", 1.5),  # dim sensor noise, glare on a far code
     ("regions>zbar", 4.0),                   # a second locator for codes zxing cannot find
@@ -349,8 +349,8 @@ class DecoderChain:
             tried_step = True
             views.tried.add((id(thunk), step.decoder))
             results = decode(view if getattr(decode, "takes_view", False) else view.image)
-            if self.confirm is not None and getattr(decode, "corrects", False):
-                results = [r for r in results if _accepts(self.confirm, r.text)]
+            if self.confirm is not None:
+                results = [r for r in results if not r.corrected or _accepts(self.confirm, r.text)]
             self._learn(step, _ms_since(t0))
             found = frame.first_accepted(results, view, step.name)
             if found is not None:
