@@ -75,3 +75,10 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def post_worker_init(worker):
+    """Say when a worker can take requests, not only that it started booting: a worker
+    still importing the app takes none, so the others take every connection meanwhile
+    (anyone waiting for the service to be fully up waits for one line per worker)."""
+    worker.log.info("Worker ready (pid: %s)", worker.pid)

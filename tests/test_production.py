@@ -54,6 +54,15 @@ def running_gunicorn(tmp_path, **extra_env):
                 time.sleep(0.1)
         else:
             pytest.fail(log.read_text())
+        # every worker up, not only the one that answered: while the other is still
+        # importing the app, this one takes every connection (and every idle socket)
+        workers = int(env["GUNICORN_WORKERS"])
+        for _ in range(300):
+            if log.read_text().count("Worker ready") >= workers:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(log.read_text())
         yield url, log, proc, env
     finally:
         proc.terminate()
