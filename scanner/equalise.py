@@ -25,7 +25,8 @@ ROUNDS = 60
 #: Refits of the mix from the modules already sure (`estimates`), how sure a module must
 #: be to count, and how many such modules a refit needs.  Development seeds' glare-blur
 #: frames, each deblurring guess's flat grid: 57 of 80 read with none, 61 with one refit,
-#: 64 with two, 65 with three, 64 with four; a sureness of 0.5, 0.6, 0.8 or 0.9 read fewer.
+#: 64 with two, 65 with three, 64 with four; a sureness of 0.5, 0.6, 0.8 or 0.9 read fewer
+#: (with the 8-module background; with `BACKGROUND`'s, 1 refit 76 / 70, 3 or 5: 76 / 72).
 REFITS, SURE, MIN_REFIT = 3, 0.7, 40
 #: Width of the neighbourhood `detail` subtracts, in module widths.  The soft step alone on
 #: each deblurring guess's flat grid (development glare-blur, seeds 23-53 / 61-73, 80 each):
