@@ -48,9 +48,11 @@ def save_notice(notice: Notice | None, *, title: str, body: str, audience: str =
     return notice
 
 
-def get_notice(notice_id: int) -> Notice:
-    return must_exist(db.session.get(Notice, notice_id),
-                      "NO_NOTICE", "没有这条公告", "no such notice")
+def get_notice(notice_id: int | None) -> Notice:
+    """The notice, or NotFound; also for no id at all (`?edit=abc` parses to None, which
+    SQLAlchemy warns it may one day refuse rather than find nothing)."""
+    row = db.session.get(Notice, notice_id) if notice_id is not None else None
+    return must_exist(row, "NO_NOTICE", "没有这条公告", "no such notice")
 
 
 def _live(now: datetime):
