@@ -158,20 +158,17 @@ def _quad(points) -> np.ndarray:
 
 # --------------------------------------------------------------------------- decoders
 
-def _qr_formats():
-    """Full-size QR codes only.  From zxing-cpp 3, `QRCode` also names the Micro QR and rMQR
-    family, and a Micro QR is small enough to be "found" in cloth's weave or a wrinkle (a
-    development cloth frame read as "44264"); no pass is printed as one."""
-    formats = zxingcpp.BarcodeFormat
-    if not hasattr(formats, "QRCodeModel2"):
-        return formats.QRCode  # zxing-cpp 2: that is the full-size code alone
-    return (formats.QRCodeModel1, formats.QRCodeModel2)
+#: Full-size QR codes only.  In zxing-cpp 3, `QRCode` also names the Micro QR and rMQR
+#: family, and a Micro QR is small enough to be "found" in cloth's weave or a wrinkle (a
+#: development cloth frame read as "44264"); no pass is printed as one.
+QR_FORMATS = (() if zxingcpp is None else
+              (zxingcpp.BarcodeFormat.QRCodeModel1, zxingcpp.BarcodeFormat.QRCodeModel2))
 
 
 def _zxing(gray: np.ndarray, binarizer=None) -> list[DecodeResult]:
     if zxingcpp is None:
         return []
-    kwargs = dict(formats=_qr_formats(), text_mode=zxingcpp.TextMode.Plain)
+    kwargs = dict(formats=QR_FORMATS, text_mode=zxingcpp.TextMode.Plain)
     if binarizer is not None:
         kwargs["binarizer"] = binarizer
     out = []
