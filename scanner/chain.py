@@ -15,14 +15,16 @@ from typing import Callable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from .costs import StepCosts
 from .decoders import DECODERS, PREPROCESSORS, View, as_gray
 from .warp import prepare as prepare_warp
 
 cv2.setNumThreads(1)  # the budget is measured on one core; OpenCV's pool would blur that
 
 #: Per-frame budget.  Steps are skipped once the time spent plus a step's running cost
-#: would pass it, so a hopeless frame ends near this (never mid-step); sized so that the 95th
-#: percentile of a 1280x720 frame stays within one frame period of a 30 fps camera (33 ms).
+#: (scanner/costs.py) would pass it, so a hopeless frame ends near this (never mid-step);
+#: sized so that the 95th percentile of a 1280x720 frame stays within one frame period of
+#: a 30 fps camera (33 ms).
 DEFAULT_BUDGET_MS = 25.0
 
 
@@ -227,7 +229,7 @@ class DecoderChain:
         self.accept = accept or accept_any
         self.confirm = confirm
         self.carry_over = carry_over
-        self._cost: dict[str, float] = {}  # running per-view cost of each step, ms
+        self._costs = StepCosts()  # what each step's views have cost lately
         self._bookmark: tuple[int, int] | None = None  # (step index, views already tried)
 
     def __call__(self, frame) -> ChainResult:
@@ -251,7 +253,7 @@ class DecoderChain:
             self.decode(frame, accept=lambda text: False)
         finally:
             self.budget_ms = budget
-            self._cost.clear()
+            self._costs.clear()
             self.reset()
         return self
 
@@ -335,7 +337,7 @@ class DecoderChain:
             if not forced and self._over_budget(step, frame.start):
                 if frame.cut is None:
                     frame.cut = (index, seen)
-                self._forget(step)
+                self._costs.forget(step.name, step.cost_ms)
                 break
             t0 = time.perf_counter()
             thunk = next(pending, None)
@@ -362,20 +364,12 @@ class DecoderChain:
     def _over_budget(self, step: Step, start: float) -> bool:
         if self.budget_ms is None:
             return False
-        return _ms_since(start) + self._cost.get(step.name, step.cost_ms) > self.budget_ms
+        return _ms_since(start) + self._costs.expected(step.name, step.cost_ms) > self.budget_ms
 
     def _learn(self, step: Step, ms: float) -> None:
         if self.budget_ms is not None:
             ms = min(ms, self.budget_ms)  # one hiccup (first call, a GC pause) is not a cost
-        old = self._cost.get(step.name)
-        self._cost[step.name] = ms if old is None else 0.8 * old + 0.2 * ms
-
-    def _forget(self, step: Step) -> None:
-        """A skipped step learns nothing, so its cost drifts back to the prior: a step that
-        once looked slow gets tried again instead of being shut out for good."""
-        cost = self._cost.get(step.name)
-        if cost is not None and cost > step.cost_ms:
-            self._cost[step.name] = step.cost_ms + 0.9 * (cost - step.cost_ms)
+        self._costs.learn(step.name, ms)
 
 
 @dataclass
