@@ -208,8 +208,9 @@ class DecoderChain:
     `accept` lets the live scanner say "that is not one of our passes" (a poster's QR code
     in view) so the chain keeps looking in the same frame.  `confirm` judges only a
     correcting decoder's reads (`qr-soft`): the live scanner's "its signature verifies"
-    makes a rare miscorrection no read, never a forged pass shown to the guard.  The chain
-    keeps a running cost per step to skip, not start, steps that would overrun
+    makes a rare miscorrection no read, never a forged pass shown to the guard.  `verify`
+    judges its *unsure* reads, no reads without it: "the gate's own key verifies it".
+    The chain keeps a running cost per step to skip, not start, steps that would overrun
     `budget_ms`; the first step always runs.
 
     With `carry_over`, a frame that runs out of time leaves a bookmark: the next frame runs
@@ -221,13 +222,14 @@ class DecoderChain:
     def __init__(self, steps: Sequence[Step | str] = DEFAULT_STEPS,
                  budget_ms: float | None = DEFAULT_BUDGET_MS,
                  accept: Callable[[str], bool] | None = None, carry_over: bool = False,
-                 confirm: Callable[[str], bool] | None = None):
+                 confirm: Callable[[str], bool] | None = None,
+                 verify: Callable[[str], bool] | None = None):
         self.steps = tuple(s if isinstance(s, Step) else Step.parse(s) for s in steps)
         if not self.steps:
             raise ValueError("a chain needs at least one step")
         self.budget_ms = budget_ms
         self.accept = accept or accept_any
-        self.confirm = confirm
+        self.confirm, self.verify = confirm, verify
         self.carry_over = carry_over
         self._costs = StepCosts()  # what each step's views have cost lately
         self._bookmark: tuple[int, int] | None = None  # (step index, views already tried)
@@ -236,11 +238,9 @@ class DecoderChain:
         return self.decode(frame)
 
     def warm_up(self) -> "DecoderChain":
-        """Run every step once on a made-up blurred code, then forget what it cost.
-
-        First calls pay for library set-up and FFT plans; measured as step costs they would
-        make the chain skip its rescue steps for the first frames of a process.
-        """
+        """Run every step once on a made-up blurred code, then forget what it cost: first
+        calls pay for library set-up and FFT plans; measured as step costs they would make
+        the chain skip its rescue steps for the first frames of a process."""
         rng = np.random.default_rng(0)
         modules = rng.integers(0, 2, (25, 25)).astype(np.uint8) * 255
         code = cv2.resize(modules, (200, 200), interpolation=cv2.INTER_NEAREST)
@@ -351,15 +351,19 @@ class DecoderChain:
                 continue
             tried_step = True
             views.tried.add((id(thunk), step.decoder))
-            results = decode(view if getattr(decode, "takes_view", False) else view.image)
-            if self.confirm is not None:
-                results = [r for r in results if not r.corrected or _accepts(self.confirm, r.text)]
+            results = self._vouched(decode(view if getattr(decode, "takes_view", False)
+                                           else view.image))
             self._learn(step, _ms_since(t0))
             found = frame.first_accepted(results, view, step.name)
             if found is not None:
                 return found
         frame.tried += tried_step
         return None
+
+    def _vouched(self, results: list) -> list:
+        """Unsure reads `verify` holds for, corrected ones `confirm` holds for, the rest."""
+        return [r for r in results if (not r.unsure or _accepts(self.verify, r.text)) and
+                (not r.corrected or self.confirm is None or _accepts(self.confirm, r.text))]
 
     def _over_budget(self, step: Step, start: float) -> bool:
         if self.budget_ms is None:
@@ -409,9 +413,9 @@ def _frame_views(frame) -> _FrameViews | None:
     return None if gray is None else _FrameViews(gray)
 
 
-def _accepts(accept: Callable[[str], bool], text: str) -> bool:
-    try:
-        return bool(text) and bool(accept(text))
+def _accepts(accept: Callable[[str], bool] | None, text: str) -> bool:
+    try:  # no predicate approves nothing
+        return accept is not None and bool(text) and bool(accept(text))
     except Exception:  # noqa: BLE001 - a faulty predicate must not stop the scanner
         return False
 

@@ -23,7 +23,7 @@ import numpy as np
 from .deblur import deblur  # the costliest preprocessor has a module of its own
 from .views import View
 from .flatfit import deblurred_grids  # glare on blur: flat grids for the soft decoder
-from .qrsoft import decode_soft
+from .qrsoft import soft_reads
 from .regions import MIN_SIDE, regions  # where in a frame the codes are
 from .warp import BOX, QUIET, unwarp, unwarp_seeded  # non-flat codes: a bent grid
 from .creases import creased  # folded paper: a grid with straight creases
@@ -52,6 +52,11 @@ class DecodeResult:
     #: not certain, so a chain with a `confirm` predicate (the live gate: the signature
     #: verifies) keeps it only when that holds
     corrected: bool = False
+    #: read only past the soft decoder's bound (`qrsoft.soft_reads`): one of the few texts
+    #: a block at its redundancy's edge could be, so a chain keeps it only when its
+    #: `verify` predicate (the live gate: the signature verifies with the gate's own key)
+    #: holds, and never without one
+    unsure: bool = False
 
 
 Decoder = Callable[[np.ndarray], "list[DecodeResult]"]
@@ -248,15 +253,15 @@ def qr_soft(view) -> list[DecodeResult]:
         make = getattr(view, "soft", None)
         if make is None:
             return []
+        unsure: dict[str, None] = {}
         for soft in make():  # the next estimate only while none reads
-            read = decode_soft(soft)
+            lo, hi = QUIET * BOX, (QUIET + soft.shape[0]) * BOX
+            corners = np.float32([[lo, lo], [hi, lo], [hi, hi], [lo, hi]])
+            read, maybe = soft_reads(soft)
             if read is not None:
-                break
-        else:
-            return []
-        lo, hi = QUIET * BOX, (QUIET + soft.shape[0]) * BOX
-        corners = np.float32([[lo, lo], [hi, lo], [hi, hi], [lo, hi]])
-        return [DecodeResult(clean_text(read.text), corners, corrected=True)]
+                return [DecodeResult(clean_text(read.text), corners, corrected=True)]
+            unsure.update((clean_text(r.text), None) for r in maybe)
+        return [DecodeResult(text, corners, corrected=True, unsure=True) for text in unsure]
     except Exception:  # noqa: BLE001 - a decoder must never take the gate down
         return []
 

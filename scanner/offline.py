@@ -280,6 +280,16 @@ class OfflineJudge:
             return False
         return True
 
+    def signature_verified(self, text: str) -> bool:
+        """Whether `text` is a pass signed with one of this gate's own keys, checked here:
+        what the decoder chain asks of an *unsure* read (a code at the very edge of its
+        error correction), where a sub-district key the gate cannot check is not enough."""
+        try:
+            decode(self.ring(), text)
+        except TokenError:
+            return False
+        return True
+
     def judge(self, text: str, direction: str, now: datetime | None = None,
               temperature: float | None = None) -> Verdict:
         """The offline verdict; ``temperature`` is the guard's reading for this scan (°C)."""

@@ -12,6 +12,10 @@ codewords erased, a few more each try.
 A wrong decode must never reach the gate as a pass: each block's answer is kept only while
 the chance that noise would decode that way stays below `MAX_RISK`, the bit stream must
 parse to the end with the standard's padding, and the token's signature is checked after.
+A code whose blocks decode only past that bound, at the very edge of their redundancy
+where no check is left, is not read; its candidates are kept as *unsure* reads
+(`soft_reads`), which the gate takes only when a pass's signature verifies with its own
+keys: 120 bits of HMAC that no wrong text passes.
 
 Numeric, alphanumeric and byte segments (and ECI) are read: what passes and every text
 our cards carry use; Kanji and structured append decline (zxing reads those when flat).
@@ -19,6 +23,7 @@ our cards carry use; Kanji and structured append decline (zxing reads those when
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -34,6 +39,10 @@ FORMAT_POLY, FORMAT_MASK = 0x537, 0x5412
 #: one in a million.  Only a code whose every block decodes and whose bit stream then
 #: parses to the standard's padding is read, and a pass's signature is checked after.
 MAX_RISK = -6.0
+#: Unsure reads: a block's decodes past `MAX_RISK` are kept while their risk is below this
+#: (a decode inside the block's redundancy at all), the least risky `UNSURE_PER_BLOCK`
+#: of them, and at most `UNSURE_READS` combinations of the blocks' are parsed.
+UNSURE_RISK, UNSURE_PER_BLOCK, UNSURE_READS = 0.0, 3, 32
 #: GMD tries per block after the errors-only one: each erases a further share of the
 #: block's redundancy (a try costs 0.2-0.5 ms).
 TRIES = 4
@@ -51,6 +60,7 @@ class SoftRead:
     erased: int  # codewords erased over all blocks
     corrected: int  # codewords corrected beyond the erased ones
     risk: float  # log10 chance that noise gives this answer
+    unsure: bool = False  # a block decoded only past MAX_RISK: needs a signature to vouch
 
 
 # --------------------------------------------------------------------------- layout
@@ -184,10 +194,18 @@ def decode_block(data: np.ndarray, reliability: np.ndarray,
     """(data bytes, erased, corrected, risk) of one block by generalised minimum distance
     decoding, or None: errors only, then the least reliable codewords erased, more each
     try, while a noise word could not plausibly decode that way."""
+    return block_reads(data, reliability, nsym)[0]
+
+
+def block_reads(data: np.ndarray, reliability: np.ndarray, nsym: int):
+    """(the block's read within `MAX_RISK` or None, and the distinct decodes found on the
+    way that were past it but within `UNSURE_RISK`, least risky first).  The unsure ones
+    cost nothing more: they are the tries `decode_block` refuses."""
     if is_codeword(data, nsym):
-        return data.tobytes()[:len(data) - nsym], 0, 0, -(nsym * math.log10(256))
+        return (data.tobytes()[:len(data) - nsym], 0, 0, -(nsym * math.log10(256))), []
     order = np.argsort(reliability, kind="stable")
     step = max(1, nsym // TRIES)
+    unsure: dict[bytes, tuple[bytes, int, int, float]] = {}
     for erased in range(0, nsym, step):
         erase = sorted(int(i) for i in order[:erased])
         try:
@@ -197,8 +215,10 @@ def decode_block(data: np.ndarray, reliability: np.ndarray,
         errors = len(errata) - erased
         risk = miscorrection_risk(len(data), nsym, erased, errors)
         if risk <= MAX_RISK:
-            return decoded, erased, errors, risk
-    return None
+            return (decoded, erased, errors, risk), []
+        if risk <= UNSURE_RISK:
+            unsure.setdefault(bytes(decoded), (decoded, erased, errors, risk))
+    return None, sorted(unsure.values(), key=lambda read: read[3])
 
 
 # --------------------------------------------------------------------------- bit stream
@@ -294,29 +314,42 @@ def _check_padding(data: bytes, pos: int) -> None:
 
 def decode_soft(soft: np.ndarray) -> SoftRead | None:
     """The text of a code from its n x n module darkness (-1 light .. +1 dark), or None."""
+    return soft_reads(soft, unsure=False)[0]
+
+
+def soft_reads(soft: np.ndarray, unsure: bool = True) -> tuple[SoftRead | None, list[SoftRead]]:
+    """(the code's read, or None; and when there is none, its unsure reads: texts from
+    blocks decoded past `MAX_RISK`, for a signature to vouch for or not)."""
     n = soft.shape[0]
     version = (n - 17) // 4
     if soft.shape != (n, n) or n != 17 + 4 * version or not 1 <= version <= MAX_VERSION:
-        return None
+        return None, []
     fmt = read_format(soft)
     if fmt is None:
-        return None
+        return None, []
     ec_bits, mask = fmt
     values, reliability = codewords(soft, mask)
     try:
         blocks = split_blocks(version, ec_bits, len(values))
     except ValueError:
-        return None
-    data, erased, corrected, risk = bytearray(), 0, 0, 0.0
+        return None, []
+    choices, sure = [], True
     for index, data_count in blocks:
-        got = decode_block(values[index], reliability[index], len(index) - data_count)
-        if got is None:
-            return None
-        block, e, c, r = got
-        data += block[:data_count]
-        erased, corrected, risk = erased + e, corrected + c, risk + r
-    try:
-        text = parse(bytes(data), version)
-    except (ValueError, IndexError):
-        return None
-    return SoftRead(text, erased, corrected, risk) if text else None
+        read, maybe = block_reads(values[index], reliability[index], len(index) - data_count)
+        if read is None and not (unsure and maybe):
+            return None, []
+        sure = sure and read is not None
+        choices.append([(b[:data_count], e, c, r) for b, e, c, r in
+                        ([read] if read is not None else maybe[:UNSURE_PER_BLOCK])])
+    reads = {}
+    for combo in itertools.islice(itertools.product(*choices), 1 if sure else UNSURE_READS):
+        try:
+            text = parse(b"".join(bytes(block) for block, *_ in combo), version)
+        except (ValueError, IndexError):
+            continue
+        if text and text not in reads:
+            reads[text] = SoftRead(text, sum(b[1] for b in combo), sum(b[2] for b in combo),
+                                   sum(b[3] for b in combo), unsure=not sure)
+    if sure:
+        return next(iter(reads.values()), None), []
+    return None, sorted(reads.values(), key=lambda read: read.risk)

@@ -57,7 +57,8 @@ def _make_chain(judge: OfflineJudge):
     fails is taken for a misread, not shown as a forged pass."""
     from .chain import DecoderChain
     return DecoderChain(accept=looks_like_ours, carry_over=True,
-                        confirm=judge.signature_holds).warm_up()
+                        confirm=judge.signature_holds,
+                        verify=judge.signature_verified).warm_up()
 
 
 # --------------------------------------------------------------------------- CLI

@@ -168,3 +168,4 @@ def test_held_out_frames_are_made_and_read(tmp_path):
     methods = json.loads(res.stdout)["sets"][0]["methods"]
     assert methods["chain"]["frames"] == 6
     assert methods["chain-still"]["decoded"] == 6
+    assert methods["chain-still-signed"]["decoded"] == 6

@@ -218,6 +218,11 @@ def test_offline_scanner_fed_by_the_real_snapshot(app, town, client, tmp_path):
     assert judge.signature_holds(own) and judge.signature_holds(_token(app, district_pass))
     assert not any(judge.signature_holds(t) for t in (
         tampered, _token(app, town["pass"]["c1"]), _token(app, town["pass"]["c3"]), "S.x.1.1.x"))
+    # ... and of an unsure one (a code at its redundancy's edge): the gate's own keys only
+    assert judge.signature_verified(own)
+    assert not any(judge.signature_verified(t) for t in (
+        _token(app, district_pass), tampered, _token(app, town["pass"]["c1"]),
+        _token(app, town["pass"]["c3"]), "S.x.1.1.x"))
 
 
 def test_a_sub_district_pass_is_accepted_at_two_communities_gates(app, town, scan):
