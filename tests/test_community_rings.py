@@ -24,6 +24,7 @@ from app.services.subdistrict_passes import issue_subdistrict_pass
 from app.tenancy import default_community, system_scope, use_scope
 from gatepass.tokens import Key, KeyRing, issue_static
 from scanner.offline import OfflineJudge, SnapshotStore
+from scanner.runner import _make_chain
 
 pytestmark = pytest.mark.both_databases
 
@@ -223,6 +224,9 @@ def test_offline_scanner_fed_by_the_real_snapshot(app, town, client, tmp_path):
     assert not any(judge.signature_verified(t) for t in (
         _token(app, district_pass), tampered, _token(app, town["pass"]["c1"]),
         _token(app, town["pass"]["c3"]), "S.x.1.1.x"))
+    chain = _make_chain(judge)  # the live gate's chain asks exactly these
+    assert chain.confirm(_token(app, district_pass)) and not chain.verify(_token(app, district_pass))
+    assert chain.verify(own) and not chain.confirm(tampered)
 
 
 def test_a_sub_district_pass_is_accepted_at_two_communities_gates(app, town, scan):
