@@ -28,7 +28,7 @@ def at_the_edge(text: str, rng) -> np.ndarray:
     m = matrix(text, "L", version=1)
     soft = soft_of(m, rng, noise=0.05)
     rows, cols = data_positions(m.shape[0])
-    washed, turned = rng.choice(26, 6, replace=False)[:5], None
+    washed = rng.choice(26, 5, replace=False)
     for k in washed:
         sl = slice(8 * k, 8 * k + 8)
         soft[rows[sl], cols[sl]] = rng.normal(0, 0.02, 8)
@@ -57,15 +57,13 @@ def test_a_clean_code_is_a_sure_read_with_no_candidates():
     assert sure.text == "GPS.k1.3x.1.abcdefghijklmnopqrst" and not sure.unsure and unsure == []
 
 
-def test_noise_gives_few_candidates_and_never_a_read():
+def test_noise_is_neither_a_read_nor_a_candidate():
+    """A candidate must still parse to the standard's padding: noise never does (300 of 300
+    grids when measured), so the gate is not asked to check garbage."""
     rng = np.random.default_rng(3)
-    counts = []
-    for i in range(60):
+    for i in range(100):
         n = 17 + 4 * (1 + i % 10)
-        sure, unsure = soft_reads(rng.normal(0, 1, (n, n)).astype(np.float32))
-        assert sure is None
-        counts.append(len(unsure))
-    assert max(counts) <= 32
+        assert soft_reads(rng.normal(0, 1, (n, n)).astype(np.float32)) == (None, [])
 
 
 def glare_blur_frame(seed: int, index: int):
