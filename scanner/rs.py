@@ -35,10 +35,14 @@ def _tables() -> tuple[list[int], list[int]]:
 
 EXP, LOG = _tables()
 EXP_NP, LOG_NP = np.array(EXP[:255], np.int64), np.array(LOG, np.int64)
+#: Every product, MUL[a][b]: a row lookup is cheaper than a call in the loops below, which
+#: run for every erasure set the soft decoder tries (a decode ~2x faster).
+MUL = [[0 if a == 0 or b == 0 else EXP[LOG[a] + LOG[b]] for b in range(256)]
+       for a in range(256)]
 
 
 def mul(a: int, b: int) -> int:
-    return 0 if a == 0 or b == 0 else EXP[LOG[a] + LOG[b]]
+    return MUL[a][b]
 
 
 def inverse(a: int) -> int:
@@ -46,7 +50,8 @@ def inverse(a: int) -> int:
 
 
 def _scale(p: list[int], x: int) -> list[int]:
-    return [mul(c, x) for c in p]
+    row = MUL[x]
+    return [row[c] for c in p]
 
 
 def _add(p: list[int], q: list[int]) -> list[int]:
@@ -63,15 +68,16 @@ def _poly_mul(p: list[int], q: list[int]) -> list[int]:
     out = [0] * (len(p) + len(q) - 1)
     for j, b in enumerate(q):
         if b:
+            row = MUL[b]
             for i, a in enumerate(p):
-                out[i + j] ^= mul(a, b)
+                out[i + j] ^= row[a]
     return out
 
 
 def _eval(p: list[int], x: int) -> int:
-    y = p[0]
+    y, row = p[0], MUL[x]
     for c in p[1:]:
-        y = mul(y, x) ^ c
+        y = row[y] ^ c
     return y
 
 
@@ -94,9 +100,9 @@ def syndromes(message: np.ndarray, nsym: int) -> np.ndarray:
 def _forney_syndromes(synd: list[int], erasures: list[int], n: int) -> list[int]:
     out = list(synd)
     for p in erasures:
-        x = EXP[n - 1 - p]
+        row = MUL[EXP[n - 1 - p]]
         for j in range(len(out) - 1):
-            out[j] = mul(out[j], x) ^ out[j + 1]
+            out[j] = row[out[j]] ^ out[j + 1]
     return out
 
 
@@ -106,7 +112,7 @@ def _error_locator(synd: list[int], nsym: int, erased: int) -> list[int]:
     for k in range(nsym - erased):
         delta = synd[k]
         for j in range(1, len(loc)):
-            delta ^= mul(loc[-(j + 1)], synd[k - j])
+            delta ^= MUL[loc[-(j + 1)]][synd[k - j]]
         old = old + [0]
         if delta:
             if len(old) > len(loc):
@@ -140,10 +146,10 @@ def _correct(message: list[int], synd: list[int], positions: list[int]) -> list[
     out = list(message)
     for i, xi in enumerate(X):
         xi_inv = inverse(xi)
-        prime = 1
+        prime, row = 1, MUL[xi_inv]
         for j, xj in enumerate(X):
             if j != i:
-                prime = mul(prime, 1 ^ mul(xi_inv, xj))
+                prime = MUL[prime][1 ^ row[xj]]
         if prime == 0:
             raise DecodeError("errata locator derivative is 0")
         y = mul(xi, _eval(evaluator, xi_inv))
