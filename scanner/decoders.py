@@ -254,19 +254,27 @@ def qr_soft(view) -> list[DecodeResult]:
         if make is None:
             return []
         unsure: dict[str, None] = {}
+        n = 0
         for soft in make():  # the next estimate only while none reads
-            lo, hi = QUIET * BOX, (QUIET + soft.shape[0]) * BOX
-            corners = np.float32([[lo, lo], [hi, lo], [hi, hi], [lo, hi]])
+            n = soft.shape[0]
             read, maybe = soft_reads(soft)
             if read is not None:
-                return [DecodeResult(clean_text(read.text), corners, corrected=True)]
+                return [DecodeResult(clean_text(read.text), _grid_corners(n), corrected=True)]
             unsure.update((clean_text(r.text), None) for r in maybe)
-        return [DecodeResult(text, corners, corrected=True, unsure=True) for text in unsure]
+        return [DecodeResult(text, _grid_corners(n), corrected=True, unsure=True)
+                for text in unsure]
     except Exception:  # noqa: BLE001 - a decoder must never take the gate down
         return []
 
 
 qr_soft.takes_view = True
+
+
+def _grid_corners(n: int) -> np.ndarray:
+    """The corners of an n x n module grid in its clean code's pixels (`warp.BOX` a module,
+    `warp.QUIET` modules of margin)."""
+    lo, hi = QUIET * BOX, (QUIET + n) * BOX
+    return np.float32([[lo, lo], [hi, lo], [hi, hi], [lo, hi]])
 
 
 def zxing_then_soft(view) -> list[DecodeResult]:

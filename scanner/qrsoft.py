@@ -189,18 +189,12 @@ def miscorrection_risk(length: int, nsym: int, erased: int, errors: int) -> floa
     return math.log10(ball) - (nsym - erased) * math.log10(256)
 
 
-def decode_block(data: np.ndarray, reliability: np.ndarray,
-                 nsym: int) -> tuple[bytes, int, int, float] | None:
-    """(data bytes, erased, corrected, risk) of one block by generalised minimum distance
-    decoding, or None: errors only, then the least reliable codewords erased, more each
-    try, while a noise word could not plausibly decode that way."""
-    return block_reads(data, reliability, nsym)[0]
-
-
 def block_reads(data: np.ndarray, reliability: np.ndarray, nsym: int):
-    """(the block's read within `MAX_RISK` or None, and the distinct decodes found on the
-    way that were past it but within `UNSURE_RISK`, least risky first).  The unsure ones
-    cost nothing more: they are the tries `decode_block` refuses."""
+    """One block by generalised minimum distance decoding: errors only, then the least
+    reliable codewords erased, more each try.  Returns ((data bytes, erased, corrected,
+    risk) of the first try a noise word could not plausibly decode, or None; and the
+    distinct decodes found on the way that were past `MAX_RISK` but within `UNSURE_RISK`,
+    least risky first).  The unsure ones cost nothing more: they are the refused tries."""
     if is_codeword(data, nsym):
         return (data.tobytes()[:len(data) - nsym], 0, 0, -(nsym * math.log10(256))), []
     order = np.argsort(reliability, kind="stable")
