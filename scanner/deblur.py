@@ -8,6 +8,7 @@ read on their own.  Every function takes and returns plain 2-D uint8 images or `
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Callable, Iterator
 
@@ -273,10 +274,12 @@ def deblur(view: View) -> Iterator[Callable[[], View]]:
     if sigma < SHARP_SIGMA and not shaken:
         return
     spectrum = functools.cache(lambda: Deconvolver(work, int(max(length, 4 * sigma)) + 2))
+    clipped = work >= CLIPPED
 
     def guess(transfer, nsr: float) -> Callable[[], View]:
         # deferred: the chain can step over a guess it tried on the previous frame for free
-        return lambda: view.derive(spectrum()(transfer, nsr), scale=factor)
+        return lambda: dataclasses.replace(view.derive(spectrum()(transfer, nsr), scale=factor),
+                                           clipped=clipped)
 
     def focus():
         for k, nsr in FOCUS_GUESSES:

@@ -18,6 +18,10 @@ class View:
     image: np.ndarray
     scale: float = 1.0
     offset: tuple[float, float] = (0.0, 0.0)
+    #: Where the camera's sensor clipped, in this view's pixels, for a view that no longer
+    #: shows it (None: not kept).  A deblurred view keeps its crop's: deconvolution turns
+    #: a flat clipped glare patch into ripples that read as confident modules.
+    clipped: np.ndarray | None = None
 
     def derive(self, image: np.ndarray, scale: float = 1.0, crop_xy=(0.0, 0.0)) -> "View":
         """A view of this view: `image` is this one cropped at `crop_xy` then scaled."""

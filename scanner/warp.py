@@ -25,7 +25,7 @@ import numpy as np
 
 from .alignment import sample, seeds
 from .darkness import normalised_around
-from .equalise import detail, estimates, module_samples
+from .equalise import detail, grid_estimates, module_samples
 from .finders import Finder, completed_pairs, find_finders, pick_triple, versions
 from .qrgrid import MAX_VERSION, known_modules, with_quiet_ring
 from .views import View
@@ -322,8 +322,8 @@ class _Found:
 
 
 def _estimates(grid: Grid, found: _Found) -> Iterator[np.ndarray]:
-    """The grid's module values with the blur undone, then refined (`equalise.estimates`)."""
-    return estimates(module_samples(found.detail_map, grid))
+    """The grid's module values with the blur undone, then refined, clipped ones erased."""
+    return grid_estimates(found.detail_map, grid, found.view.clipped, found.factor)
 
 
 #: The last crops' codes (crop image, [_Found, ...]), newest last: later steps' grids
