@@ -255,10 +255,17 @@ def glare(img: np.ndarray, rng, centre, radius: float, strength: float) -> np.nd
     return img + spot[..., None]
 
 
-def render(rng: np.random.Generator, condition: str):
-    """One frame for a condition: (BGR frame, text encoded, its JPEG bytes)."""
+def render(rng: np.random.Generator, condition: str, trace: dict | None = None):
+    """One frame for a condition: (BGR frame, text encoded, its JPEG bytes).
+
+    `trace`, when given, receives the symbol's modules (`modules`), its corners in the
+    frame (`quad`, flat placements only) and the image just before it is clipped to
+    0..255 (`unclipped`, noise included), for measurements such as
+    scripts/glare_bound.py; the random stream is the same with or without it."""
     text, ec = random_payload(rng)
     m = modules(text, ec)
+    trace = {} if trace is None else trace
+    trace["modules"] = m
     h, w = SIZES[int(rng.random() < 0.3)]
     parts = {condition}
     if condition == "glare-blur":  # a glare spot on a soft, noisy code
@@ -294,6 +301,7 @@ def render(rng: np.random.Generator, condition: str):
         quad = place_surface(frame, art, corners, rng, kind=condition, code_px=code_px, ss=SS, n=n)
     else:
         quad = place(frame, art, corners, rng, code_px=code_px, angle=angle, tilt=tilt)
+        trace["quad"] = quad
     img = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
     img = cv2.GaussianBlur(img, (0, 0), 0.5)  # lens and demosaic softness
     if "glare" in parts:
@@ -312,6 +320,7 @@ def render(rng: np.random.Generator, condition: str):
         img = 255.0 * (img * gain / 255.0) ** rng.uniform(0.9, 1.2) + rng.uniform(0, 10)
         noise = rng.uniform(5, 11)
     img = img + rng.normal(0, noise, img.shape[:2])[..., None] + rng.normal(0, noise * 0.4, img.shape)
+    trace["unclipped"] = img
     img = np.clip(img, 0, 255).astype(np.uint8)
     quality = int(rng.integers(6, 16)) if "jpeg" in parts else int(rng.integers(75, 93))
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""How many glare-on-blur frames any decoder could read: the modules the camera clipped.
+
+A glare spot saturates the sensor; where a module's centre is clipped, nothing in the
+frame tells dark from light, so at best the module is an erasure.  This re-renders a
+generated set (the same seed and options as scripts/make_gate_frames.py, so the same
+frames), marks each `glare-blur` frame's modules whose centre is clipped, and counts per
+block the codewords touching one against the block's error-correction codewords.  A block
+with more is beyond every decoder (`LOST`); `readable` frames are readable in principle,
+were every unclipped module read right.  The bound is a little pessimistic: a codeword
+with one clipped module is right half the time by chance, so a `LOST` frame can be read.
+
+    python scripts/glare_bound.py --seed 19 --per-condition 20 \\
+        --conditions bent,folded,cloth,glare-blur
+
+Measuring a held-out seed this way tunes nothing: it only says how far it can go.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]
+import make_gate_frames as gen  # noqa: E402 - a sibling script
+from scanner.qrsoft import codewords, read_format, split_blocks  # noqa: E402
+
+
+def clipped_modules(trace: dict) -> np.ndarray:
+    """n x n: the modules whose centre the camera clipped (grey level at 255 or more)."""
+    m = trace["modules"]
+    n = m.shape[0]
+    square = np.float32([[0, 0], [n, 0], [n, n], [0, n]])
+    hom = cv2.getPerspectiveTransform(square, trace["quad"].astype(np.float32))
+    centres = np.stack(np.meshgrid(np.arange(n) + 0.5, np.arange(n) + 0.5), -1)
+    xy = cv2.perspectiveTransform(centres.reshape(1, -1, 2).astype(np.float32), hom)[0] - 0.5
+    grey = trace["unclipped"].mean(axis=2).astype(np.float32)
+    level = cv2.remap(grey, xy[:, 0].reshape(n, n), xy[:, 1].reshape(n, n), cv2.INTER_LINEAR)
+    return level >= 255
+
+
+def erased_per_block(m: np.ndarray, clipped: np.ndarray) -> list[tuple[int, int]]:
+    """(codewords touching a clipped module, error-correction codewords) per block."""
+    truth = np.where(m, 1.0, -1.0)
+    ec_bits, mask = read_format(truth)
+    values, _ = codewords(truth, mask)
+    _, sureness = codewords(np.where(clipped, 0.0, truth), mask)
+    touched = sureness < -0.5  # a module at 0 is wrong half the time: log(1/2) per module
+    n = m.shape[0]
+    return [(int(touched[idx].sum()), len(idx) - data)
+            for idx, data in split_blocks((n - 17) // 4, ec_bits, len(values))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--per-condition", type=int, default=30)
+    p.add_argument("--conditions", default=",".join(gen.CONDITIONS))
+    args = p.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    lost = total = 0
+    for cond in args.conditions.split(","):
+        for i in range(args.per_condition):
+            trace: dict = {}
+            gen.render(rng, cond, trace)
+            if cond != "glare-blur":
+                continue
+            blocks = erased_per_block(trace["modules"], clipped_modules(trace))
+            beyond = any(e > ec for e, ec in blocks)
+            lost += beyond
+            total += 1
+            print(f"{cond}_{i:03d}.jpg", "LOST" if beyond else "readable",
+                  " ".join(f"{e}/{ec}" for e, ec in blocks))
+    print(f"{total - lost} of {total} glare-blur frames readable in principle")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
