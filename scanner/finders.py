@@ -52,9 +52,19 @@ def find_finders(bw: np.ndarray) -> list[Finder]:
     return found
 
 
-def pick_triple(finders: list[Finder]) -> tuple[Finder, Finder, Finder] | None:
-    """(top-left, top-right, bottom-left): the most right-angled triple of alike finders."""
-    best, best_score = None, 0.45
+#: A trio of alike finders this near a right angle (|cos| of the angle at the top-left one,
+#: plus a tenth of the sizes' spread) is the code's, taken at once (`pick_triple`).
+RIGHT_ANGLE = 0.45
+#: Up to this one it is only a candidate (`skewed_triples`) that the code's known modules
+#: must confirm: a fold seen at a slant skews the angle between the finders of its two
+#: panels (development folded, 15 frames missed even without a time budget: 2 more read).
+SKEWED_ANGLE = 0.8
+
+
+def _scored_trios(finders: list[Finder]) -> list[tuple[float, tuple[Finder, Finder, Finder]]]:
+    """(score, (top-left, top-right, bottom-left)) of every way three alike finders, two of
+    them at comparable distances from the third, can be read, the most right-angled first."""
+    scored = []
     for trio in itertools.combinations(finders[:8], 3):
         sizes = [f.module for f in trio]
         if max(sizes) > 1.8 * min(sizes):
@@ -66,10 +76,22 @@ def pick_triple(finders: list[Finder]) -> tuple[Finder, Finder, Finder] | None:
             if min(la, lb) < 8 * tl.module or max(la, lb) > 2.2 * min(la, lb):
                 continue
             score = abs(float(va @ vb) / (la * lb)) + 0.1 * (max(sizes) / min(sizes) - 1)
-            if score < best_score:
-                cross = va[0] * vb[1] - va[1] * vb[0]
-                best, best_score = ((tl, a, b) if cross > 0 else (tl, b, a)), score
-    return best
+            cross = va[0] * vb[1] - va[1] * vb[0]
+            scored.append((score, (tl, a, b) if cross > 0 else (tl, b, a)))
+    return sorted(scored, key=lambda item: item[0])
+
+
+def pick_triple(finders: list[Finder]) -> tuple[Finder, Finder, Finder] | None:
+    """(top-left, top-right, bottom-left): the most right-angled triple of alike finders."""
+    scored = _scored_trios(finders)
+    return scored[0][1] if scored and scored[0][0] < RIGHT_ANGLE else None
+
+
+def skewed_triples(finders: list[Finder], most: int = 3) -> list[tuple[Finder, Finder, Finder]]:
+    """The `most` most right-angled trios beyond `RIGHT_ANGLE` but within `SKEWED_ANGLE`,
+    for when `pick_triple` finds none."""
+    return [trio for score, trio in _scored_trios(finders)
+            if RIGHT_ANGLE <= score < SKEWED_ANGLE][:most]
 
 
 def _turned(v: np.ndarray, sign: float) -> np.ndarray:

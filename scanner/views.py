@@ -1,4 +1,5 @@
-"""`View`: an image plus how its pixels map back to the camera frame.
+"""`View`: an image plus how its pixels map back to the camera frame (`WarpedView`: through
+a bent grid).
 
 A module of its own because both the preprocessors (`scanner.decoders`) and the costlier
 ones that live apart (`scanner.deblur`, `scanner.warp`) make views: with `View` here they
@@ -7,6 +8,7 @@ import it from one place instead of from each other (no import cycle).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -32,3 +34,22 @@ class View:
     def to_frame(self, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
         return pts / self.scale + np.array(self.offset, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class WarpedView(View):
+    """A synthetic code drawn from a bent grid; `to_frame` maps back through the warp.
+
+    `unwarp` is the last preprocessor of a pipeline: its image is already clean, and a view
+    derived from it (`derive`) would map back by scale and offset only, not the warp.
+    """
+
+    source: View | None = None
+    mapper: Callable[[np.ndarray], np.ndarray] | None = None
+    #: makes estimates of each module's darkness (dark > 0, its size how sure), better and
+    #: costlier one after another, for the soft decoder
+    soft: Callable[[], Iterator[np.ndarray]] | None = None
+
+    def to_frame(self, points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+        return self.source.to_frame(self.mapper(pts))

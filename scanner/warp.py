@@ -26,9 +26,9 @@ import numpy as np
 from .alignment import sample, seeds
 from .darkness import normalised_around
 from .equalise import detail, grid_estimates, module_samples
-from .finders import Finder, completed_pairs, find_finders, pick_triple, versions
+from .finders import Finder, completed_pairs, find_finders, pick_triple, skewed_triples, versions
 from .qrgrid import MAX_VERSION, known_modules, with_quiet_ring
-from .views import View
+from .views import View, WarpedView
 
 #: Mesh spacing in modules: finer follows wrinkles, coarser resists noise.  4 read more than
 #: 3 (or 2, 5, 6) on the development seed 11: bent 20 (19), cloth 18 (16), folded 15 (12) of 20.
@@ -49,25 +49,6 @@ SEEDED_POLISH = 3
 TREND = 0.5
 #: Working size of the crop's long side: finders need ~4 px per module to be found.
 WORK_SIDE = 640
-
-
-@dataclass(frozen=True)
-class WarpedView(View):
-    """A synthetic code drawn from a bent grid; `to_frame` maps back through the warp.
-
-    `unwarp` is the last preprocessor of a pipeline: its image is already clean, and a view
-    derived from it (`derive`) would map back by scale and offset only, not the warp.
-    """
-
-    source: View | None = None
-    mapper: Callable[[np.ndarray], np.ndarray] | None = None
-    #: makes estimates of each module's darkness (dark > 0, its size how sure), better and
-    #: costlier one after another, for the soft decoder
-    soft: Callable[[], Iterator[np.ndarray]] | None = None
-
-    def to_frame(self, points: np.ndarray) -> np.ndarray:
-        pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
-        return self.source.to_frame(self.mapper(pts))
 
 
 def mesh_side(n: int) -> int:
@@ -329,7 +310,7 @@ def _estimates(grid: Grid, found: _Found) -> Iterator[np.ndarray]:
 #: The last crops' codes (crop image, [_Found, ...]), newest last: later steps' grids
 #: (seeded, creased, flat) neither look for the finders nor grow the meshes again.
 _recent: list[tuple[np.ndarray, list[_Found]]] = []
-#: A trio with a stood-in finder is tried when the code's known modules agree this well
+#: A skewed trio or one with a stood-in finder is tried when the known modules agree this well
 #: through it (mean of -1..1 per module), the two best: with one finder dropped, the right
 #: trio scored 0.23-0.9 and was the best of six for 44 of 57 development frames.
 COMPLETED_AGREEMENT, COMPLETED_TRIED = 0.25, 2
@@ -361,9 +342,10 @@ def _agreement(found: _Found) -> float:
 
 
 def find_codes(view: View) -> list[_Found]:
-    """The crop's code at the working size: its three finders, or when only two are found
-    (a crease or a glare spot on the third), the likeliest trios with the third stood in
-    (`finders.completed_pairs`); none when neither."""
+    """The crop's code at the working size: its three finders, or when they are not found
+    at about a right angle, the likeliest trios the known modules confirm: skewed ones (a
+    fold seen at a slant, `finders.skewed_triples`), or two found and the third stood in
+    (a crease or a glare spot on it, `finders.completed_pairs`); none when neither."""
     for image, found in reversed(_recent):
         if image is view.image:
             return found
@@ -381,8 +363,9 @@ def find_codes(view: View) -> list[_Found]:
     if trio is not None:
         found = [_found(view, factor, work, trio)]
     else:
+        trios = skewed_triples(finders) + completed_pairs(finders)
         scored = sorted(((_agreement(f), i, f) for i, f in enumerate(
-            _found(view, factor, work, t) for t in completed_pairs(finders))), reverse=True)
+            _found(view, factor, work, t) for t in trios)), reverse=True)
         found = [f for score, _, f in scored[:COMPLETED_TRIED] if score >= COMPLETED_AGREEMENT]
     _recent[:] = _recent[-3:] + [(img, found)]
     return found

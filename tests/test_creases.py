@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from scanner import creases
+from scanner import creases, finders
 from scanner.chain import DEFAULT_STEPS, DecoderChain
+from scanner.finders import Finder, pick_triple, skewed_triples
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import make_gate_frames as gen  # noqa: E402 - the generator is a script, not a package
@@ -98,6 +99,26 @@ def test_a_creased_grid_zxing_cannot_read_is_read_by_the_soft_decoder(seed):
     assert DecoderChain([step], budget_ms=None).decode(gray).text == text
     refused = DecoderChain([step], budget_ms=None, confirm=lambda t: False).decode(gray)
     assert refused.text is None
+
+
+def _finder_at(x: float, y: float) -> Finder:
+    return Finder(np.array([x, y], float), 4.0, np.zeros((4, 2), np.float32))
+
+
+def test_finders_at_a_skewed_angle_are_offered_not_taken():
+    """Finders 62 degrees apart (a fold seen at a slant): too far from a right angle to be
+    taken at once, so `pick_triple` gives none, but offered to the known modules' check,
+    the corner nearest a right angle first; three in a row are offered nowhere."""
+    tl, tr = _finder_at(100, 100), _finder_at(300, 100)
+    turn = np.radians(62)
+    bl = _finder_at(100 + 200 * np.cos(turn), 100 + 200 * np.sin(turn))
+    assert pick_triple([tl, tr, bl]) is None
+    offered = skewed_triples([tl, tr, bl])
+    assert offered and offered[0][0] is tl and {id(f) for f in offered[0]} == {id(tl), id(tr), id(bl)}
+    upright = _finder_at(100, 300)
+    assert pick_triple([tl, tr, upright])[0] is tl
+    in_a_row = [tl, _finder_at(200, 104), _finder_at(300, 100)]
+    assert pick_triple(in_a_row) is None and skewed_triples(in_a_row) == []
 
 
 def test_the_creased_step_follows_the_mesh_it_starts_from_and_the_soft_decoder():
