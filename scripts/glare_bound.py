@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""How many glare-on-blur frames any decoder could read: the modules the camera clipped.
+"""How many glare-on-blur frames a decoder could read: the modules the camera clipped.
 
-A glare spot saturates the sensor; where a module's centre is clipped, nothing in the
-frame tells dark from light, so at best the module is an erasure.  This re-renders a
-generated set (the same seed and options as scripts/make_gate_frames.py, so the same
-frames), marks each `glare-blur` frame's modules whose centre is clipped, and counts per
-block the codewords touching one against the block's error-correction codewords.  A block
-with more is beyond every decoder (`LOST`); `readable` frames are readable in principle,
-were every unclipped module read right.  The bound is a little pessimistic: a codeword
-with one clipped module is right half the time by chance, so a `LOST` frame can be read.
+A glare spot saturates the sensor.  This re-renders a generated set (the same seed and
+options as scripts/make_gate_frames.py, so the same frames), marks each `glare-blur`
+frame's modules whose centre the camera clipped, and counts per block the codewords
+touching one against the block's error-correction codewords, twice:
+
+- `lost`: modules clipped with all 8 neighbours.  The blur spreads a module over its
+  neighbours' pixels, so only then is nothing left of it anywhere in the frame.  A block
+  with more such codewords than check codewords is beyond every decoder (`LOST`).
+- `clipped`: modules clipped at their centre.  A decoder that takes them for erasures
+  reads the frame only if no block has more (`within`); beyond that (`BEYOND`), it needs
+  the blur's traces around them, or luck (a clipped module is right half the time).
+
+Each line shows a block's `clipped/lost/check` codewords.
 
     python scripts/glare_bound.py --seed 19 --per-condition 20 \\
         --conditions bent,folded,cloth,glare-blur
@@ -43,8 +48,20 @@ def clipped_modules(trace: dict) -> np.ndarray:
     return level >= 255
 
 
+def with_neighbours(clipped: np.ndarray) -> np.ndarray:
+    """The modules clipped with all 8 neighbours (the quiet zone around counts as not
+    clipped: "lost" must not claim too much)."""
+    ring = np.pad(clipped, 1, constant_values=False)
+    out = clipped.copy()
+    h, w = clipped.shape
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            out &= ring[1 + dy:h + 1 + dy, 1 + dx:w + 1 + dx]
+    return out
+
+
 def erased_per_block(m: np.ndarray, clipped: np.ndarray) -> list[tuple[int, int]]:
-    """(codewords touching a clipped module, error-correction codewords) per block."""
+    """(codewords touching a `clipped` module, error-correction codewords) per block."""
     truth = np.where(m, 1.0, -1.0)
     ec_bits, mask = read_format(truth)
     values, _ = codewords(truth, mask)
@@ -62,20 +79,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--conditions", default=",".join(gen.CONDITIONS))
     args = p.parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    lost = total = 0
+    counts = {"LOST": 0, "BEYOND": 0, "within": 0}
     for cond in args.conditions.split(","):
         for i in range(args.per_condition):
             trace: dict = {}
             gen.render(rng, cond, trace)
             if cond != "glare-blur":
                 continue
-            blocks = erased_per_block(trace["modules"], clipped_modules(trace))
-            beyond = any(e > ec for e, ec in blocks)
-            lost += beyond
-            total += 1
-            print(f"{cond}_{i:03d}.jpg", "LOST" if beyond else "readable",
-                  " ".join(f"{e}/{ec}" for e, ec in blocks))
-    print(f"{total - lost} of {total} glare-blur frames readable in principle")
+            clipped = clipped_modules(trace)
+            centre = erased_per_block(trace["modules"], clipped)
+            lost = erased_per_block(trace["modules"], with_neighbours(clipped))
+            verdict = ("LOST" if any(e > ec for e, ec in lost) else
+                       "BEYOND" if any(e > ec for e, ec in centre) else "within")
+            counts[verdict] += 1
+            print(f"{cond}_{i:03d}.jpg", verdict,
+                  " ".join(f"{c}/{e}/{ec}" for (c, ec), (e, _) in zip(centre, lost)))
+    print(f"{sum(counts.values())} glare-blur frames: {counts['within']} within erasures, "
+          f"{counts['BEYOND']} beyond them, {counts['LOST']} lost")
     return 0
 
 
