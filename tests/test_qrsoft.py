@@ -18,7 +18,7 @@ from qrcode.constants import ERROR_CORRECT_H, ERROR_CORRECT_L, ERROR_CORRECT_M, 
 from scanner.chain import DEFAULT_STEPS, DecoderChain
 from scanner.deblur import deblur
 from scanner.views import View
-from scanner import regions, warp
+from scanner import flatfit, regions, warp
 from scanner.decoders import DECODERS
 from scanner.regions import find_regions
 from scanner import equalise
@@ -180,12 +180,12 @@ def test_a_glare_spot_reads_as_unsure_not_as_light(seed, monkeypatch):
     assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text != text
 
 
-@pytest.mark.parametrize("seed", [200, 231])
+@pytest.mark.parametrize("seed", [231, 269])
 def test_modules_the_camera_clipped_are_erased_not_read(seed, monkeypatch):
     """Generated glare-on-blur frames (development seeds) the soft step reads only when the
     modules whose centre the camera clipped are erased: deblurring turns the flat clipped
     patch into ripples, and modules on its rim came out sure and wrong (seeds 200-399: 5
-    frames read that were not, none lost)."""
+    frames read that were not, 1 lost, with the corners fitted as now)."""
     frame, text = glare_on_blur(seed)
     assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text == text
     kept = warp.grid_estimates
@@ -193,6 +193,18 @@ def test_modules_the_camera_clipped_are_erased_not_read(seed, monkeypatch):
     def without_erasing(detail_map, grid, clipped=None, factor=1.0):
         return kept(detail_map, grid, None, factor)
     monkeypatch.setattr(warp, "grid_estimates", without_erasing)
+    assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text != text
+
+
+@pytest.mark.parametrize("seed", [202, 215])
+def test_a_flat_grid_is_fitted_to_the_darkness_the_soft_decoder_samples(seed, monkeypatch):
+    """Generated glare-on-blur frames (development seeds) the soft step reads only when the
+    flat grid's corners are fitted to the soft decoder's own detail map: fitted to the
+    warp's contrast-normalised `norm`, a glare dome pulls them a fraction of a module off
+    (seeds 200-399: 8 frames read that were not, 2 lost)."""
+    frame, text = glare_on_blur(seed)
+    assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text == text
+    monkeypatch.setattr(flatfit, "darkness_fitted", lambda found: found.norm)  # as before
     assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text != text
 
 
@@ -211,7 +223,7 @@ def test_a_deblurred_view_keeps_where_its_crop_was_clipped():
     assert view.derive(view.image).clipped is None
 
 
-@pytest.mark.parametrize("seed", [192])
+@pytest.mark.parametrize("seed", [202])
 def test_a_blurred_code_on_a_busy_frame_gets_a_crop_of_its_own(seed, monkeypatch):
     """A strong blur takes the code's edges below the card's outline and the lines behind
     it, whose edges then run into one box as large as the frame; the box where edges run
