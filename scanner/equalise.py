@@ -32,6 +32,8 @@ REFITS, SURE, MIN_REFIT = 3, 0.7, 40
 #: each deblurring guess's flat grid (development glare-blur, seeds 23-53 / 61-73, 80 each):
 #: 8 modules 67 / 61 read, 4: 62 / 61, 2: 74 / 72, 1.5: 76 / 72, 1: 75 / 71.
 BACKGROUND = 1.5
+#: How far (modules) from a glare spot's core its clipped modules are erased (`glare_modules`).
+GLARE_REACH = 2
 #: The 4 edge neighbours and the 4 corner neighbours of a module.
 EDGES = np.float32([[0, 1, 0], [1, 0, 1], [0, 1, 0]])
 CORNERS = np.float32([[1, 0, 1], [0, 0, 0], [1, 0, 1]])
@@ -150,25 +152,39 @@ def _solve(samples: np.ndarray, known: np.ndarray, sign: np.ndarray, mix: np.nda
 def grid_estimates(detail_map: np.ndarray, grid, clipped: np.ndarray | None = None,
                    factor: float = 1.0) -> Iterator[np.ndarray]:
     """`estimates` of the modules `grid` places on `detail_map`, each erased (0) where its
-    centre was clipped (`clipped`, in pixels `factor` times coarser than `detail_map`'s).
+    centre was clipped in a glare spot (`glare_modules`; `clipped` is in pixels `factor`
+    times coarser than `detail_map`'s).
 
-    A module clipped in the camera carries nothing, but a deblurred crop's ripples make
+    A module clipped in the camera carries little, but a deblurred crop's ripples make
     some of them look sure, and a sure wrong module costs the decoder twice what an erased
     one does (development glare-blur, each deblurring guess's flat grid: 148 of 160 read
-    without, 150 with the erasing; erasing only modules whose 8 neighbours are clipped
-    too, or 6 or 4 of them: 148, since the wrong sure ones lie on the clipped patch's rim).
-    A light module clipped where the code is not blurred is erased too, at the cost of
-    one erasure where it was right; the deblurring views that carry `clipped` are made
-    only for blurred crops."""
+    without, 150 with every clipped module erased; erasing only those whose 8 neighbours
+    are clipped too, or 6 or 4 of them: 148, since the wrong sure ones lie on the clipped
+    patch's rim)."""
     values = estimates(module_samples(detail_map, grid))
     if clipped is None:
         yield from values
         return
     n = grid.n
     centres = grid(with_quiet_ring(n)[2]).reshape(n + 2, n + 2, 2)[1:-1, 1:-1] / factor
-    erased = sample(clipped.astype(np.float32), centres).reshape(n, n) >= 0.5
+    erased = glare_modules(sample(clipped.astype(np.float32), centres).reshape(n, n) >= 0.5)
     for x in values:
         yield np.where(erased, np.float32(0), x)
+
+
+def glare_modules(clipped: np.ndarray) -> np.ndarray:
+    """Of the modules clipped at their centre (n x n), those of a glare spot: within
+    `GLARE_REACH` modules of one clipped with all 8 neighbours (the spot's core).
+
+    A photo exposed brightly clips light modules all over a code, never a dark one, so no
+    core forms and its light modules keep their (right) values: erasing every clipped
+    module spent the error correction that read 2 of the 24 cloth photos of
+    `frames-real` (qrcode-4_30, _33) in `chain-still`."""
+    mask = clipped.astype(np.uint8)
+    core = cv2.erode(mask, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                     borderValue=0)
+    reach = 2 * GLARE_REACH + 3
+    return clipped & (cv2.dilate(core, np.ones((reach, reach), np.uint8)) > 0)
 
 
 def module_samples(detail_map: np.ndarray, grid) -> np.ndarray:

@@ -158,7 +158,7 @@ def test_the_equaliser_undoes_a_blur_on_the_grid():
     assert decode_soft(values).text == text
 
 
-@pytest.mark.parametrize("seed", [118, 135])
+@pytest.mark.parametrize("seed", [118, 227])
 def test_the_refitted_mix_reads_glare_on_blur_the_first_does_not(seed, monkeypatch):
     """Generated glare-on-blur frames (development seeds) the soft step reads only with the
     mix refitted from the sure modules (`equalise.estimates`)."""
@@ -180,12 +180,12 @@ def test_a_glare_spot_reads_as_unsure_not_as_light(seed, monkeypatch):
     assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text != text
 
 
-@pytest.mark.parametrize("seed", [231, 269])
+@pytest.mark.parametrize("seed", [232, 269])
 def test_modules_the_camera_clipped_are_erased_not_read(seed, monkeypatch):
     """Generated glare-on-blur frames (development seeds) the soft step reads only when the
-    modules whose centre the camera clipped are erased: deblurring turns the flat clipped
-    patch into ripples, and modules on its rim came out sure and wrong (seeds 200-399: 5
-    frames read that were not, 1 lost, with the corners fitted as now)."""
+    modules whose centre the camera clipped in the glare spot are erased: deblurring turns
+    the flat clipped patch into ripples, and modules on its rim came out sure and wrong
+    (seeds 200-399: 3 frames read that were not, none lost)."""
     frame, text = glare_on_blur(seed)
     assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text == text
     kept = warp.grid_estimates
@@ -196,16 +196,34 @@ def test_modules_the_camera_clipped_are_erased_not_read(seed, monkeypatch):
     assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text != text
 
 
-@pytest.mark.parametrize("seed", [202, 215])
+@pytest.mark.parametrize("seed", [215, 232])
 def test_a_flat_grid_is_fitted_to_the_darkness_the_soft_decoder_samples(seed, monkeypatch):
     """Generated glare-on-blur frames (development seeds) the soft step reads only when the
     flat grid's corners are fitted to the soft decoder's own detail map: fitted to the
     warp's contrast-normalised `norm`, a glare dome pulls them a fraction of a module off
-    (seeds 200-399: 8 frames read that were not, 2 lost)."""
+    (seeds 200-399: 8 frames read that were not, 1 lost)."""
     frame, text = glare_on_blur(seed)
     assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text == text
     monkeypatch.setattr(flatfit, "darkness_fitted", lambda found: found.norm)  # as before
     assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text != text
+
+
+def test_only_a_glare_spot_s_clipped_modules_are_erased():
+    """A photo exposed brightly clips the light modules of a code, never a dark one, so a
+    module clipped with all 8 neighbours (a glare spot's core) is rare: a 3 x 3 patch of
+    light modules.  Only the clipped modules within `GLARE_REACH` of a core are erased; a
+    clipped light module away from one keeps its (right) value."""
+    bright = ~matrix("https://gate.example/p/0123456789", "M")  # light modules clipped
+    assert 0 < equalise.glare_modules(bright).sum() < 0.06 * bright.sum()
+    spot = np.zeros((33, 33), bool)
+    spot[10:15, 10:15] = True  # the core's patch
+    spot[9, 12] = spot[16, 12] = True  # on its rim, one and two modules out
+    spot[12, 19] = True  # far off: four modules beyond the patch
+    erased = equalise.glare_modules(spot)
+    assert erased[10:15, 10:15].all() and erased[9, 12] and erased[16, 12]
+    assert not erased[12, 19] and (erased <= spot).all()
+    assert not equalise.glare_modules(~matrix("GP1.abcdefghijklmnopqrstuvwxyz0123456789.xyz",
+                                              "M")).any()
 
 
 def test_a_deblurred_view_keeps_where_its_crop_was_clipped():
@@ -223,7 +241,7 @@ def test_a_deblurred_view_keeps_where_its_crop_was_clipped():
     assert view.derive(view.image).clipped is None
 
 
-@pytest.mark.parametrize("seed", [202])
+@pytest.mark.parametrize("seed", [447])
 def test_a_blurred_code_on_a_busy_frame_gets_a_crop_of_its_own(seed, monkeypatch):
     """A strong blur takes the code's edges below the card's outline and the lines behind
     it, whose edges then run into one box as large as the frame; the box where edges run
