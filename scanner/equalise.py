@@ -176,10 +176,10 @@ def glare_modules(clipped: np.ndarray) -> np.ndarray:
     """Of the modules clipped at their centre (n x n), those of a glare spot: within
     `GLARE_REACH` modules of one clipped with all 8 neighbours (the spot's core).
 
-    A photo exposed brightly clips light modules all over a code, never a dark one, so no
-    core forms and its light modules keep their (right) values: erasing every clipped
-    module spent the error correction that read 2 of the 24 cloth photos of
-    `frames-real` (qrcode-4_30, _33) in `chain-still`."""
+    A photo exposed brightly clips light modules all over a code, never a dark one, so a
+    core forms only where 3 x 3 light modules meet, and the light modules elsewhere keep
+    their (right) values: erasing every clipped module spent the error correction that
+    read 2 of the 24 cloth photos of `frames-real` (qrcode-4_30, _33) in `chain-still`."""
     mask = clipped.astype(np.uint8)
     core = cv2.erode(mask, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
                      borderValue=0)

@@ -303,7 +303,7 @@ class _Found:
 
 
 def _estimates(grid: Grid, found: _Found) -> Iterator[np.ndarray]:
-    """The grid's module values with the blur undone, then refined, clipped ones erased."""
+    """The grid's module values with the blur undone, then refined, a glare spot's erased."""
     return grid_estimates(found.detail_map, grid, found.view.clipped, found.factor)
 
 

@@ -114,7 +114,8 @@ def test_finders_at_a_skewed_angle_are_offered_not_taken():
     bl = _finder_at(100 + 200 * np.cos(turn), 100 + 200 * np.sin(turn))
     assert pick_triple([tl, tr, bl]) is None
     offered = skewed_triples([tl, tr, bl])
-    assert offered and offered[0][0] is tl and {id(f) for f in offered[0]} == {id(tl), id(tr), id(bl)}
+    assert offered and offered[0][0] is tl
+    assert {id(f) for f in offered[0]} == {id(tl), id(tr), id(bl)}
     upright = _finder_at(100, 300)
     assert pick_triple([tl, tr, upright])[0] is tl
     in_a_row = [tl, _finder_at(200, 104), _finder_at(300, 100)]
