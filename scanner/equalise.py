@@ -58,7 +58,7 @@ def _known(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(known, sign, fit) on the grid with its quiet-zone ring: modules known in advance,
     +1 dark / -1 light for them, and those whose 8 neighbours are known too (the fit's)."""
     known, sign, _ = with_quiet_ring(n)
-    return known, sign, _with_sure_neighbours(known)
+    return known, sign, with_neighbours(known)
 
 
 def _around(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
@@ -94,7 +94,7 @@ def estimates(samples: np.ndarray) -> Iterator[np.ndarray]:
     x = _solve(samples, known, sign, *mix, start=None)
     yield x[1:-1, 1:-1]
     for _ in range(REFITS):
-        sure = _with_sure_neighbours(known | (np.abs(x) > SURE))
+        sure = with_neighbours(known | (np.abs(x) > SURE))
         if sure.sum() < MIN_REFIT:
             return
         mix = _learn_mix(np.where(known, sign, np.sign(x)).astype(np.float32), samples, sure)
@@ -104,11 +104,12 @@ def estimates(samples: np.ndarray) -> Iterator[np.ndarray]:
         yield x[1:-1, 1:-1]
 
 
-def _with_sure_neighbours(sure: np.ndarray) -> np.ndarray:
-    """Where a module and its 8 neighbours are all sure."""
-    h, w = sure.shape
-    ring = np.pad(sure, 1, constant_values=False)
-    out = np.ones_like(sure)
+def with_neighbours(mask: np.ndarray) -> np.ndarray:
+    """Where a module and its 8 neighbours all are in `mask` (outside it counts as not):
+    the modules sure enough to learn a mix from, a glare spot's core."""
+    h, w = mask.shape
+    ring = np.pad(mask, 1, constant_values=False)
+    out = np.ones_like(mask)
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
             out &= ring[1 + dy:h + 1 + dy, 1 + dx:w + 1 + dx]
@@ -180,9 +181,7 @@ def glare_modules(clipped: np.ndarray) -> np.ndarray:
     core forms only where 3 x 3 light modules meet, and the light modules elsewhere keep
     their (right) values: erasing every clipped module spent the error correction that
     read 2 of the 24 cloth photos of `frames-real` (qrcode-4_30, _33) in `chain-still`."""
-    mask = clipped.astype(np.uint8)
-    core = cv2.erode(mask, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
-                     borderValue=0)
+    core = with_neighbours(clipped).astype(np.uint8)
     reach = 2 * GLARE_REACH + 3
     return clipped & (cv2.dilate(core, np.ones((reach, reach), np.uint8)) > 0)
 

@@ -32,7 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]
 import make_gate_frames as gen  # noqa: E402 - a sibling script
-from scanner.qrsoft import codewords, read_format, split_blocks  # noqa: E402
+from scanner.equalise import with_neighbours  # noqa: E402
+from scanner.qrsoft import data_positions, read_format, split_blocks  # noqa: E402
 
 
 def clipped_modules(trace: dict) -> np.ndarray:
@@ -48,28 +49,15 @@ def clipped_modules(trace: dict) -> np.ndarray:
     return level >= 255
 
 
-def with_neighbours(clipped: np.ndarray) -> np.ndarray:
-    """The modules clipped with all 8 neighbours (the quiet zone around counts as not
-    clipped: "lost" must not claim too much)."""
-    ring = np.pad(clipped, 1, constant_values=False)
-    out = clipped.copy()
-    h, w = clipped.shape
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            out &= ring[1 + dy:h + 1 + dy, 1 + dx:w + 1 + dx]
-    return out
-
-
 def erased_per_block(m: np.ndarray, clipped: np.ndarray) -> list[tuple[int, int]]:
     """(codewords touching a `clipped` module, error-correction codewords) per block."""
-    truth = np.where(m, 1.0, -1.0)
-    ec_bits, mask = read_format(truth)
-    values, _ = codewords(truth, mask)
-    _, sureness = codewords(np.where(clipped, 0.0, truth), mask)
-    touched = sureness < -0.5  # a module at 0 is wrong half the time: log(1/2) per module
     n = m.shape[0]
+    ec_bits, _ = read_format(np.where(m, 1.0, -1.0))
+    rows, cols = data_positions(n)
+    count = len(rows) // 8  # codewords in reading order, as `qrsoft.codewords` lays them
+    touched = clipped[rows, cols][:count * 8].reshape(count, 8).any(1)
     return [(int(touched[idx].sum()), len(idx) - data)
-            for idx, data in split_blocks((n - 17) // 4, ec_bits, len(values))]
+            for idx, data in split_blocks((n - 17) // 4, ec_bits, count)]
 
 
 def main(argv: list[str] | None = None) -> int:

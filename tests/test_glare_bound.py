@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scanner.equalise import with_neighbours
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import glare_bound  # noqa: E402 - scripts are not a package
 import make_gate_frames as gen  # noqa: E402
@@ -29,11 +31,11 @@ def test_a_clipped_module_erases_the_codewords_it_touches():
     assert all(e == 0 for e, _ in none) and all(ec > 0 for _, ec in none)
     everything = glare_bound.erased_per_block(m, np.ones(m.shape, bool))
     assert all(e > ec for e, ec in everything)
-    inner = glare_bound.with_neighbours(np.ones(m.shape, bool))
+    inner = with_neighbours(np.ones(m.shape, bool))
     assert inner[1:-1, 1:-1].all() and not inner[0].any() and not inner[:, -1].any()
     speck = np.zeros(m.shape, bool)
     speck[5:8, 5:9] = True  # 3 x 4: only its 2 middle modules keep all 8 neighbours
-    assert glare_bound.with_neighbours(speck).sum() == 2
+    assert with_neighbours(speck).sum() == 2
     corner = np.zeros(m.shape, bool)
     corner[-4:, -4:] = True  # the first data codewords: bottom right
     assert 0 < sum(e for e, _ in glare_bound.erased_per_block(m, corner)) <= 4
