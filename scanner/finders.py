@@ -59,6 +59,10 @@ RIGHT_ANGLE = 0.45
 #: must confirm: a fold seen at a slant skews the angle between the finders of its two
 #: panels (development folded, 15 frames missed even without a time budget: 2 more read).
 SKEWED_ANGLE = 0.8
+#: Finders are alike (of one code) when the largest module width is at most this many
+#: times the smallest: for a trio (`pick_triple`, `skewed_triples`) and a pair
+#: (`completed_pairs`).
+ALIKE_SIZES = 1.8
 
 
 def _scored_trios(finders: list[Finder]) -> list[tuple[float, tuple[Finder, Finder, Finder]]]:
@@ -67,7 +71,7 @@ def _scored_trios(finders: list[Finder]) -> list[tuple[float, tuple[Finder, Find
     scored = []
     for trio in itertools.combinations(finders[:8], 3):
         sizes = [f.module for f in trio]
-        if max(sizes) > 1.8 * min(sizes):
+        if max(sizes) > ALIKE_SIZES * min(sizes):
             continue
         for k in range(3):
             tl, a, b = trio[k], trio[(k + 1) % 3], trio[(k + 2) % 3]
@@ -112,7 +116,7 @@ def completed_pairs(finders: list[Finder]) -> list[tuple[Finder, Finder, Finder]
     pair is a side (the third beyond either end, on either hand) or the diagonal (the third
     on either hand of it): six trios, which the caller tells apart by the known modules."""
     pairs = [(a, b) for a, b in itertools.combinations(finders[:8], 2)
-             if max(a.module, b.module) <= 1.8 * min(a.module, b.module)
+             if max(a.module, b.module) <= ALIKE_SIZES * min(a.module, b.module)
              and np.linalg.norm(a.centre - b.centre) >= 8 * min(a.module, b.module)]
     if not pairs:
         return []
