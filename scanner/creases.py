@@ -22,7 +22,6 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .finders import versions
 from .views import View
 from .warp import (MESH, Grid, control_points, find_codes, finder_mesh, grid_view, mesh_side,
                    refine)
@@ -159,5 +158,5 @@ def creased(view: View) -> Iterator[Callable[[], View | None]]:
     """The chain's preprocessor: one creased grid per code found and size its finders
     allow (the likeliest first), as deferred thunks drawn as clean codes (`grid_view`)."""
     for found in find_codes(view):
-        for version in versions(*found.trio):
-            yield functools.partial(_creased_view, found, 17 + 4 * version)
+        for n in found.sizes:
+            yield functools.partial(_creased_view, found, n)

@@ -31,7 +31,8 @@ from .deblur import deblur
 from .finders import versions
 from .qrgrid import with_quiet_ring
 from .views import View
-from .warp import Grid, find_codes, fit_homography, grid_view, known_agreement
+from .sizing import fit_homography, known_agreement
+from .warp import Grid, find_codes, grid_view
 
 #: Corner shifts tried, in module widths: each step halves once no shift of it helps.
 STEPS = (0.5, 0.25, 0.125)

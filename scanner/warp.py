@@ -28,6 +28,7 @@ from .darkness import normalised_around
 from .equalise import detail, grid_estimates, module_samples
 from .finders import Finder, completed_pairs, find_finders, pick_triple, skewed_triples, versions
 from .qrgrid import MAX_VERSION, known_modules, with_quiet_ring
+from .sizing import fit_homography, known_agreement, likely_sizes
 from .views import View, WarpedView
 
 #: Mesh spacing in modules: finer follows wrinkles, coarser resists noise.  4 read more than
@@ -85,26 +86,6 @@ class Grid:
         uv = np.asarray(uv, np.float32).reshape(-1, 2)
         ctrl, w = _bilinear(uv, self.k)
         return self.base(uv) + (self.shift.reshape(-1, 2)[ctrl] * w[..., None]).sum(1)
-
-
-def fit_homography(trio: tuple[Finder, Finder, Finder], n: int) -> np.ndarray | None:
-    """Module coordinates -> pixels from the finders' centres and the corners matched to them
-    (the centres' affine map when no corner matches: a homography needs four points)."""
-    origins = ((0, 0), (n - 7, 0), (0, n - 7))
-    centres = np.float32([[x + 3.5, y + 3.5] for x, y in origins])
-    affine = cv2.getAffineTransform(centres, np.float32([f.centre for f in trio]))
-    src, dst = list(centres), [f.centre for f in trio]
-    for f, (x, y) in zip(trio, origins):
-        square = np.float32([[x, y], [x + 7, y], [x + 7, y + 7], [x, y + 7]])
-        for uv, guess in zip(square, square @ affine[:, :2].T + affine[:, 2]):
-            d = np.linalg.norm(f.corners - guess, axis=1)
-            if d.min() < 2 * f.module:
-                src.append(uv)
-                dst.append(f.corners[int(d.argmin())])
-    if len(src) < 4:  # no corner matched (blurred or clipped finders): the affine fit
-        return np.vstack([affine, [0.0, 0.0, 1.0]])
-    hom, _ = cv2.findHomography(np.float32(src), np.float32(dst), 0)
-    return hom
 
 
 def _bilinear(uv: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -292,6 +273,11 @@ class _Found:
     work: np.ndarray  # the crop at the working size
 
     @functools.cached_property
+    def sizes(self) -> list[int]:
+        """The sizes to grow grids for, likeliest first (`likely_sizes`)."""
+        return likely_sizes(self.trio, self.norm)
+
+    @functools.cached_property
     def meshes(self) -> dict[int, Grid | None]:
         """The finder-grown mesh of each size fitted so far (`finder_mesh`)."""
         return {}
@@ -314,18 +300,6 @@ _recent: list[tuple[np.ndarray, list[_Found]]] = []
 #: through it (mean of -1..1 per module), the two best: with one finder dropped, the right
 #: trio scored 0.23-0.9 and was the best of six for 44 of 57 development frames.
 COMPLETED_AGREEMENT, COMPLETED_TRIED = 0.25, 2
-
-
-def known_agreement(norm: np.ndarray, hom: np.ndarray, n: int, ring: bool = False) -> float:
-    """How well the modules every code of size n has (and with `ring` the quiet zone's
-    ring around it) agree with `norm` through `hom`: the mean of -1..1 per module."""
-    known, sign, centres = with_quiet_ring(n)
-    pick = known.copy()
-    if not ring:
-        pick[0, :] = pick[-1, :] = pick[:, 0] = pick[:, -1] = False
-    pick = pick.ravel()
-    vals = sample(norm, cv2.perspectiveTransform(centres[pick][None], hom)[0])
-    return float(np.mean(vals * sign.ravel()[pick].astype(np.float64)))
 
 
 def _found(view: View, factor: float, work: np.ndarray, trio) -> _Found:
@@ -415,8 +389,8 @@ def unwarp(view: View) -> Iterator[Callable[[], View]]:
     thunks: the costly mesh fit runs only for the hypotheses the chain has time to try.
     """
     for found in find_codes(view):
-        for version in versions(*found.trio):
-            yield _hypothesis(found, 17 + 4 * version, seeded=False)
+        for n in found.sizes:
+            yield _hypothesis(found, n, seeded=False)
 
 
 def unwarp_seeded(view: View) -> Iterator[Callable[[], View]]:
@@ -427,7 +401,7 @@ def unwarp_seeded(view: View) -> Iterator[Callable[[], View]]:
     placed beside `unwarp` its grids would take frame time from the cheap steps after it.
     """
     for found in find_codes(view):
-        for version in versions(*found.trio):
-            if version >= 2:  # version 1 has no alignment pattern
-                yield _hypothesis(found, 17 + 4 * version, seeded=True)
+        for n in found.sizes:
+            if n > 21:  # version 1 has no alignment pattern
+                yield _hypothesis(found, n, seeded=True)
 

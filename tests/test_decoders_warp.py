@@ -20,8 +20,8 @@ from scanner.qrgrid import alignment_centres
 from scanner.views import View
 from scanner import alignment, warp
 from scanner.darkness import normalised, normalised_around
-from scanner.warp import (Finder, WarpedView, find_finders, fit_homography, known_modules,
-                          pick_triple, unwarp)
+from scanner.sizing import fit_homography
+from scanner.warp import Finder, WarpedView, find_finders, known_modules, pick_triple, unwarp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
