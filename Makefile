@@ -11,7 +11,7 @@ APT_PACKAGES := libzbar0 fonts-noto-cjk postgresql chromium poppler-utils libgl1
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install system-deps vendor demo test test-hours bench bench-scans bench-district translations voice clean
+.PHONY: install system-deps vendor demo test test-hours bench bench-held bench-scans bench-district translations voice clean
 
 install: system-deps $(VENV)/.installed translations vendor
 
@@ -83,6 +83,12 @@ bench: install
 	$(PY) scripts/make_gate_frames.py build/heldout-bent --per-condition 20 --seed 19 --conditions bent,folded,cloth,glare-blur
 	$(PY) -m scanner bench $(wildcard ../shared/frames ../shared/frames-real) build/heldout build/heldout-bent
 	$(PY) scripts/bench_print.py
+
+# Passes held up at the gate for a second (30 frames each, the held-out seed 19), read frame
+# after frame by the gate's live chain (docs/benchmark-decoders.md).
+bench-held: install
+	$(PY) scripts/make_gate_frames.py build/held --per-condition 20 --seed 19 --conditions bent,folded,cloth,glare-blur --held 30
+	$(PY) scripts/bench_held.py build/held --still
 
 # Scan API under gunicorn vs a bare one-INSERT endpoint, SQLite and PostgreSQL (about a minute).
 bench-scans: install

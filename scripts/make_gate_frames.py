@@ -255,8 +255,57 @@ def glare(img: np.ndarray, rng, centre, radius: float, strength: float) -> np.nd
     return img + spot[..., None]
 
 
-def render(rng: np.random.Generator, condition: str, trace: dict | None = None):
+class _Tremor:
+    """What changes between frames of a pass held still at the gate (nothing without a
+    random source: a still frame is rendered exactly as before)."""
+
+    def __init__(self, jitter: np.random.Generator | None):
+        self.jitter = jitter
+
+    def shift(self, img: np.ndarray) -> np.ndarray:
+        """The whole frame moved by a fraction of a pixel (sub-pixel hand tremor)."""
+        if self.jitter is None:
+            return img
+        dx, dy = self.jitter.normal(0, 0.35, 2)
+        h, w = img.shape[:2]
+        return cv2.warpAffine(img, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h),
+                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+    def move(self, width: float) -> np.ndarray:
+        """How far a glare spot moves as the card tilts a degree or so."""
+        return np.zeros(2) if self.jitter is None else self.jitter.normal(0, 0.04, 2) * width
+
+    def scale(self) -> float:
+        return 1.0 if self.jitter is None else float(self.jitter.uniform(0.92, 1.08))
+
+    def noise(self, drawn: np.ndarray, sigma: float) -> np.ndarray:
+        """Sensor noise: the one drawn for the still (so the stream stays the same), or a
+        fresh field of the same strength for a later frame."""
+        if self.jitter is None:
+            return drawn
+        return self.jitter.normal(0, sigma, drawn.shape)
+
+
+def render_held(rng: np.random.Generator, condition: str, count: int, seed: int):
+    """`count` frames of one pass held up at the gate: the first is exactly the still
+    `render` gives, the rest the same scene with tremor and fresh noise.  `rng` moves on
+    as after one still.  Yields (BGR frame, text, JPEG bytes)."""
+    state = rng.bit_generator.state
+    yield render(rng, condition)
+    for k in range(1, count):
+        again = np.random.default_rng()
+        again.bit_generator.state = state
+        yield render(again, condition, jitter=np.random.default_rng([seed, k]))
+
+
+def render(rng: np.random.Generator, condition: str, trace: dict | None = None,
+           jitter: np.random.Generator | None = None):
     """One frame for a condition: (BGR frame, text encoded, its JPEG bytes).
+
+    `jitter`, when given, makes a later frame of the same pass held up at the gate: the
+    same scene from the same `rng` state, with the hand's tremor on top (the frame moves by
+    a fraction of a pixel, a glare spot moves and changes a little, the blur too) and the
+    sensor's noise drawn afresh (`render_held`).
 
     `trace`, when given, receives the symbol's modules (`modules`), its corners in the
     frame (`quad`, flat placements only) and the image just before it is clipped to
@@ -303,13 +352,23 @@ def render(rng: np.random.Generator, condition: str, trace: dict | None = None):
         quad = place(frame, art, corners, rng, code_px=code_px, angle=angle, tilt=tilt)
         trace["quad"] = quad
     img = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    shot, buf = _through_camera(img, rng, parts, quad, pitch, _Tremor(jitter), trace)
+    return shot, text, buf
+
+
+def _through_camera(img: np.ndarray, rng: np.random.Generator, parts: set, quad: np.ndarray,
+                    pitch: float, tremor: _Tremor, trace: dict):
+    """The placed scene as the webcam delivers it: lens softness, the condition's glare,
+    blur, shake or dimness, sensor noise, JPEG.  (decoded BGR frame, JPEG bytes)"""
     img = cv2.GaussianBlur(img, (0, 0), 0.5)  # lens and demosaic softness
+    img = tremor.shift(img)
     if "glare" in parts:
-        centre = quad.mean(axis=0) + rng.uniform(-0.3, 0.3, 2) * (np.ptp(quad[:, 0]))
-        img = glare(img, rng, centre, radius=rng.uniform(0.12, 0.3) * np.ptp(quad[:, 0]),
-                    strength=rng.uniform(120, 260))
+        width = np.ptp(quad[:, 0])
+        centre = quad.mean(axis=0) + rng.uniform(-0.3, 0.3, 2) * width + tremor.move(width)
+        img = glare(img, rng, centre, radius=rng.uniform(0.12, 0.3) * width,
+                    strength=rng.uniform(120, 260) * tremor.scale())
     if "blur" in parts:
-        img = cv2.GaussianBlur(img, (0, 0), pitch * rng.uniform(0.45, 0.8))
+        img = cv2.GaussianBlur(img, (0, 0), pitch * rng.uniform(0.45, 0.8) * tremor.scale())
     if "motion" in parts:
         length = pitch * rng.uniform(1.5, 4.0)
         img = cv2.filter2D(img, -1, shake_kernel(length, rng.uniform(0, 180)),
@@ -319,12 +378,13 @@ def render(rng: np.random.Generator, condition: str, trace: dict | None = None):
         gain = rng.uniform(0.15, 0.35)
         img = 255.0 * (img * gain / 255.0) ** rng.uniform(0.9, 1.2) + rng.uniform(0, 10)
         noise = rng.uniform(5, 11)
-    img = img + rng.normal(0, noise, img.shape[:2])[..., None] + rng.normal(0, noise * 0.4, img.shape)
+    img = img + tremor.noise(rng.normal(0, noise, img.shape[:2])[..., None], noise)
+    img = img + tremor.noise(rng.normal(0, noise * 0.4, img.shape), noise * 0.4)
     trace["unclipped"] = img
     img = np.clip(img, 0, 255).astype(np.uint8)
     quality = int(rng.integers(6, 16)) if "jpeg" in parts else int(rng.integers(75, 93))
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR), text, buf
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR), buf
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -333,7 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-condition", type=int, default=30)
     p.add_argument("--seed", type=int, default=20240917)
     p.add_argument("--conditions", default=",".join(CONDITIONS))
+    p.add_argument("--held", type=int, default=0, metavar="K",
+                   help="K frames of each pass held up (folders <condition>_<nnn>/), not stills")
     args = p.parse_args(argv)
+    if args.held:
+        return _write_held(args)
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     truth = {}
@@ -348,6 +412,25 @@ def main(argv: list[str] | None = None) -> int:
             truth[name] = text
     (args.out / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True), encoding="utf-8")
     print(f"{len(truth)} frames in {args.out}")
+    return 0
+
+
+def _write_held(args) -> int:
+    """Held-up passes: a folder of frames f00.jpg, f01.jpg... per pass (scripts/bench_held.py)."""
+    rng = np.random.default_rng(args.seed)
+    truth = {}
+    for cond in args.conditions.split(","):
+        if cond not in CONDITIONS:
+            print(f"unknown condition {cond!r}", file=sys.stderr)
+            return 2
+        for i in range(args.per_condition):
+            name = f"{cond}_{i:03d}"
+            (args.out / name).mkdir(parents=True, exist_ok=True)
+            for k, (_, text, buf) in enumerate(render_held(rng, cond, args.held, args.seed * 1000 + i)):
+                (args.out / name / f"f{k:02d}.jpg").write_bytes(buf.tobytes())
+            truth[name] = text
+    (args.out / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True), encoding="utf-8")
+    print(f"{len(truth)} held passes of {args.held} frames in {args.out}")
     return 0
 
 

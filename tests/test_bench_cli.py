@@ -169,3 +169,26 @@ def test_held_out_frames_are_made_and_read(tmp_path):
     assert methods["chain"]["frames"] == 6
     assert methods["chain-still"]["decoded"] == 6
     assert methods["chain-still-signed"]["decoded"] == 6
+
+
+def test_held_passes_start_at_the_still_frame_and_are_read_frame_after_frame(tmp_path):
+    """`--held K` renders each pass as K frames of a hand holding it up: the first is the
+    still frame of the same seed byte for byte (so held and still figures compare), the
+    others move a little; scripts/bench_held.py reads them as the gate does."""
+    gen = [sys.executable, str(ROOT / "scripts" / "make_gate_frames.py")]
+    args = ["--per-condition", "2", "--seed", "3", "--conditions", "nominal,bent"]
+    subprocess.run(gen + [str(tmp_path / "still")] + args, check=True, capture_output=True,
+                   timeout=120)
+    subprocess.run(gen + [str(tmp_path / "held")] + args + ["--held", "3"], check=True,
+                   capture_output=True, timeout=120)
+    held = json.loads((tmp_path / "held" / "truth.json").read_text(encoding="utf-8"))
+    still = json.loads((tmp_path / "still" / "truth.json").read_text(encoding="utf-8"))
+    assert held == {name.removesuffix(".jpg"): text for name, text in still.items()}
+    for name in held:
+        frames = [(tmp_path / "held" / name / f"f0{k}.jpg").read_bytes() for k in range(3)]
+        assert frames[0] == (tmp_path / "still" / f"{name}.jpg").read_bytes()
+        assert frames[1] != frames[0] and frames[2] != frames[1]
+    res = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_held.py"),
+                          str(tmp_path / "held")], capture_output=True, text=True, check=True,
+                         timeout=300)
+    assert "nominal        2/2" in res.stdout and "wrong 0" in res.stdout
