@@ -155,8 +155,9 @@ def _creased_view(found, n: int) -> View | None:
 
 
 def creased(view: View) -> Iterator[Callable[[], View | None]]:
-    """The chain's preprocessor: one creased grid per code found and size its finders
-    allow (the likeliest first), as deferred thunks drawn as clean codes (`grid_view`)."""
+    """The chain's preprocessor: one creased grid per code found and size it may have
+    (`sizing.likely_sizes`, the likeliest first), as deferred thunks drawn as clean codes
+    (`grid_view`)."""
     for found in find_codes(view):
         for n in found.sizes:
             yield functools.partial(_creased_view, found, n)

@@ -383,7 +383,7 @@ def _hypothesis(found: _Found, n: int, seeded: bool) -> Callable[[], View | None
 
 def unwarp(view: View) -> Iterator[Callable[[], View]]:
     """Synthetic codes sampled through a bent grid grown from the finders, one per likely
-    version (see module doc).
+    size (`sizing.likely_sizes`; see module doc).
 
     Declines unless three finder patterns (or two, `find_codes`) are found.  A generator of
     thunks: the costly mesh fit runs only for the hypotheses the chain has time to try.
