@@ -116,4 +116,4 @@ def log_in(page, base: str, username: str, password: str) -> None:
 def decode_qr(png: bytes) -> list[str]:
     """Every QR code zxing finds in a screenshot, as text."""
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
-    return [r.text for r in zxingcpp.read_barcodes(pixels)]
+    return [r.text for r in zxingcpp.read_barcodes(pixels, formats=zxingcpp.BarcodeFormat.QRCode)]

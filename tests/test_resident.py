@@ -22,7 +22,8 @@ def svg_to_text(svg: str) -> str:
     grid = np.full((n, n), 255, np.uint8)
     for x, y, w in re.findall(r"M(\d+) (\d+)h(\d+)", svg):
         grid[int(y), int(x):int(x) + int(w)] = 0
-    found = zxingcpp.read_barcodes(np.kron(grid, np.ones((6, 6), np.uint8)))
+    found = zxingcpp.read_barcodes(np.kron(grid, np.ones((6, 6), np.uint8)),
+                                   formats=zxingcpp.BarcodeFormat.QRCode)
     assert len(found) == 1
     return found[0].text
 
