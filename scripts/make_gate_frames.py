@@ -396,42 +396,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--held", type=int, default=0, metavar="K",
                    help="K frames of each pass held up (folders <condition>_<nnn>/), not stills")
     args = p.parse_args(argv)
-    if args.held:
-        return _write_held(args)
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
+    write = _write_held if args.held else _write_still
     truth = {}
     for cond in args.conditions.split(","):
         if cond not in CONDITIONS:
             print(f"unknown condition {cond!r}", file=sys.stderr)
             return 2
         for i in range(args.per_condition):
-            _, text, buf = render(rng, cond)
-            name = f"{cond}_{i:03d}.jpg"
-            (args.out / name).write_bytes(buf.tobytes())
+            name, text = write(args, rng, cond, i)
             truth[name] = text
     (args.out / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True), encoding="utf-8")
-    print(f"{len(truth)} frames in {args.out}")
+    what = f"held passes of {args.held} frames" if args.held else "frames"
+    print(f"{len(truth)} {what} in {args.out}")
     return 0
 
 
-def _write_held(args) -> int:
-    """Held-up passes: a folder of frames f00.jpg, f01.jpg... per pass (scripts/bench_held.py)."""
-    rng = np.random.default_rng(args.seed)
-    truth = {}
-    for cond in args.conditions.split(","):
-        if cond not in CONDITIONS:
-            print(f"unknown condition {cond!r}", file=sys.stderr)
-            return 2
-        for i in range(args.per_condition):
-            name = f"{cond}_{i:03d}"
-            (args.out / name).mkdir(parents=True, exist_ok=True)
-            for k, (_, text, buf) in enumerate(render_held(rng, cond, args.held, args.seed * 1000 + i)):
-                (args.out / name / f"f{k:02d}.jpg").write_bytes(buf.tobytes())
-            truth[name] = text
-    (args.out / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True), encoding="utf-8")
-    print(f"{len(truth)} held passes of {args.held} frames in {args.out}")
-    return 0
+def _write_still(args, rng: np.random.Generator, cond: str, i: int) -> tuple[str, str]:
+    """One still frame, `<condition>_<nnn>.jpg`: (its name, the text it encodes)."""
+    _, text, buf = render(rng, cond)
+    name = f"{cond}_{i:03d}.jpg"
+    (args.out / name).write_bytes(buf.tobytes())
+    return name, text
+
+
+def _write_held(args, rng: np.random.Generator, cond: str, i: int) -> tuple[str, str]:
+    """One held-up pass, a folder of frames f00.jpg, f01.jpg... (scripts/bench_held.py)."""
+    name = f"{cond}_{i:03d}"
+    (args.out / name).mkdir(parents=True, exist_ok=True)
+    for k, (_, text, buf) in enumerate(render_held(rng, cond, args.held, args.seed * 1000 + i)):
+        (args.out / name / f"f{k:02d}.jpg").write_bytes(buf.tobytes())
+    return name, text
 
 
 if __name__ == "__main__":
