@@ -130,11 +130,11 @@ def _fit(points: np.ndarray, shifts: np.ndarray, n: int, module: float, at: tupl
     return sol[:3], lines, [sol[3 + i] for i in range(len(lines))]
 
 
-def creased_grid(found, n: int) -> CreasedGrid | None:
-    """The creased grid of size n for a crop's code (`warp.find_codes`); None when the
-    finder-grown mesh shows no crease (`unwarp` has read that grid already), or a later
-    round's mesh none left."""
-    grid = finder_mesh(found, n)
+def creased_grid(found, n: int, start: Grid | None = None) -> CreasedGrid | None:
+    """The creased grid of size n for a crop's code (`warp.find_codes`), explaining the
+    finder-grown mesh or the one given (`start`); None when that mesh shows no crease (the
+    step before has read its grid already), or a later round's mesh none left."""
+    grid = finder_mesh(found, n) if start is None else start
     if grid is None:
         return None
     points, at = _mesh_hinges(n)

@@ -25,7 +25,8 @@ from .views import View
 from .flatfit import deblurred_grids  # glare on blur: flat grids for the soft decoder
 from .qrsoft import soft_reads
 from .regions import MIN_SIDE, regions  # where in a frame the codes are
-from .warp import BOX, QUIET, unwarp, unwarp_seeded  # non-flat codes: a bent grid
+from .seeded import unwarp_seeded  # folds: grids seeded at the alignment patterns, joined
+from .warp import BOX, QUIET, unwarp  # non-flat codes: a bent grid
 from .creases import creased  # folded paper: a grid with straight creases
 
 try:  # the decoders are optional at import time so a missing wheel only disables one step

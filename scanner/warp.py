@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from .alignment import sample, seeds
+from .alignment import sample
 from .darkness import normalised_around
 from .equalise import detail, grid_estimates, module_samples
 from .finders import Finder, completed_pairs, find_finders, pick_triple, skewed_triples, versions
@@ -46,6 +46,8 @@ SUPPORT = 0.2
 #: growing from several places leaves seams a few rounds close (folded, seeds 11, 23, 31:
 #: 67 of 80 read with one round, 68 with two, 70 with three and more).
 SEEDED_POLISH = 3
+#: ... and of a grid joined from two meshes (`refine(keep=True)`): its seams.
+JOINED_POLISH = 2
 #: How far a control point's first guess carries its neighbours' trend on (0: their mean).
 TREND = 0.5
 #: Working size of the crop's long side: finders need ~4 px per module to be found.
@@ -202,14 +204,15 @@ def _seed(shift: np.ndarray, lay: _Layout, grid: Grid,
 
 
 def refine(grid: Grid, norm: np.ndarray, module: float,
-           found: list[tuple[np.ndarray, np.ndarray]] = ()) -> None:
+           found: list[tuple[np.ndarray, np.ndarray]] = (), keep: bool = False) -> None:
     """Grow the displacement mesh from the finders outwards, a ring of control points at a
     time (vectorised: Python loops per control point would cost the frame budget).
 
     Each control point tries a few shifts (coarse, then fine) of the module centres it
     moves and keeps the one where they look most like modules.  What a ring needs that
     does not change while the mesh moves (its modules' weights times every trial shift) is
-    computed once and used by both rounds.
+    computed once and used by every round.  With `keep`, the grid's mesh is not grown
+    again but polished where it is (`JOINED_POLISH` rounds: `seeded.joined_grid`).
     """
     k = grid.k
     lay = _layout(grid.n, k)
@@ -219,7 +222,12 @@ def refine(grid: Grid, norm: np.ndarray, module: float,
     trials = (_offsets(SHIFTS, module),
               _offsets(np.linspace(-FINE, FINE, 3, dtype=np.float32), module))
     flat_c = flat[lay.idx]  # (k*k, L, 2)
-    ring = _seed(shift, lay, grid, found)
+    if keep:
+        shift[:-1], done[:-1], ring = grid.shift.reshape(-1, 2), lay.ring >= 0, lay.ring
+        rounds = (True,) * JOINED_POLISH
+    else:
+        ring = _seed(shift, lay, grid, found)
+        rounds = (False,) + (True,) * (SEEDED_POLISH if found else 1)
     rings = []
     for r in np.unique(ring[ring >= 0]):
         cells = np.flatnonzero(ring == r)
@@ -229,7 +237,7 @@ def refine(grid: Grid, norm: np.ndarray, module: float,
         rings.append((cells, w, moves, lay.free[cells][..., None].astype(np.float32),
                       2.0 * lay.known_sign[cells][..., None],
                       lay.cell_ctrl[cells], lay.cell_w4[cells][..., None]))
-    for polish in (False,) + (True,) * (SEEDED_POLISH if found else 1):
+    for polish in rounds:
         # the second round starts each point from all its neighbours: a patch that
         # slipped a module while growing is pulled back by the grid around it
         for cells, w, moves, free, ks, cctrl, cw4 in rings:
@@ -243,6 +251,15 @@ def refine(grid: Grid, norm: np.ndarray, module: float,
                 base = base + w[..., None] * best[:, None, :]
             done[cells] = 1.0
     grid.shift[:] = shift[:-1].reshape(k, k, 2)
+
+
+def point_scores(grid: Grid, norm: np.ndarray) -> np.ndarray:
+    """(k*k,) how much the module centres each control point moves look like modules
+    (`refine`'s measure, weighted by how much the point moves each): which of two meshes
+    is right around that point."""
+    lay = _layout(grid.n, grid.k)
+    vals = sample(norm, grid(lay.uv))[lay.idx] * lay.wc
+    return (np.abs(vals) * lay.free).sum(1) + 2.0 * (vals * lay.known_sign).sum(1)
 
 
 def soft_modules(grid: Grid, norm: np.ndarray) -> np.ndarray:
@@ -364,24 +381,13 @@ def finder_mesh(found: _Found, n: int) -> Grid | None:
     return found.meshes[n]
 
 
-def _hypothesis(found: _Found, n: int, seeded: bool) -> Callable[[], View | None]:
-    """A thunk fitting one grid of size n: grown from the finders, or (`seeded`) from the
-    alignment patterns found away from them too (None when there are none)."""
-    def build() -> View | None:
-        if not seeded:
-            grid = finder_mesh(found, n)
-            return grid_view(found, grid) if grid is not None else None
-        hom = fit_homography(found.trio, n)
-        anchors = seeds(found.norm, hom, n, found.module) if hom is not None else []
-        if not anchors:
-            return None  # no homography, or it would be the finder-grown grid again
-        grid = Grid(hom, n)
-        refine(grid, found.norm, found.module, anchors)
-        return grid_view(found, grid)
-    return build
+def _finder_view(found: _Found, n: int) -> View | None:
+    """A thunk's work: the finder-grown grid of size n drawn as a clean code."""
+    grid = finder_mesh(found, n)
+    return grid_view(found, grid) if grid is not None else None
 
 
-def unwarp(view: View) -> Iterator[Callable[[], View]]:
+def unwarp(view: View) -> Iterator[Callable[[], View | None]]:
     """Synthetic codes sampled through a bent grid grown from the finders, one per likely
     size (`sizing.likely_sizes`; see module doc).
 
@@ -390,18 +396,4 @@ def unwarp(view: View) -> Iterator[Callable[[], View]]:
     """
     for found in find_codes(view):
         for n in found.sizes:
-            yield _hypothesis(found, n, seeded=False)
-
-
-def unwarp_seeded(view: View) -> Iterator[Callable[[], View]]:
-    """As `unwarp`, each grid grown from the alignment patterns too (`alignment.seeds`).
-
-    Where the finder-grown grid slips beyond a crease, this one is often right, and the
-    other way round (a crease near a finder).  It is a step of its own, last in the chain:
-    placed beside `unwarp` its grids would take frame time from the cheap steps after it.
-    """
-    for found in find_codes(view):
-        for n in found.sizes:
-            if n > 21:  # version 1 has no alignment pattern
-                yield _hypothesis(found, n, seeded=True)
-
+            yield functools.partial(_finder_view, found, n)

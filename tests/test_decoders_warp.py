@@ -19,6 +19,7 @@ from scanner.decoders import DECODERS
 from scanner.qrgrid import alignment_centres
 from scanner.views import View
 from scanner import alignment, warp
+from scanner import seeded as seeded_grids
 from scanner.darkness import normalised, normalised_around
 from scanner.sizing import fit_homography
 from scanner.warp import Finder, WarpedView, find_finders, known_modules, pick_triple, unwarp
@@ -71,8 +72,47 @@ def test_a_grid_seeded_at_the_alignment_pattern_reads_a_fold_the_finders_alone_m
     assert result.text == text
     h, w = frame.shape
     assert ((result.points >= 0) & (result.points <= [w, h])).all()
-    monkeypatch.setattr(warp, "seeds", lambda *args: [])
+    monkeypatch.setattr(seeded_grids, "seeds", lambda *args: [])
     assert seeded.decode(frame).text is None  # no seed, no grid: nothing tried twice
+
+
+def test_a_fold_only_the_joined_grid_reads(monkeypatch):
+    """Development seed 94: the finder-grown mesh slips beyond the crease and the seeded one
+    between the alignment pattern and a finder.  Joined where each looks right, the grid
+    reads, and no other step of the chain does."""
+    frame, text = rendered("folded", 94)
+    without = [s for s in DEFAULT_STEPS if "unwarp-seeded" not in s.pipeline]
+    assert DecoderChain(without, budget_ms=None).decode(frame).text != text
+    step = ["regions,unwarp-seeded>zxing"]
+    monkeypatch.setattr(seeded_grids, "KINDS", ("seeded",))
+    assert DecoderChain(step, budget_ms=None).decode(frame).text != text
+    monkeypatch.setattr(seeded_grids, "KINDS", ("seeded", "joined"))
+    result = DecoderChain(step, budget_ms=None).decode(frame)
+    assert result.text == text
+    h, w = frame.shape
+    assert ((result.points >= 0) & (result.points <= [w, h])).all()
+
+
+def test_a_joined_grid_takes_each_control_point_from_the_mesh_that_fits_there():
+    """Two meshes over a sharp code, each a module off in one half: the joined grid takes
+    the right half of each and samples every module right."""
+    qr = qrcode.QRCode(version=4, border=4, box_size=6)
+    qr.add_data("GPS.k3x9.1a2b.3.abcdefghijklmnopqrstuvwxyz0")
+    qr.make(fit=False)
+    img = np.array(qr.make_image().convert("L"), np.uint8)
+    norm = normalised(img, 6.0)
+    hom = np.float64([[6, 0, 24], [0, 6, 24], [0, 0, 1]])
+    left, right = warp.Grid(hom, 33), warp.Grid(hom, 33)
+    cols = warp.control_points(left.k)[:, 0].reshape(left.k, left.k)
+    left.shift[cols > 16, 0] = 6.0  # right half a module off
+    right.shift[cols < 16, 0] = -6.0  # left half a module off
+    dark = np.array(qr.get_matrix(), bool)[4:-4, 4:-4]
+
+    def wrong(grid):
+        return int(((warp.soft_modules(grid, norm) > 0) != dark).sum())
+    assert wrong(left) > 100 and wrong(right) > 100
+    joined = seeded_grids.joined_grid(left, right, norm, 6.0)
+    assert wrong(joined) == 0
 
 
 def test_seeds_find_the_alignment_pattern_where_the_finders_do_not_put_it():
