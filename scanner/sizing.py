@@ -51,13 +51,11 @@ def known_agreement(norm: np.ndarray, hom: np.ndarray, n: int, ring: bool = Fals
     return float(np.mean(vals * sign.ravel()[pick].astype(np.float64)))
 
 
-def likely_sizes(trio: tuple[Finder, Finder, Finder], norm: np.ndarray) -> list[int]:
-    """The `SIZES_TRIED` sizes within `SIZE_REACH` versions of the finders' spacing whose
-    known modules agree best with the crop through the finders' homography (ties: the
-    nearer the spacing, the likelier).
-
-    Of 121 development folded codes the spacing named the right size first for 102 and
-    not at all for 2; the known modules first for 116, and among the three best for all."""
+def scored_sizes(trio: tuple[Finder, Finder, Finder], norm: np.ndarray
+                 ) -> list[tuple[float, int, int]]:
+    """(agreement, minus the versions from the finders' spacing, n) of every size within
+    `SIZE_REACH` versions of the spacing, best first: how well its known modules agree with
+    the crop through the finders' homography (ties: the nearer the spacing, the likelier)."""
     near = versions(*trio)
     if not near:
         return []
@@ -67,4 +65,12 @@ def likely_sizes(trio: tuple[Finder, Finder, Finder], norm: np.ndarray) -> list[
         hom = fit_homography(trio, n)
         if hom is not None:
             scored.append((known_agreement(norm, hom, n), -abs(version - near[0]), n))
-    return [n for *_, n in sorted(scored, reverse=True)[:SIZES_TRIED]]
+    return sorted(scored, reverse=True)
+
+
+def likely_sizes(scored: list[tuple[float, int, int]]) -> list[int]:
+    """The `SIZES_TRIED` best of `scored_sizes`.
+
+    Of 121 development folded codes the spacing named the right size first for 102 and
+    not at all for 2; the known modules first for 116, and among the three best for all."""
+    return [n for *_, n in scored[:SIZES_TRIED]]

@@ -26,9 +26,9 @@ import numpy as np
 from .alignment import sample
 from .darkness import normalised_around
 from .equalise import detail, grid_estimates, module_samples
-from .finders import Finder, completed_pairs, find_finders, pick_triple, skewed_triples, versions
+from .finders import Finder, completed_pairs, find_finders, pick_triple, skewed_triples
 from .qrgrid import MAX_VERSION, known_modules, with_quiet_ring
-from .sizing import fit_homography, known_agreement, likely_sizes
+from .sizing import fit_homography, likely_sizes, scored_sizes
 from .views import View, WarpedView
 
 #: Mesh spacing in modules: finer follows wrinkles, coarser resists noise.  4 read more than
@@ -290,9 +290,14 @@ class _Found:
     work: np.ndarray  # the crop at the working size
 
     @functools.cached_property
+    def scored_sizes(self) -> list[tuple[float, int, int]]:
+        """Every size near the finders' spacing, scored by its known modules, best first."""
+        return scored_sizes(self.trio, self.norm)
+
+    @functools.cached_property
     def sizes(self) -> list[int]:
         """The sizes to grow grids for, likeliest first (`likely_sizes`)."""
-        return likely_sizes(self.trio, self.norm)
+        return likely_sizes(self.scored_sizes)
 
     @functools.cached_property
     def meshes(self) -> dict[int, Grid | None]:
@@ -325,11 +330,9 @@ def _found(view: View, factor: float, work: np.ndarray, trio) -> _Found:
 
 
 def _agreement(found: _Found) -> float:
-    """`known_agreement` of a trio's likeliest size through its finders' homography."""
-    guesses = versions(*found.trio)
-    n = 17 + 4 * guesses[0] if guesses else 0
-    hom = fit_homography(found.trio, n) if guesses else None
-    return known_agreement(found.norm, hom, n) if hom is not None else -1.0
+    """`known_agreement` of the size the trio's spacing names, through its finders'
+    homography (scored once with the sizes near it: `_Found.scored_sizes`)."""
+    return next((score for score, gap, _ in found.scored_sizes if gap == 0), -1.0)
 
 
 def find_codes(view: View) -> list[_Found]:
