@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.models import Building, Gate, Household, Pass, Person
+from app.models import Building, Gate, Household, Person
 from browser_helpers import browser_server, chromium, new_context
 
 pytestmark = pytest.mark.browser
@@ -104,7 +104,7 @@ def _seed(app) -> dict:
         add_user("office", "office", GUARD_PASSWORD, "物业小张")
         user = add_user("guard", "guard", GUARD_PASSWORD, "门卫老刘")
         db.session.flush()
-        guard = duty.add_guard("门卫老刘", user_id=user.id)
+        duty.add_guard("门卫老刘", user_id=user.id)
         night = duty.add_guard("夜班老王")
         duty.sign_on(night, gate)
         duty.sign_off(night, gate, "北侧路灯不亮，已报物业；3号楼 502 的快递放在货架上，住户明早来取。" * 2)

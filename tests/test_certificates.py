@@ -13,7 +13,6 @@ from app.health.models import HealthCertificate, QuarantineEpisode
 from gatepass import certificates as cert_tokens
 from gatepass.tokens import HealthCertificate as CertificateSeen, KeyRing, decode, issue_static
 from gatepass.verdict import verify
-import pytest
 
 from helpers import csrf_token, login
 

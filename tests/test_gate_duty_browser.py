@@ -17,7 +17,7 @@ from PIL import Image
 
 from app.extensions import db
 from app.duty.models import GateEvent, Place, SpotCheck
-from app.models import Pass, Person
+from app.models import Person
 from app.duty import guards as duty
 from app.services.devices import create_device
 from app.services.issuing import issue_pass, static_token

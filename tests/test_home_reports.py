@@ -1,5 +1,4 @@
 """The resident's own twice-daily report on the phone pass page, and the guard's view of health data."""
-import re
 from datetime import datetime, timedelta, timezone
 
 from freezegun import freeze_time

@@ -6,7 +6,6 @@ virtualenv's site-packages appended to the new one's path for the dependencies
 (a plain .pth line: its editable-install hook is not run, so ``app`` comes from the wheel).
 """
 import os
-import site
 import subprocess
 import sys
 import sysconfig

@@ -3,12 +3,12 @@ duty on every scan, a fever reading opening a health alert once per nonce."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
 from app.extensions import db
-from app.duty.models import DutySession, GateEvent, Guard, Handover
+from app.duty.models import DutySession, GateEvent, Handover
 from app.health.readings import HealthAlert
 from app.models import Scan
 from app.duty import guards as duty

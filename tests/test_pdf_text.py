@@ -7,7 +7,6 @@ subset and with a Unicode map. Cards, gate posters, certificates, duty sheets, n
 the phone-link poster, each made through its command or page.
 """
 import re
-from datetime import timedelta
 
 import pytest
 

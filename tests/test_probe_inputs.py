@@ -18,7 +18,6 @@ from werkzeug.datastructures import ImmutableMultiDict
 
 from app.extensions import db
 from app.duty.models import GateEvent
-from app.models import Scan
 
 #: A scanned text and a note with every control character XML cannot hold (and a tab).
 CONTROLS = "".join(chr(c) for c in range(1, 32) if c not in (9, 10, 13)) + "\x7f"

@@ -13,7 +13,6 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 

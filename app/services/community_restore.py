@@ -282,8 +282,6 @@ def _put(conn, table, rows: list[dict]) -> int:
 def _new_logins(conn, table, rows: list[dict]) -> list[dict]:
     """The logins not here yet; one whose name another login here has is refused (a
     different person, or the same under another id: the operator decides, not a restore)."""
-    have = dict(conn.execute(select(table.c.id, table.c.username).where(
-        table.c.id.in_([r["id"] for r in rows]))).all())
     taken = dict(conn.execute(select(table.c.username, table.c.id).where(
         table.c.username.in_([r["username"] for r in rows]))).all())
     fresh = []

@@ -38,7 +38,7 @@ from ..pdf.sheet import (BAND_H, CARD_H, CARD_W, COLS, GRID_X, GRID_Y, PAGE_H, P
                          QR_BOX, QR_X, QR_Y, ROWS, TEXT_W, TEXT_X, Card, card_origin)
 from ..pdf.fonts import font_subset, font_name, is_registered, register_fonts
 from ..pdf.qr import draw_qr_path, helper_pool, qr_paths
-from ..pdf.verify import verify_pdf
+from ..pdf.verify import verify_pdf  # noqa: F401 - the print commands call printing.verify_pdf
 
 Progress = Callable[[int, int], None]
 #: ``Pass.printed_kid`` of a pass that may have a card whose key nobody recorded (migration
