@@ -17,7 +17,8 @@ So, per size, this step tries three grids, each drawn as a clean code (`warp.gri
 
 On the development folds that the chain missed (seeds 103 and 105), the joined grid took
 `fresh-105/folded_004` from 180 (finder-grown) and 63 (seeded) modules wrong to none, and
-its creased grid read three more; see docs/benchmark-decoders.md, "Twelfth pass".
+its creased grid read `fresh-105/folded_013` and `_015`, which no grid read before; see
+docs/benchmark-decoders.md, "Twelfth pass".
 """
 from __future__ import annotations
 
@@ -92,8 +93,9 @@ def unwarp_seeded(view: View) -> Iterator[Callable[[], View | None]]:
     """The chain's preprocessor: per code found and likely size (versions 2 and up: version
     1 has no alignment pattern), the seeded, joined and creased grids as deferred thunks.
 
-    A step of its own, last in the chain: these grids cost more than `unwarp`'s (12-25 ms
-    each), and placed beside it they would take frame time from the cheap steps after it.
+    A step of its own, last in the chain: these grids cost more than `unwarp`'s (10-30 ms
+    each, a creased one up to 100 ms on a large code), and placed beside it they would
+    take frame time from the cheap steps after it.
     """
     for found in find_codes(view):
         for n in found.sizes:
