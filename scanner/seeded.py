@@ -93,8 +93,8 @@ def unwarp_seeded(view: View) -> Iterator[Callable[[], View | None]]:
     """The chain's preprocessor: per code found and likely size (versions 2 and up: version
     1 has no alignment pattern), the seeded, joined and creased grids as deferred thunks.
 
-    A step of its own, last in the chain: these grids cost more than `unwarp`'s (10-30 ms
-    each, a creased one up to 100 ms on a large code), and placed beside it they would
+    A step of its own, last in the chain: these grids cost more than `unwarp`'s (5-25 ms
+    each, a creased one 15-50 ms), and placed beside it they would
     take frame time from the cheap steps after it.
     """
     for found in find_codes(view):
