@@ -84,6 +84,57 @@ def _blur_guesses(gray: np.ndarray) -> tuple[list[tuple[float, float]], float]:
     return [(length, best + d) for d in (0.0, -np.radians(3), np.radians(3))], anisotropy
 
 
+def cepstral_smear(gray: np.ndarray) -> tuple[float, float] | None:
+    """(length px, angle rad) of a straight smear from the crop's cepstrum, or None.
+
+    A box blur of length L along u multiplies the spectrum by a sinc, whose logarithm has
+    regular deep dips; the cepstrum (the transform of the log spectrum) turns them into a
+    negative peak at +-L u.  It measures the direction from the smear alone, where the
+    structure tensor (`_blur_guesses`) is pulled towards the code's own edges.  The code's
+    modules, squares of one pitch, look like a smear of that length along both of the
+    code's axes at once: a dip with a twin of about the same depth a quarter turn away is
+    that grid, not the smear, and the next dip is taken."""
+    s = min(1.0, 256.0 / max(gray.shape))
+    f = gray.astype(np.float32)
+    if s < 1.0:
+        f = cv2.resize(f, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    h, w = f.shape
+    if min(h, w) < 16:
+        return None
+    spec = cv2.dft((f - f.mean()) * cv2.createHanningWindow((w, h), cv2.CV_32F),
+                   flags=cv2.DFT_COMPLEX_OUTPUT)
+    logmag = np.log(cv2.magnitude(spec[..., 0], spec[..., 1]) + 1e-3)
+    ceps = np.fft.fftshift(cv2.dft(logmag, flags=cv2.DFT_COMPLEX_OUTPUT)[..., 0])
+    cy, cx = h // 2, w // 2
+    yy, xx = np.mgrid[0:h, 0:w] - np.array([cy, cx])[:, None, None]
+    r = np.hypot(yy, xx)
+    ring = np.rint(r).astype(np.int32)  # what every direction has (the image's own falloff)
+    ceps -= (np.bincount(ring.ravel(), ceps.ravel()) / np.bincount(ring.ravel()))[ring]
+    ceps[(r < 3) | (r > min(45.0, min(cy, cx) - 2))] = np.inf
+    for _ in range(GRID_DIPS + 1):
+        iy, ix = np.unravel_index(int(np.argmin(ceps)), ceps.shape)
+        depth = ceps[iy, ix]
+        if not np.isfinite(depth):
+            return None
+        dy, dx = iy - cy, ix - cx
+        twin = ceps[np.clip(np.rint([cy + dx, cy - dx]).astype(int), 0, h - 1),
+                    np.clip(np.rint([cx - dy, cx + dy]).astype(int), 0, w - 1)]
+        if twin.min() > TWIN_DEPTH * depth:  # no twin a quarter turn away: the smear
+            dy += _vertex(ceps[iy - 1, ix], depth, ceps[iy + 1, ix])
+            dx += _vertex(ceps[iy, ix - 1], depth, ceps[iy, ix + 1])
+            return float(np.hypot(dx, dy) / s), float(np.arctan2(dy, dx) % np.pi)
+        for y, x in ((dy, dx), (dx, -dy)):  # the module grid: leave both of its axes out
+            near = np.minimum(np.hypot(yy - y, xx - x), np.hypot(yy + y, xx + x)) < 2.5
+            ceps[near] = np.inf
+    return None
+
+
+def _vertex(a: float, b: float, c: float) -> float:
+    """Sub-sample offset of a parabola's vertex through three samples (0 when flat)."""
+    den = a - 2 * b + c
+    return 0.5 * (a - c) / den if np.isfinite(den) and den > 0 else 0.0
+
+
 def estimate_blur(gray: np.ndarray) -> tuple[float, float, float]:
     """(length px, angle rad, anisotropy) of the blur in a crop around a code.
 
@@ -182,6 +233,12 @@ DEBLUR_SIDE = 480
 #: From this smear length on, a few degrees of error in the measured direction leave too
 #: much blur behind, so the neighbouring directions are tried too.
 LONG_SMEAR = 8.0
+#: The cepstrum's direction is tried too when it is at least this far from every
+#: direction tried before it (radians).
+NEW_DIRECTION = np.radians(2.0)
+#: A cepstral dip whose twin a quarter turn away is at least this share as deep is taken
+#: for the module grid (`cepstral_smear`), at most this many times before giving up.
+TWIN_DEPTH, GRID_DIPS = 0.6, 2
 
 
 def focus_sigma(gray: np.ndarray) -> float:
@@ -289,8 +346,13 @@ def deblur(view: View) -> Iterator[Callable[[], View]]:
             yield guess(focus_transfer(sigma * k), nsr)
 
     def shake():
-        for g_length, g_angle in guesses[:1] if length < LONG_SMEAR else guesses:
+        tried = guesses[:1] if length < LONG_SMEAR else guesses
+        for g_length, g_angle in tried:
             yield guess(shake_transfer(g_length * factor, g_angle), 0.01)
+        other = cepstral_smear(img)  # computed only when the chain gets this far (2-8 ms)
+        if other is not None and min(_turn(other[1], a) for _, a in tried) >= NEW_DIRECTION \
+                and 2.5 <= other[0] * factor <= 0.25 * min(work.shape):
+            yield guess(shake_transfer(other[0] * factor, other[1]), 0.01)
 
     if not shaken:
         yield from focus()
@@ -301,6 +363,12 @@ def deblur(view: View) -> Iterator[Callable[[], View]]:
             yield from focus()
         return
     yield from _alternate(shake(), focus())  # in between: either may be right
+
+
+def _turn(a: float, b: float) -> float:
+    """The angle between two directions (radians, modulo half a turn)."""
+    d = abs(a - b) % np.pi
+    return min(d, np.pi - d)
 
 
 def _alternate(*iterators: Iterator) -> Iterator:
