@@ -74,9 +74,7 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     ("regions>zbar", 4.0),                   # a second locator for codes zxing cannot find
     ("regions,level>zxing", 3.0),            # glare or shadow across the code
     ("regions,smooth>zbar", 3.0),            # screen grid / halftone texture inside modules
-    # (zbar on the deblurred crop, `regions,deblur>zbar`, was a step here until the twelfth
-    # pass: it was the first to read no frame of any set, and its views cost a shaken or
-    # folded code 20 ms a still frame that the step below needs)
+    # (`regions,deblur>zbar` stood here: no frame needed it, docs: "Twelfth pass")
     # folded: bent grids grown from the alignment patterns too (costlier than `unwarp`'s,
     # and last, so that they never take a frame's time from the cheap steps above)
     ("regions,unwarp-seeded>zxing", 30.0),
