@@ -31,7 +31,7 @@ from .deblur import deblur
 from .finders import versions
 from .qrgrid import with_quiet_ring
 from .views import View
-from .sizing import fit_homography, known_agreement
+from .sizing import known_agreement
 from .warp import Grid, find_codes, grid_view
 
 #: Corner shifts tried, in module widths: each step halves once no shift of it helps.
@@ -91,7 +91,7 @@ def likeliest_code(codes: list) -> tuple[object, int, np.ndarray] | None:
     for found in codes:
         for version in versions(*found.trio):
             n = 17 + 4 * version
-            hom = fit_homography(found.trio, n)
+            hom = found.homography(n)
             if hom is None:
                 continue
             agreement = known_agreement(found.norm, hom, n, ring=True)

@@ -29,7 +29,6 @@ import numpy as np
 
 from .alignment import seeds
 from .creases import creased_grid
-from .sizing import fit_homography
 from .views import View
 from .warp import Grid, _Found, find_codes, finder_mesh, grid_view, point_scores, refine
 
@@ -48,7 +47,7 @@ class _Grids:
         """Grown from the finders and the alignment patterns found away from them; None
         when none is found (it would be the finder-grown grid again)."""
         found, n = self.found, self.n
-        hom = fit_homography(found.trio, n)
+        hom = found.homography(n)
         anchors = seeds(found.norm, hom, n, found.module) if hom is not None else []
         if not anchors:
             return None
@@ -76,7 +75,7 @@ class _Grids:
 def joined_grid(grown: Grid, seeded: Grid, norm: np.ndarray, module: float) -> Grid:
     """A grid whose every control point is the finder-grown or the seeded mesh's, the one
     whose modules around it look more like modules; then polished where they meet.  Both
-    meshes sit on the same homography (the finders'), so their shifts can be mixed."""
+    meshes sit on the same homography (`_Found.homography`), so their shifts can be mixed."""
     pick = point_scores(seeded, norm) > point_scores(grown, norm)
     grid = Grid(grown.hom, grown.n)
     grid.shift[:] = np.where(pick.reshape(grid.k, grid.k, 1), seeded.shift, grown.shift)

@@ -300,6 +300,19 @@ class _Found:
         return likely_sizes(self.scored_sizes)
 
     @functools.cached_property
+    def homographies(self) -> dict[int, np.ndarray | None]:
+        """The finders' homography of each size fitted so far (`homography`)."""
+        return {}
+
+    def homography(self, n: int) -> np.ndarray | None:
+        """The finders' homography for size n (`sizing.fit_homography`), once per crop:
+        every grid of that size starts from it, so their meshes can be mixed
+        (`seeded.joined_grid`)."""
+        if n not in self.homographies:
+            self.homographies[n] = fit_homography(self.trio, n)
+        return self.homographies[n]
+
+    @functools.cached_property
     def meshes(self) -> dict[int, Grid | None]:
         """The finder-grown mesh of each size fitted so far (`finder_mesh`)."""
         return {}
@@ -377,7 +390,7 @@ def grid_view(found: _Found, grid: Grid) -> WarpedView:
 def finder_mesh(found: _Found, n: int) -> Grid | None:
     """The grid of size n grown from the finders, once per crop (`unwarp`, `creases`)."""
     if n not in found.meshes:
-        hom = fit_homography(found.trio, n)
+        hom = found.homography(n)
         found.meshes[n] = grid = None if hom is None else Grid(hom, n)
         if grid is not None:
             refine(grid, found.norm, found.module)
