@@ -352,7 +352,12 @@ def find_codes(view: View) -> list[_Found]:
     """The crop's code at the working size: its three finders, or when they are not found
     at about a right angle, the likeliest trios the known modules confirm: skewed ones (a
     fold seen at a slant, `finders.skewed_triples`), or two found and the third stood in
-    (a crease or a glare spot on it, `finders.completed_pairs`); none when neither."""
+    (a crease or a glare spot on it, `finders.completed_pairs`); none when neither.
+
+    The threshold's block is a few modules of a code that fills the crop.  A code that
+    fills only part of it (a crop around a whole card, a far or shaken code) has modules a
+    fraction of that, and a block as wide as a finder blurs its ring into its stone: where
+    nothing is found, the finders are looked for once more with the smallest block."""
     for image, found in reversed(_recent):
         if image is view.image:
             return found
@@ -362,20 +367,30 @@ def find_codes(view: View) -> list[_Found]:
     interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     work = img if factor == 1.0 else cv2.resize(img, None, fx=factor, fy=factor,
                                                  interpolation=interp)
-    block = max(11, (max(work.shape) // 24) | 1)
+    block = max(SMALL_BLOCK, (max(work.shape) // 24) | 1)
+    found = _look(view, factor, work, block)
+    if not found and block > SMALL_BLOCK:
+        found = _look(view, factor, work, SMALL_BLOCK)
+    _recent[:] = _recent[-3:] + [(img, found)]
+    return found
+
+
+#: The smallest threshold block (px at the working size), the second look's.
+SMALL_BLOCK = 11
+
+
+def _look(view: View, factor: float, work: np.ndarray, block: int) -> list[_Found]:
+    """`find_codes` through one adaptive threshold of `block` px."""
     bw = cv2.adaptiveThreshold(work, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
                                block, 4)
     finders = find_finders(bw)
     trio = pick_triple(finders)
     if trio is not None:
-        found = [_found(view, factor, work, trio)]
-    else:
-        trios = skewed_triples(finders) + completed_pairs(finders)
-        scored = sorted(((_agreement(f), i, f) for i, f in enumerate(
-            _found(view, factor, work, t) for t in trios)), reverse=True)
-        found = [f for score, _, f in scored[:COMPLETED_TRIED] if score >= COMPLETED_AGREEMENT]
-    _recent[:] = _recent[-3:] + [(img, found)]
-    return found
+        return [_found(view, factor, work, trio)]
+    trios = skewed_triples(finders) + completed_pairs(finders)
+    scored = sorted(((_agreement(f), i, f) for i, f in enumerate(
+        _found(view, factor, work, t) for t in trios)), reverse=True)
+    return [f for score, _, f in scored[:COMPLETED_TRIED] if score >= COMPLETED_AGREEMENT]
 
 
 def grid_view(found: _Found, grid: Grid) -> WarpedView:

@@ -166,6 +166,28 @@ def test_unwarp_declines_without_three_finder_patterns():
     assert list(unwarp(View(np.full((200, 200), 128, np.uint8)))) == []
 
 
+@pytest.mark.parametrize("seed", [231, 323])
+def test_finders_a_wide_threshold_block_misses_are_looked_for_with_a_small_one(
+        seed, monkeypatch):
+    """Development combos (shaken or blurred, in a crop around the whole card): on the
+    deblurred crops the finders are found only through the smallest threshold block, and
+    without that second look the soft decoder gets no grid to read."""
+    frame, text = rendered("combo", seed)
+    step = ["regions,deblur-grid>qr-soft"]
+    assert DecoderChain(step, budget_ms=None).decode(frame).text == text
+    first_look, looked = warp._look, set()
+
+    def first_look_only(view, factor, work, block):
+        if id(view.image) in looked:
+            return []
+        looked.add(id(view.image))
+        return first_look(view, factor, work, block)
+
+    monkeypatch.setattr(warp, "_look", first_look_only)
+    assert DecoderChain(step, budget_ms=None).decode(frame).text is None
+    assert looked  # the crops were looked at, once each
+
+
 def test_unwarp_draws_a_clean_code_of_the_right_size():
     """On a flat printed code the synthetic code is the code itself, module for module."""
     qr = qrcode.QRCode(border=0, error_correction=qrcode.constants.ERROR_CORRECT_M)
