@@ -367,16 +367,21 @@ def find_codes(view: View) -> list[_Found]:
     interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     work = img if factor == 1.0 else cv2.resize(img, None, fx=factor, fy=factor,
                                                  interpolation=interp)
-    block = max(SMALL_BLOCK, (max(work.shape) // 24) | 1)
-    found = _look(view, factor, work, block)
-    if not found and block > SMALL_BLOCK:
-        found = _look(view, factor, work, SMALL_BLOCK)
+    found, tried = [], set()
+    for block in BLOCKS:
+        block = block or max(SMALL_BLOCK, (max(work.shape) // 24) | 1)
+        if block not in tried and not found:
+            tried.add(block)
+            found = _look(view, factor, work, block)
     _recent[:] = _recent[-3:] + [(img, found)]
     return found
 
 
-#: The smallest threshold block (px at the working size), the second look's.
+#: The smallest threshold block (px at the working size).
 SMALL_BLOCK = 11
+#: The blocks the finders are looked for through, in turn, until a code is found: the
+#: crop's own (None: a twenty-fourth of the working image), then the smallest.
+BLOCKS = (None, SMALL_BLOCK)
 
 
 def _look(view: View, factor: float, work: np.ndarray, block: int) -> list[_Found]:

@@ -308,9 +308,11 @@ def render(rng: np.random.Generator, condition: str, trace: dict | None = None,
     sensor's noise drawn afresh (`render_held`).
 
     `trace`, when given, receives the symbol's modules (`modules`), its corners in the
-    frame (`quad`, flat placements only) and the image just before it is clipped to
-    0..255 (`unclipped`, noise included), for measurements such as
-    scripts/glare_bound.py; the random stream is the same with or without it."""
+    frame (`quad`, flat placements only), the blur the camera added (`focus`: a Gaussian's
+    sigma, `shake`: (length px, angle degrees) of `shake_kernel`, each when it did) and the
+    image just before it is clipped to 0..255 (`unclipped`, noise included), for
+    measurements such as scripts/glare_bound.py and scripts/combo_bound.py; the random
+    stream is the same with or without it."""
     text, ec = random_payload(rng)
     m = modules(text, ec)
     trace = {} if trace is None else trace
@@ -368,11 +370,12 @@ def _through_camera(img: np.ndarray, rng: np.random.Generator, parts: set, quad:
         img = glare(img, rng, centre, radius=rng.uniform(0.12, 0.3) * width,
                     strength=rng.uniform(120, 260) * tremor.scale())
     if "blur" in parts:
-        img = cv2.GaussianBlur(img, (0, 0), pitch * rng.uniform(0.45, 0.8) * tremor.scale())
+        trace["focus"] = sigma = pitch * rng.uniform(0.45, 0.8) * tremor.scale()
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
     if "motion" in parts:
         length = pitch * rng.uniform(1.5, 4.0)
-        img = cv2.filter2D(img, -1, shake_kernel(length, rng.uniform(0, 180)),
-                           borderType=cv2.BORDER_REFLECT)
+        trace["shake"] = (length, angle := rng.uniform(0, 180))
+        img = cv2.filter2D(img, -1, shake_kernel(length, angle), borderType=cv2.BORDER_REFLECT)
     noise = rng.uniform(1.5, 4.0)
     if "dim" in parts:
         gain = rng.uniform(0.15, 0.35)
