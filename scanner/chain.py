@@ -58,15 +58,13 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     ("zxing", 3.0),                          # whole frame: rotation, tilt, dark mode, moire
     ("regions,enlarge,sharpen>zxing", 4.0),  # far or soft code: zoom the crop, steepen edges
     ("regions,deblur>zxing", 5.0),           # hand shake / focus: Wiener-deconvolve the crop
-    # glare on a blurred code: each deblurring guess's grid (one homography, its corners
-    # fitted: scanner/flatfit.py), read by our own decoder with the unsure codewords erased
-    # (scanner/qrsoft.py).  A sharp crop has no deblurring guesses: a bent card pays nothing,
-    # so it goes before `unwarp`, whose views on a blurred code would take every frame
+    # glare on a blurred code: each deblurring guess's grid (scanner/flatfit.py) read by our
+    # own decoder, unsure codewords erased (scanner/qrsoft.py).  A sharp crop has no guesses:
+    # a bent card pays nothing, so it goes before `unwarp`, which would take every frame
     ("regions,deblur-grid>qr-soft", 30.0),
     # bent, folded, cloth: sample a bent module grid (~5 ms to find the finders, ~12 ms per
-    # size guess).  Its prior is above the budget so a fresh chain does not spend a frame on
-    # it: it first runs as the step the next frame resumes at (carry-over), and once its
-    # measured cost is known a frame with that much time left runs it too
+    # size guess).  Its prior is above the budget: it first runs as the step the next frame
+    # resumes at (carry-over), then in any frame with its measured cost left
     ("regions,unwarp>zxing", 30.0),
     ("regions,creased>zxing+qr-soft", 60.0),  # folded paper: unwarp's mesh as creases
     ("regions,enlarge>zxing-global", 1.5),   # uneven print, artwork: one global threshold
@@ -74,10 +72,12 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     ("regions>zbar", 4.0),                   # a second locator for codes zxing cannot find
     ("regions,level>zxing", 3.0),            # glare or shadow across the code
     ("regions,smooth>zbar", 3.0),            # screen grid / halftone texture inside modules
-    # (`regions,deblur>zbar` stood here: no frame needed it, docs: "Twelfth pass")
     # folded: bent grids grown from the alignment patterns too (costlier than `unwarp`'s,
     # and last, so that they never take a frame's time from the cheap steps above)
     ("regions,unwarp-seeded>zxing", 30.0),
+    # a blurred code in a crop around the whole card and more: deblurred in its own box
+    ("regions,code-box,deblur>zxing", 10.0),
+    ("regions,code-box,deblur-grid>qr-soft", 10.0),
 ))
 
 

@@ -24,7 +24,7 @@ from .deblur import deblur  # the costliest preprocessor has a module of its own
 from .views import View
 from .flatfit import deblurred_grids  # glare on blur: flat grids for the soft decoder
 from .qrsoft import soft_reads
-from .regions import MIN_SIDE, regions  # where in a frame the codes are
+from .regions import MIN_SIDE, code_box, regions  # where in a frame the codes are
 from .seeded import unwarp_seeded  # folds: grids seeded at the alignment patterns, joined
 from .warp import BOX, QUIET, unwarp  # non-flat codes: a bent grid
 from .creases import creased  # folded paper: a grid with straight creases
@@ -399,6 +399,7 @@ PREPROCESSORS: dict[str, Preprocessor] = {
     "level": level,
     "denoise": denoise,
     "regions": regions,
+    "code-box": code_box,
     "deblur": deblur,
     "unwarp": unwarp,
     "unwarp-seeded": unwarp_seeded,

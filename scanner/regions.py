@@ -10,6 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .deblur import DEBLUR_SIDE, deblur
 from .views import View
 
 #: Smaller than the 21x21 modules of a version-1 QR code cannot hold one.
@@ -88,4 +89,40 @@ def regions(view: View) -> list[View]:
              for x0, y0, x1, y1 in find_regions(view.image)]
     if max(view.image.shape) <= CLOSE_UP_SIDE:
         crops = [view] + crops[:1]
+    return crops
+
+
+#: A crop this much larger than the deblurring size is deblurred shrunk (`code_box`).
+ZOOM_FROM = 1.2
+#: A box over this share of the crop is no zoom: the crop itself was the code's box.
+ZOOMED_SHARE = 0.6
+
+
+def code_box(view: View) -> list[View]:
+    """The code's own box inside a crop too large to deblur at full size, cropped at full
+    size.
+
+    A blurred or shaken code's edges fall below a card's outline and the text and lines
+    around it, so its regions box can hold the whole card and more (1,000 px and up).
+    Deblurred at `deblur.DEBLUR_SIDE`, its modules then shrink under 2 px and no finder is
+    found.  Deblurred once at that size (the first guess), the code's edges run in every
+    direction again where the text's and outlines' do not (`_textured`); that box goes
+    to the deblurring steps again, which now measure the blur on the code alone.
+    """
+    img = view.image
+    if max(img.shape) <= ZOOM_FROM * DEBLUR_SIDE:
+        return []
+    first = next(deblur(view), None)
+    if first is None:  # a sharp crop: a far code is found by the other steps
+        return []
+    shrunk = first()
+    factor = shrunk.scale / view.scale
+    h, w = img.shape
+    crops = []
+    for x, y, bw, bh in _dense_boxes(_textured(shrunk.image), 1):
+        m = 0.25 * max(bw, bh) + 2
+        x0, y0 = max(0, int((x - m) / factor)), max(0, int((y - m) / factor))
+        x1, y1 = min(w, int((x + bw + m) / factor)), min(h, int((y + bh + m) / factor))
+        if min(x1 - x0, y1 - y0) >= MIN_SIDE and (x1 - x0) * (y1 - y0) < ZOOMED_SHARE * h * w:
+            crops.append(view.derive(img[y0:y1, x0:x1], crop_xy=(x0, y0)))
     return crops

@@ -268,11 +268,12 @@ def glare_on_blur(seed: int) -> tuple[np.ndarray, str]:
     return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), text
 
 
-@pytest.mark.parametrize("seed", [101, 104, 108])
+@pytest.mark.parametrize("seed", [101, 104, 109])
 def test_glare_on_blur_that_only_the_soft_step_reads(seed):
     """Generated frames (development seeds, not the held-out 19) that every other step of
     the chain misses even without a time budget, the soft decoder on the bent mesh too:
-    through the fitted homography it reads them."""
+    through the fitted homography it reads them.  (Seed 108 stood here until zxing read
+    it in its code's own box, `regions.code_box`.)"""
     frame, text = glare_on_blur(seed)
     others = [s for s in DEFAULT_STEPS if s.decoder != "qr-soft"]
     assert DecoderChain(others, budget_ms=None).decode(frame).text != text
