@@ -35,11 +35,19 @@ def find_regions(gray: np.ndarray, max_regions: int = 2) -> list[tuple[int, int,
     found = _dense_boxes(cv2.blur(grad.astype(np.float32), (9, 9)), max_regions)
     if found and found[0][2] * found[0][3] > LARGE_REGION * small.shape[0] * small.shape[1]:
         found = _dense_boxes(_textured(small), 1) + found[1:]
+    return _full_size(found, s, h, w)
+
+
+def _full_size(found: list[tuple[int, int, int, int]], scale: float, h: int,
+               w: int) -> list[tuple[int, int, int, int]]:
+    """Boxes (x, y, w, h) found at `scale` as (x0, y0, x1, y1) in the h x w image, each
+    with a margin of a quarter of its side (the quiet zone, a blur's reach), too small
+    ones left out."""
     boxes = []
     for x, y, bw, bh in found:
         m = 0.25 * max(bw, bh) + 2
-        x0, y0 = max(0, int((x - m) / s)), max(0, int((y - m) / s))
-        x1, y1 = min(w, int((x + bw + m) / s)), min(h, int((y + bh + m) / s))
+        x0, y0 = max(0, int((x - m) / scale)), max(0, int((y - m) / scale))
+        x1, y1 = min(w, int((x + bw + m) / scale)), min(h, int((y + bh + m) / scale))
         if min(x1 - x0, y1 - y0) >= MIN_SIDE:
             boxes.append((x0, y0, x1, y1))
     return boxes
@@ -116,13 +124,7 @@ def code_box(view: View) -> list[View]:
     if first is None:  # a sharp crop: a far code is found by the other steps
         return []
     shrunk = first()
-    factor = shrunk.scale / view.scale
     h, w = img.shape
-    crops = []
-    for x, y, bw, bh in _dense_boxes(_textured(shrunk.image), 1):
-        m = 0.25 * max(bw, bh) + 2
-        x0, y0 = max(0, int((x - m) / factor)), max(0, int((y - m) / factor))
-        x1, y1 = min(w, int((x + bw + m) / factor)), min(h, int((y + bh + m) / factor))
-        if min(x1 - x0, y1 - y0) >= MIN_SIDE and (x1 - x0) * (y1 - y0) < ZOOMED_SHARE * h * w:
-            crops.append(view.derive(img[y0:y1, x0:x1], crop_xy=(x0, y0)))
-    return crops
+    boxes = _full_size(_dense_boxes(_textured(shrunk.image), 1), shrunk.scale / view.scale, h, w)
+    return [view.derive(img[y0:y1, x0:x1], crop_xy=(x0, y0)) for x0, y0, x1, y1 in boxes
+            if (x1 - x0) * (y1 - y0) < ZOOMED_SHARE * h * w]

@@ -33,6 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]
 import make_gate_frames as gen  # noqa: E402 - a sibling script
+from glare_bound import at_modules  # noqa: E402 - the same sampling of the true grid
 from scanner.deblur import Deconvolver, focus_transfer, shake_transfer  # noqa: E402
 from scanner.qrsoft import data_positions, read_format, split_blocks  # noqa: E402
 
@@ -44,17 +45,8 @@ MARGIN = 40
 
 def sampled(gray: np.ndarray, quad: np.ndarray, n: int) -> np.ndarray:
     """n x n: how much darker each module is than the modules around it (> 0: dark)."""
-    square = np.float32([[0, 0], [n, 0], [n, n], [0, n]])
-    hom = cv2.getPerspectiveTransform(square, quad.astype(np.float32))
-    vals = np.zeros((n, n), np.float32)
-    for dy in (-0.15, 0.0, 0.15):
-        for dx in (-0.15, 0.0, 0.15):
-            centres = np.stack(np.meshgrid(np.arange(n) + 0.5 + dx, np.arange(n) + 0.5 + dy), -1)
-            xy = cv2.perspectiveTransform(centres.reshape(1, -1, 2).astype(np.float32), hom)[0]
-            xy -= 0.5
-            vals += cv2.remap(gray, xy[:, 0].reshape(n, n), xy[:, 1].reshape(n, n),
-                              cv2.INTER_LINEAR)
-    vals /= 9
+    near = (-0.15, 0.0, 0.15)
+    vals = sum(at_modules(gray, quad, n, dx, dy) for dy in near for dx in near) / 9
     return cv2.blur(vals, (9, 9), borderType=cv2.BORDER_REFLECT) - vals
 
 

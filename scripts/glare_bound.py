@@ -38,15 +38,19 @@ from scanner.qrsoft import data_positions, read_format, split_blocks  # noqa: E4
 
 def clipped_modules(trace: dict) -> np.ndarray:
     """n x n: the modules whose centre the camera clipped (grey level at 255 or more)."""
-    m = trace["modules"]
-    n = m.shape[0]
-    square = np.float32([[0, 0], [n, 0], [n, n], [0, n]])
-    hom = cv2.getPerspectiveTransform(square, trace["quad"].astype(np.float32))
-    centres = np.stack(np.meshgrid(np.arange(n) + 0.5, np.arange(n) + 0.5), -1)
-    xy = cv2.perspectiveTransform(centres.reshape(1, -1, 2).astype(np.float32), hom)[0] - 0.5
     grey = trace["unclipped"].mean(axis=2).astype(np.float32)
-    level = cv2.remap(grey, xy[:, 0].reshape(n, n), xy[:, 1].reshape(n, n), cv2.INTER_LINEAR)
-    return level >= 255
+    return at_modules(grey, trace["quad"], trace["modules"].shape[0]) >= 255
+
+
+def at_modules(grey: np.ndarray, quad: np.ndarray, n: int, dx: float = 0.0,
+               dy: float = 0.0) -> np.ndarray:
+    """n x n: `grey` at each module's centre, moved by (dx, dy) modules, on the grid whose
+    corners in the frame are `quad` (the generator's own)."""
+    square = np.float32([[0, 0], [n, 0], [n, n], [0, n]])
+    hom = cv2.getPerspectiveTransform(square, quad.astype(np.float32))
+    centres = np.stack(np.meshgrid(np.arange(n) + 0.5 + dx, np.arange(n) + 0.5 + dy), -1)
+    xy = cv2.perspectiveTransform(centres.reshape(1, -1, 2).astype(np.float32), hom)[0] - 0.5
+    return cv2.remap(grey, xy[:, 0].reshape(n, n), xy[:, 1].reshape(n, n), cv2.INTER_LINEAR)
 
 
 def erased_per_block(m: np.ndarray, clipped: np.ndarray) -> list[tuple[int, int]]:
