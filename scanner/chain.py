@@ -62,9 +62,8 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     # own decoder, unsure codewords erased (scanner/qrsoft.py).  A sharp crop has no guesses:
     # a bent card pays nothing, so it goes before `unwarp`, which would take every frame
     ("regions,deblur-grid>qr-soft", 30.0),
-    # bent, folded, cloth: sample a bent module grid (~5 ms to find the finders, ~12 ms per
-    # size guess).  Its prior is above the budget: it first runs as the step the next frame
-    # resumes at (carry-over), then in any frame with its measured cost left
+    # bent, folded, cloth: a bent module grid (~5 ms for the finders, ~12 per size guess); its
+    # prior is above the budget: first run as the step the next frame resumes at (carry-over)
     ("regions,unwarp>zxing", 30.0),
     ("regions,creased>zxing+qr-soft", 60.0),  # folded paper: unwarp's mesh as creases
     ("regions,enlarge>zxing-global", 1.5),   # uneven print, artwork: one global threshold
@@ -72,12 +71,12 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     ("regions>zbar", 4.0),                   # a second locator for codes zxing cannot find
     ("regions,level>zxing", 3.0),            # glare or shadow across the code
     ("regions,smooth>zbar", 3.0),            # screen grid / halftone texture inside modules
-    # folded: bent grids grown from the alignment patterns too (costlier than `unwarp`'s,
-    # and last, so that they never take a frame's time from the cheap steps above)
+    # folded: bent grids grown from the alignment patterns too (costlier than `unwarp`'s)
     ("regions,unwarp-seeded>zxing", 30.0),
-    # a blurred code in a crop around the whole card and more: deblurred in its own box
-    ("regions,code-box,deblur>zxing", 10.0),
+    ("regions,code-box,deblur>zxing", 10.0),  # a blurred code in a wide crop: in its own box
     ("regions,code-box,deblur-grid>qr-soft", 10.0),
+    ("regions,enlarge,denoise-grid>qr-soft", 15.0),  # a small code in a dim, noisy frame:
+    ("regions,denoise-grid>qr-soft", 15.0),  # smoothed, one fitted grid, our own decoder
 ))
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .deblur import deblur  # the costliest preprocessor has a module of its own
 from .views import View
-from .flatfit import deblurred_grids  # glare on blur: flat grids for the soft decoder
+from .flatfit import deblurred_grids, denoised_grid  # flat grids for the soft decoder
 from .qrsoft import soft_reads
 from .regions import MIN_SIDE, code_box, regions  # where in a frame the codes are
 from .seeded import unwarp_seeded  # folds: grids seeded at the alignment patterns, joined
@@ -404,5 +404,6 @@ PREPROCESSORS: dict[str, Preprocessor] = {
     "unwarp": unwarp,
     "unwarp-seeded": unwarp_seeded,
     "deblur-grid": deblurred_grids,
+    "denoise-grid": denoised_grid,
     "creased": creased,
 }

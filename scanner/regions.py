@@ -32,7 +32,9 @@ def find_regions(gray: np.ndarray, max_regions: int = 2) -> list[tuple[int, int,
     small = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else gray
     small = cv2.GaussianBlur(small, (0, 0), 0.8)  # sensor noise is not edges
     grad = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    found = _dense_boxes(cv2.blur(grad.astype(np.float32), (9, 9)), max_regions)
+    lo, hi = np.percentile(small, (1, 99))
+    flat = FLAT_EDGES * min(1.0, max(float(hi - lo), DARKEST_SPREAD) / FULL_SPREAD)
+    found = _dense_boxes(cv2.blur(grad.astype(np.float32), (9, 9)), max_regions, flat)
     if found and found[0][2] * found[0][3] > LARGE_REGION * small.shape[0] * small.shape[1]:
         found = _dense_boxes(_textured(small), 1) + found[1:]
     return _full_size(found, s, h, w)
@@ -55,12 +57,20 @@ def _full_size(found: list[tuple[int, int, int, int]], scale: float, h: int,
 
 #: A box over this share of the frame is no crop: the frame's edges have run together.
 LARGE_REGION = 0.4
+#: A frame whose densest edges stand out by less than this (grey levels of the smoothed
+#: gradient) has nothing to look at, scaled down with the frame's spread of grey levels
+#: (1st to 99th percentile) below FULL_SPREAD, to no less than DARKEST_SPREAD's share: a dim
+#: frame's code (a third of the light, levels 0-40) has its edges a third as steep, and at
+#: the full 8 its patch fell under the floor (development seeds 401 and 402: 2 of 110 dim
+#: frames had no crop at all; a covered lens, levels within 16, still has none).
+FLAT_EDGES, FULL_SPREAD, DARKEST_SPREAD = 8.0, 128.0, 24.0
 
 
-def _dense_boxes(energy: np.ndarray, count: int) -> list[tuple[int, int, int, int]]:
+def _dense_boxes(energy: np.ndarray, count: int,
+                 flat: float = FLAT_EDGES) -> list[tuple[int, int, int, int]]:
     """(x, y, w, h) of the `count` patches where `energy` stands out most, best first."""
     peak, floor = float(energy.max()), float(np.median(energy))
-    if peak - floor < 8.0:  # a flat frame: nothing to look at
+    if peak - floor < flat:  # a flat frame: nothing to look at
         return []
     mask = (energy > floor + 0.35 * (peak - floor)).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
