@@ -121,7 +121,8 @@ def darkness_fitted(found) -> np.ndarray:
 
 #: How much a dim crop's sensor noise is smoothed before its finders are looked for and its
 #: grid sampled (pixels of the crop as `enlarge` left it): about a module's third on the
-#: small dim codes it is for.  0.7 and 2.0 read fewer (development seeds 401 and 402).
+#: small dim codes it is for.  0.7 and 1.4 read the same frames, 2.0 fewer (development seeds
+#: 401 and 402).
 DENOISE_SIGMA = 1.0
 
 
