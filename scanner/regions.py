@@ -32,8 +32,7 @@ def find_regions(gray: np.ndarray, max_regions: int = 2) -> list[tuple[int, int,
     small = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else gray
     small = cv2.GaussianBlur(small, (0, 0), 0.8)  # sensor noise is not edges
     grad = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    lo, hi = np.percentile(small, (1, 99))
-    flat = FLAT_EDGES * min(1.0, max(float(hi - lo), DARKEST_SPREAD) / FULL_SPREAD)
+    flat = _flat_floor(small)
     found = _dense_boxes(cv2.blur(grad.astype(np.float32), (9, 9)), max_regions, flat)
     if found and found[0][2] * found[0][3] > LARGE_REGION * small.shape[0] * small.shape[1]:
         found = _dense_boxes(_textured(small), 1, flat) + found[1:]
@@ -66,6 +65,12 @@ LARGE_REGION = 0.4
 #: floor holds for the texture that finds a code in a box run together (`_textured`): 9 of
 #: 400 dim frames (development seeds 0-399) had no crop around the code at the full one.
 FLAT_EDGES, FULL_SPREAD, DARKEST_SPREAD = 8.0, 128.0, 24.0
+
+
+def _flat_floor(image: np.ndarray) -> float:
+    """`FLAT_EDGES` for this image's spread of grey levels (see there)."""
+    lo, hi = np.percentile(image, (1, 99))
+    return FLAT_EDGES * min(1.0, max(float(hi - lo), DARKEST_SPREAD) / FULL_SPREAD)
 
 
 def _dense_boxes(energy: np.ndarray, count: int,
@@ -137,6 +142,7 @@ def code_box(view: View) -> list[View]:
         return []
     shrunk = first()
     h, w = img.shape
-    boxes = _full_size(_dense_boxes(_textured(shrunk.image), 1), shrunk.scale / view.scale, h, w)
+    texture = _dense_boxes(_textured(shrunk.image), 1, _flat_floor(shrunk.image))
+    boxes = _full_size(texture, shrunk.scale / view.scale, h, w)
     return [view.derive(img[y0:y1, x0:x1], crop_xy=(x0, y0)) for x0, y0, x1, y1 in boxes
             if (x1 - x0) * (y1 - y0) < ZOOMED_SHARE * h * w]
