@@ -74,8 +74,9 @@ def _flat_floor(image: np.ndarray) -> float:
 
 
 def _dense_boxes(energy: np.ndarray, count: int,
-                 flat: float = FLAT_EDGES) -> list[tuple[int, int, int, int]]:
-    """(x, y, w, h) of the `count` patches where `energy` stands out most, best first."""
+                 flat: float) -> list[tuple[int, int, int, int]]:
+    """(x, y, w, h) of the `count` patches where `energy` stands out by `flat` or more
+    (`_flat_floor`), best first."""
     peak, floor = float(energy.max()), float(np.median(energy))
     if peak - floor < flat:  # a flat frame: nothing to look at
         return []
