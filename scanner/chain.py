@@ -64,7 +64,7 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     ("regions,deblur-grid>qr-soft", 30.0),
     # bent, folded, cloth: a bent module grid (~5 ms for the finders, ~12 per size guess); its
     # prior is above the budget: first run as the step the next frame resumes at (carry-over)
-    ("regions,unwarp>zxing", 30.0),
+    ("regions,unwarp>zxing+sure-soft", 30.0),
     ("regions,creased>zxing+qr-soft", 60.0),  # folded paper: unwarp's mesh as creases
     ("regions,enlarge>zxing-global", 1.5),   # uneven print, artwork: one global threshold
     ("regions,enlarge,denoise>zxing", 1.5),  # dim sensor noise, glare on a far code

@@ -49,6 +49,9 @@ class WarpedView(View):
     #: makes estimates of each module's darkness (dark > 0, its size how sure), better and
     #: costlier one after another, for the soft decoder
     soft: Callable[[], Iterator[np.ndarray]] | None = None
+    #: how well the grid's timing rows and alignment patterns agree with its size
+    #: (`qrgrid.anchor_agreement`): low when the size guessed is wrong
+    anchors: float = 1.0
 
     def to_frame(self, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)

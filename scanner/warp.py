@@ -27,7 +27,7 @@ from .alignment import sample
 from .darkness import normalised_around
 from .equalise import detail, grid_estimates, module_samples
 from .finders import Finder, completed_pairs, find_finders, pick_triple, skewed_triples
-from .qrgrid import MAX_VERSION, known_modules, with_quiet_ring
+from .qrgrid import MAX_VERSION, anchor_agreement, known_modules, with_quiet_ring
 from .sizing import fit_homography, likely_sizes, scored_sizes
 from .views import View, WarpedView
 
@@ -342,10 +342,11 @@ def _found(view: View, factor: float, work: np.ndarray, trio) -> _Found:
     return _Found(view, factor, trio, module, normalised_around(work, trio, module), work)
 
 
-def _agreement(found: _Found) -> float:
-    """`known_agreement` of the size the trio's spacing names, through its finders'
-    homography (scored once with the sizes near it: `_Found.scored_sizes`)."""
-    return next((score for score, gap, _ in found.scored_sizes if gap == 0), -1.0)
+def _agreement(found: _Found, any_size: bool = False) -> float:
+    """`known_agreement` through the finders' homography of the size their spacing names or
+    (`any_size`) the best: a steep slant shrinks the finders' modules, and the spacing errs."""
+    return max((score for score, gap, _ in found.scored_sizes if any_size or gap == 0),
+               default=-1.0)
 
 
 def find_codes(view: View) -> list[_Found]:
@@ -391,11 +392,23 @@ def _look(view: View, factor: float, work: np.ndarray, block: int) -> list[_Foun
     finders = find_finders(bw)
     trio = pick_triple(finders)
     if trio is not None:
-        return [_found(view, factor, work, trio)]
-    trios = skewed_triples(finders) + completed_pairs(finders)
-    scored = sorted(((_agreement(f), i, f) for i, f in enumerate(
+        picked = _found(view, factor, work, trio)
+        if _agreement(picked) >= COMPLETED_AGREEMENT:
+            return [picked]
+        return _confirmed(view, factor, work, skewed_triples(finders), above=picked)[:1] + [picked]
+    return _confirmed(view, factor, work, skewed_triples(finders) + completed_pairs(finders))
+
+
+def _confirmed(view: View, factor: float, work: np.ndarray, trios: list,
+               above: _Found | None = None) -> list[_Found]:
+    """The COMPLETED_TRIED best trios whose known modules agree at least
+    COMPLETED_AGREEMENT, and better than `above` (a picked trio that disagrees: a steep
+    slant can make the wrong corner the most right-angled one) at their best sizes."""
+    any_size = above is not None
+    floor = max(COMPLETED_AGREEMENT, _agreement(above, True) if any_size else -1.0)
+    scored = sorted(((_agreement(f, any_size), i, f) for i, f in enumerate(
         _found(view, factor, work, t) for t in trios)), reverse=True)
-    return [f for score, _, f in scored[:COMPLETED_TRIED] if score >= COMPLETED_AGREEMENT]
+    return [f for score, _, f in scored[:COMPLETED_TRIED] if score >= floor]
 
 
 def grid_view(found: _Found, grid: Grid) -> WarpedView:
@@ -403,8 +416,10 @@ def grid_view(found: _Found, grid: Grid) -> WarpedView:
     its module values for the soft decoder (computed only if that decoder asks)."""
     def mapper(pts: np.ndarray) -> np.ndarray:
         return grid(pts / BOX - QUIET) / found.factor
-    return WarpedView(render(soft_modules(grid, found.norm)), source=found.view,
-                      mapper=mapper, soft=functools.partial(_estimates, grid, found))
+    vals = soft_modules(grid, found.norm)
+    return WarpedView(render(vals), source=found.view, mapper=mapper,
+                      soft=functools.partial(_estimates, grid, found),
+                      anchors=anchor_agreement(vals))
 
 
 def finder_mesh(found: _Found, n: int) -> Grid | None:

@@ -144,7 +144,7 @@ def test_the_creased_step_follows_the_mesh_it_starts_from_and_the_soft_decoder()
     names = [s.name for s in DEFAULT_STEPS]
     creased = names.index("regions,creased>zxing+qr-soft")
     assert creased > names.index("regions,deblur-grid>qr-soft")
-    assert creased == names.index("regions,unwarp>zxing") + 1
+    assert creased == names.index("regions,unwarp>zxing+sure-soft") + 1
 
 
 def test_the_soft_decoders_step_comes_before_the_bent_grids():
@@ -156,4 +156,5 @@ def test_the_soft_decoders_step_comes_before_the_bent_grids():
     146 -> 156 with two runs sharing its two cores; of the 947 other frames, bent, cloth,
     folded, the 12 other conditions, `frames` and `frames-real`, the same ones read)."""
     names = [s.name for s in DEFAULT_STEPS]
-    assert names.index("regions,deblur-grid>qr-soft") < names.index("regions,unwarp>zxing")
+    unwarp = names.index("regions,unwarp>zxing+sure-soft")
+    assert names.index("regions,deblur-grid>qr-soft") < unwarp

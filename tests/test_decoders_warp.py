@@ -133,8 +133,8 @@ def test_seeds_find_the_alignment_pattern_where_the_finders_do_not_put_it():
 
 
 @pytest.mark.serial  # timing: run alone (make test)
-@pytest.mark.parametrize("seed, step, frames", [(4, "regions,unwarp>zxing", 30),
-                                                (3, "regions,creased>zxing+qr-soft", 30),
+@pytest.mark.parametrize("seed, step, frames", [(4, "regions,unwarp>zxing+sure-soft", 30),
+                                                (3, "regions,unwarp>zxing+sure-soft", 30),
                                                 (14, "regions,creased>zxing+qr-soft", 30)])
 def test_the_live_chain_reaches_the_warp_within_a_second_of_frames(seed, step, frames):
     """Held up for 30 frames (1 s at 30 fps), a folded card is read by the default chain,
