@@ -308,29 +308,61 @@ def has_glare(work: np.ndarray) -> bool:
     return spot >= GLARE_SHARE * clipped.size and spot >= SPOT_SHARE * total
 
 
-def deblur(view: View) -> Iterator[Callable[[], View]]:
+@dataclasses.dataclass(frozen=True)
+class SeenBlur:
+    """What `deblur` measures of a crop before it guesses: the crop at the working size
+    (`work`, `factor` times the crop), the focus blur's sigma and the likeliest smears
+    (length and angle, crop pixels), and how directional the middle's edges run."""
+
+    work: np.ndarray
+    factor: float
+    sigma: float
+    guesses: list
+    anisotropy: float
+
+    @property
+    def length(self) -> float:
+        """The likeliest smear's length at the working size."""
+        return self.guesses[0][0] * self.factor
+
+    @property
+    def shaken(self) -> bool:
+        return self.anisotropy >= SHAKE_ANISOTROPY and \
+            2.5 <= self.length <= 0.25 * min(self.work.shape)
+
+    @property
+    def sharp(self) -> bool:
+        return self.sigma < SHARP_SIGMA and not self.shaken
+
+
+def seen_blur(img: np.ndarray) -> SeenBlur:
+    """Measure a crop's blur at the working size (`SeenBlur`)."""
+    factor = DEBLUR_SIDE / max(img.shape)
+    interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
+    work = cv2.resize(img, None, fx=factor, fy=factor, interpolation=interp)
+    guesses, _ = _blur_guesses(img)
+    # the tensor of the crop's middle: a card's edge or text lines around the code would
+    # make a round blur look directional
+    h, w = work.shape
+    middle, _ = _structure(work[h // 5:h - h // 5, w // 5:w - w // 5].astype(np.float32))
+    return SeenBlur(work, factor, focus_sigma(work), guesses, middle or 0.0)
+
+
+def deblur(view: View, seen: SeenBlur | None = None) -> Iterator[Callable[[], View]]:
     """Undo focus blur (Gaussian) or hand shake (a line kernel along the measured direction).
 
     Meant for crops: the estimates assume the crop is mostly code.  Works at a fixed size
     (upscaling small crops first) and declines when the crop looks sharp.  A generator:
     the guesses are ordered by how likely they are, and the later ones (other sizes, the
-    other kind of blur) cost nothing unless the chain has time left and asks.
+    other kind of blur) cost nothing unless the chain has time left and asks.  `seen`: the
+    crop's blur if measured already (`seen_blur`).
     """
     img = view.image
-    factor = DEBLUR_SIDE / max(img.shape)
-    interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
-    work = cv2.resize(img, None, fx=factor, fy=factor, interpolation=interp)
-    sigma = focus_sigma(work)
-    guesses, _ = _blur_guesses(img)
-    length = guesses[0][0] * factor
-    # the tensor of the crop's middle: a card's edge or text lines around the code would
-    # make a round blur look directional
-    h, w = work.shape
-    middle, _ = _structure(work[h // 5:h - h // 5, w // 5:w - w // 5].astype(np.float32))
-    anisotropy = middle or 0.0
-    shaken = anisotropy >= SHAKE_ANISOTROPY and 2.5 <= length <= 0.25 * min(work.shape)
-    if sigma < SHARP_SIGMA and not shaken:
+    seen = seen or seen_blur(img)
+    if seen.sharp:
         return
+    work, factor, sigma, guesses = seen.work, seen.factor, seen.sigma, seen.guesses
+    length, anisotropy, shaken = seen.length, seen.anisotropy, seen.shaken
     spectrum = functools.cache(lambda: Deconvolver(work, int(max(length, 4 * sigma)) + 2))
     clipped = work >= CLIPPED
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .deblur import DEBLUR_SIDE, deblur
+from .deblur import DEBLUR_SIDE, deblur, seen_blur
 from .views import View
 
 #: Smaller than the 21x21 modules of a version-1 QR code cannot hold one.
@@ -122,11 +122,17 @@ def regions(view: View) -> list[View]:
 ZOOM_FROM = 1.2
 #: A box over this share of the crop is no zoom: the crop itself was the code's box.
 ZOOMED_SHARE = 0.6
+#: A smaller crop, down to this, is zoomed only when it is clearly blurred (a focus blur of
+#: CLEARLY_BLURRED px and more at the deblurring size) or shaken: a small code in a
+#: card-sized box has modules under 2 px at the deblurring size, and no finder is found.
+#: A folded card's crease reads as a faint blur (~1 px), and its sharp crop's grids need
+#: the time.
+SMALL_ZOOM_FROM, CLEARLY_BLURRED = 0.5, 1.3
 
 
 def code_box(view: View) -> list[View]:
     """The code's own box inside a crop too large to deblur at full size, cropped at full
-    size.
+    size (a card-sized crop, from `SMALL_ZOOM_FROM`, only when clearly blurred or shaken).
 
     A blurred or shaken code's edges fall below a card's outline and the text and lines
     around it, so its regions box can hold the whole card and more (1,000 px and up).
@@ -136,9 +142,13 @@ def code_box(view: View) -> list[View]:
     to the deblurring steps again, which now measure the blur on the code alone.
     """
     img = view.image
-    if max(img.shape) <= ZOOM_FROM * DEBLUR_SIDE:
+    side = max(img.shape)
+    if side <= SMALL_ZOOM_FROM * DEBLUR_SIDE:
         return []
-    first = next(deblur(view), None)
+    seen = seen_blur(img)
+    if side <= ZOOM_FROM * DEBLUR_SIDE and not (seen.shaken or seen.sigma >= CLEARLY_BLURRED):
+        return []
+    first = next(deblur(view, seen), None)
     if first is None:  # a sharp crop: a far code is found by the other steps
         return []
     shrunk = first()
