@@ -335,8 +335,22 @@ class SeenBlur:
         return self.sigma < SHARP_SIGMA and not self.shaken
 
 
+#: The last crops measured (crop image, SeenBlur), newest last: the bent grids' steps and
+#: `regions.code_box` ask again of the crops the deblurring step measured.
+_recent: list[tuple[np.ndarray, SeenBlur]] = []
+
+
 def seen_blur(img: np.ndarray) -> SeenBlur:
-    """Measure a crop's blur at the working size (`SeenBlur`)."""
+    """Measure a crop's blur at the working size (`SeenBlur`), once per crop."""
+    for image, seen in reversed(_recent):
+        if image is img:
+            return seen
+    seen = _measure(img)
+    _recent[:] = _recent[-3:] + [(img, seen)]
+    return seen
+
+
+def _measure(img: np.ndarray) -> SeenBlur:
     factor = DEBLUR_SIDE / max(img.shape)
     interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
     work = cv2.resize(img, None, fx=factor, fy=factor, interpolation=interp)

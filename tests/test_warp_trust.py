@@ -16,8 +16,10 @@ import qrcode
 
 from scanner import decoders, warp
 from scanner.chain import DecoderChain
+from scanner.deblur import seen_blur
 from scanner.finders import find_finders, pick_triple
 from scanner.qrgrid import anchor_agreement, known_modules
+from scanner.regions import find_regions
 from scanner.views import View
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -94,3 +96,19 @@ def test_a_bent_grid_zxing_cannot_read_is_read_by_the_soft_decoder_when_its_anch
     assert tried and all(v.anchors >= decoders.SURE_ANCHORS for v in tried)
     monkeypatch.setattr(decoders, "SURE_ANCHORS", 1.01)
     assert DecoderChain([step], budget_ms=None).decode(gray).text != text
+
+
+def test_the_bent_grids_skip_a_clearly_blurred_crop(monkeypatch):
+    """A glare spot on a blurred code (development seed 0): its blurred finders are found,
+    so the bent grids would be grown there (50-120 ms) and read nothing; they decline it,
+    and the blurred code's own box (the step after them) comes that much sooner."""
+    frame, _, _ = gen.render(np.random.default_rng(0), "glare-blur")
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    x0, y0, x1, y1 = find_regions(gray)[0]
+    crop = View(gray).derive(gray[y0:y1, x0:x1], crop_xy=(x0, y0))
+    assert warp.find_codes(crop)
+    assert seen_blur(crop.image).sigma >= decoders.BENT_BLUR_LIMIT
+    for name in ("unwarp", "creased", "unwarp-seeded"):
+        assert list(decoders.PREPROCESSORS[name](crop)) == []
+    monkeypatch.setattr(decoders, "BENT_BLUR_LIMIT", float("inf"))
+    assert list(decoders.PREPROCESSORS["unwarp"](crop)) != []
