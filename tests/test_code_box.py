@@ -1,7 +1,7 @@
 """A blurred code in a card-sized crop is deblurred in its own box (scanner/regions.code_box).
 
 The frames come from the project's generator (scripts/make_gate_frames.py, development
-seeds): their regions box holds the card around a small code (250-576 px), which
+seeds): their regions box holds the card around a small code (240-576 px), which
 deblurred whole at `deblur.DEBLUR_SIDE` leaves modules under 2 px and no finder found.
 """
 from __future__ import annotations

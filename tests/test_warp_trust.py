@@ -81,10 +81,9 @@ def test_anchor_agreement_is_high_for_a_true_grid_and_low_for_noise():
 @pytest.mark.parametrize("condition, seed", [("folded", 15), ("bent", 13), ("cloth", 34)])
 def test_a_bent_grid_zxing_cannot_read_is_read_by_the_soft_decoder_when_its_anchors_agree(
         condition, seed, monkeypatch):
-    """Development cards (seeds never tuned on elsewhere) whose bent mesh of the right size
-    is right but for a few modules: zxing misses it, the soft decoder reads it; only the
-    right size's grid agrees well enough to reach the soft decoder, and without the soft
-    decoder the step reads nothing."""
+    """Generated development cards whose bent mesh of the right size is right but for a few
+    modules: zxing misses it, the soft decoder reads it; only grids whose anchors agree
+    reach the soft decoder, and with none let through the step reads nothing."""
     frame, text, _ = gen.render(np.random.default_rng(seed), condition)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     assert DecoderChain(["regions,unwarp>zxing"], budget_ms=None).decode(gray).text != text
