@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from .views import View
+from .views import RecentCrops, View
 
 #: Below this anisotropy the blur is taken for focus blur (round), above for hand shake.
 SHAKE_ANISOTROPY = 0.15
@@ -335,18 +335,17 @@ class SeenBlur:
         return self.sigma < SHARP_SIGMA and not self.shaken
 
 
-#: The last crops measured (crop image, SeenBlur), newest last: the bent grids' steps and
+#: The last crops' measures (a SeenBlur per crop image): the bent grids' steps and
 #: `regions.code_box` ask again of the crops the deblurring step measured.
-_recent: list[tuple[np.ndarray, SeenBlur]] = []
+_recent = RecentCrops()
 
 
 def seen_blur(img: np.ndarray) -> SeenBlur:
     """Measure a crop's blur at the working size (`SeenBlur`), once per crop."""
-    for image, seen in reversed(_recent):
-        if image is img:
-            return seen
-    seen = _measure(img)
-    _recent[:] = _recent[-3:] + [(img, seen)]
+    seen = _recent.get(img)
+    if seen is None:
+        seen = _measure(img)
+        _recent.keep(img, seen)
     return seen
 
 

@@ -3,7 +3,8 @@ a bent grid).
 
 A module of its own because both the preprocessors (`scanner.decoders`) and the costlier
 ones that live apart (`scanner.deblur`, `scanner.warp`) make views: with `View` here they
-import it from one place instead of from each other (no import cycle).
+import it from one place instead of from each other (no import cycle).  `RecentCrops`,
+what a step keeps of the crops it saw, lives here for the same reason.
 """
 from __future__ import annotations
 
@@ -56,3 +57,23 @@ class WarpedView(View):
     def to_frame(self, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
         return self.source.to_frame(self.mapper(pts))
+
+
+class RecentCrops:
+    """What one step worked out about each of the last few crops, found again by the crop's
+    image (one array object per crop of a frame): later steps ask again of the crops an
+    earlier one worked on (`warp.find_codes`, `deblur.seen_blur`)."""
+
+    def __init__(self, size: int = 4):
+        self._size = size
+        self._items: list[tuple[np.ndarray, object]] = []
+
+    def get(self, image: np.ndarray):
+        """The value kept for `image`, or None."""
+        return next((value for kept, value in reversed(self._items) if kept is image), None)
+
+    def keep(self, image: np.ndarray, value) -> None:
+        self._items = (self._items + [(image, value)])[-self._size:]
+
+    def clear(self) -> None:
+        self._items = []

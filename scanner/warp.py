@@ -29,7 +29,7 @@ from .equalise import detail, grid_estimates, module_samples
 from .finders import Finder, completed_pairs, find_finders, pick_triple, skewed_triples
 from .qrgrid import MAX_VERSION, anchor_agreement, known_modules, with_quiet_ring
 from .sizing import fit_homography, likely_sizes, scored_sizes
-from .views import View, WarpedView
+from .views import RecentCrops, View, WarpedView
 
 #: Mesh spacing in modules: finer follows wrinkles, coarser resists noise.  4 read more than
 #: 3 (or 2, 5, 6) on the development seed 11: bent 20 (19), cloth 18 (16), folded 15 (12) of 20.
@@ -328,9 +328,9 @@ def _estimates(grid: Grid, found: _Found) -> Iterator[np.ndarray]:
     return grid_estimates(found.detail_map, grid, found.view.clipped, found.factor)
 
 
-#: The last crops' codes (crop image, [_Found, ...]), newest last: later steps' grids
+#: The last crops' codes ([_Found, ...] per crop image): later steps' grids
 #: (seeded, creased, flat) neither look for the finders nor grow the meshes again.
-_recent: list[tuple[np.ndarray, list[_Found]]] = []
+_recent = RecentCrops()
 #: A skewed trio or one with a stood-in finder is tried when the known modules agree this well
 #: through it (mean of -1..1 per module), the two best: with one finder dropped, the right
 #: trio scored 0.23-0.9 and was the best of six for 44 of 57 development frames.
@@ -359,9 +359,9 @@ def find_codes(view: View) -> list[_Found]:
     fills only part of it (a crop around a whole card, a far or shaken code) has modules a
     fraction of that, and a block as wide as a finder blurs its ring into its stone: where
     nothing is found, the finders are looked for once more with the smallest block."""
-    for image, found in reversed(_recent):
-        if image is view.image:
-            return found
+    known = _recent.get(view.image)
+    if known is not None:
+        return known
     img = view.image
     side = max(img.shape)
     factor = WORK_SIDE / side if side > WORK_SIDE else (2.0 if side < WORK_SIDE / 2 else 1.0)
@@ -374,7 +374,7 @@ def find_codes(view: View) -> list[_Found]:
         if block not in tried and not found:
             tried.add(block)
             found = _look(view, factor, work, block)
-    _recent[:] = _recent[-3:] + [(img, found)]
+    _recent.keep(img, found)
     return found
 
 
