@@ -361,17 +361,16 @@ def _measure(img: np.ndarray) -> SeenBlur:
     return SeenBlur(work, factor, focus_sigma(work), guesses, middle or 0.0)
 
 
-def deblur(view: View, seen: SeenBlur | None = None) -> Iterator[Callable[[], View]]:
+def deblur(view: View) -> Iterator[Callable[[], View]]:
     """Undo focus blur (Gaussian) or hand shake (a line kernel along the measured direction).
 
     Meant for crops: the estimates assume the crop is mostly code.  Works at a fixed size
     (upscaling small crops first) and declines when the crop looks sharp.  A generator:
     the guesses are ordered by how likely they are, and the later ones (other sizes, the
-    other kind of blur) cost nothing unless the chain has time left and asks.  `seen`: the
-    crop's blur if measured already (`seen_blur`).
+    other kind of blur) cost nothing unless the chain has time left and asks.
     """
     img = view.image
-    seen = seen or seen_blur(img)
+    seen = seen_blur(img)
     if seen.sharp:
         return
     work, factor, sigma, guesses = seen.work, seen.factor, seen.sigma, seen.guesses

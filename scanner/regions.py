@@ -148,7 +148,7 @@ def code_box(view: View) -> list[View]:
     seen = seen_blur(img)
     if side <= ZOOM_FROM * DEBLUR_SIDE and not (seen.shaken or seen.sigma >= CLEARLY_BLURRED):
         return []
-    first = next(deblur(view, seen), None)
+    first = next(deblur(view), None)  # the blur measured above, not again (`seen_blur`)
     if first is None:  # a sharp crop: a far code is found by the other steps
         return []
     shrunk = first()
