@@ -22,9 +22,9 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from .located import find_codes
 from .views import View
-from .warp import (MESH, Grid, control_points, find_codes, finder_mesh, grid_view, mesh_side,
-                   refine)
+from .warp import MESH, Grid, control_points, finder_mesh, grid_view, mesh_side, refine
 
 #: Crease directions tried (over half a turn) and the spacing of their offsets, modules.
 ANGLES = np.radians(np.arange(0, 180, 6))
@@ -131,7 +131,7 @@ def _fit(points: np.ndarray, shifts: np.ndarray, n: int, module: float, at: tupl
 
 
 def creased_grid(found, n: int, start: Grid | None = None) -> CreasedGrid | None:
-    """The creased grid of size n for a crop's code (`warp.find_codes`), explaining the
+    """The creased grid of size n for a crop's code (`located.find_codes`), explaining the
     finder-grown mesh or the one given (`start`); None when that mesh shows no crease (the
     step before has read its grid already), or a later round's mesh none left."""
     grid = finder_mesh(found, n) if start is None else start

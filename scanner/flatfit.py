@@ -29,10 +29,11 @@ import numpy as np
 from .alignment import sample
 from .deblur import deblur
 from .finders import versions
+from .located import find_codes
 from .qrgrid import with_quiet_ring
-from .views import View
 from .sizing import known_agreement
-from .warp import Grid, find_codes, grid_view
+from .views import View
+from .warp import Grid, grid_view
 
 #: Corner shifts tried, in module widths: each step halves once no shift of it helps.
 STEPS = (0.5, 0.25, 0.125)
@@ -84,7 +85,7 @@ def fit_corners(hom: np.ndarray, n: int, norm: np.ndarray, module: float) -> np.
 
 
 def likeliest_code(codes: list) -> tuple[object, int, np.ndarray] | None:
-    """Of the codes found (`warp.find_codes`) and the sizes their finders' spacing allows,
+    """Of the codes found (`located.find_codes`) and the sizes their finders' spacing allows,
     the (code, size, the finders' homography) whose known modules and quiet-zone ring
     agree best with the crop (per module: sizes differ in how many they have)."""
     best, best_pick = -np.inf, None

@@ -29,8 +29,9 @@ import numpy as np
 
 from .alignment import seeds
 from .creases import creased_grid
+from .located import FoundCode, find_codes
 from .views import View
-from .warp import Grid, _Found, find_codes, finder_mesh, grid_view, point_scores, refine
+from .warp import Grid, finder_mesh, grid_view, point_scores, refine
 
 #: The grids tried per size, in this order (each needs the one before).
 KINDS = ("seeded", "joined", "creased")
@@ -39,7 +40,7 @@ KINDS = ("seeded", "joined", "creased")
 class _Grids:
     """The grids of one code and size, each fitted once, when first asked for."""
 
-    def __init__(self, found: _Found, n: int):
+    def __init__(self, found: FoundCode, n: int):
         self.found, self.n = found, n
 
     @functools.cached_property
@@ -75,7 +76,7 @@ class _Grids:
 def joined_grid(grown: Grid, seeded: Grid, norm: np.ndarray, module: float) -> Grid:
     """A grid whose every control point is the finder-grown or the seeded mesh's, the one
     whose modules around it look more like modules; then polished where they meet.  Both
-    meshes sit on the same homography (`_Found.homography`), so their shifts can be mixed."""
+    meshes sit on the same homography (`FoundCode.homography`), so their shifts can be mixed."""
     pick = point_scores(seeded, norm) > point_scores(grown, norm)
     grid = Grid(grown.hom, grown.n)
     grid.shift[:] = np.where(pick.reshape(grid.k, grid.k, 1), seeded.shift, grown.shift)

@@ -62,7 +62,7 @@ class WarpedView(View):
 class RecentCrops:
     """What one step worked out about each of the last few crops, found again by the crop's
     image (one array object per crop of a frame): later steps ask again of the crops an
-    earlier one worked on (`warp.find_codes`, `deblur.seen_blur`)."""
+    earlier one worked on (`located.find_codes`, `deblur.seen_blur`)."""
 
     def __init__(self, size: int = 4):
         self._size = size

@@ -18,11 +18,14 @@ from scanner.chain import DEFAULT_STEPS, DecoderChain
 from scanner.decoders import DECODERS
 from scanner.qrgrid import alignment_centres
 from scanner.views import View
-from scanner import alignment, warp
+from scanner import alignment, located, warp
 from scanner import seeded as seeded_grids
 from scanner.darkness import normalised, normalised_around
 from scanner.sizing import fit_homography
-from scanner.warp import Finder, WarpedView, find_finders, known_modules, pick_triple, unwarp
+from scanner.finders import Finder, find_finders, pick_triple
+from scanner.qrgrid import known_modules
+from scanner.views import WarpedView
+from scanner.warp import unwarp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -175,7 +178,7 @@ def test_finders_a_wide_threshold_block_misses_are_looked_for_with_a_small_one(
     frame, text = rendered("combo", seed)
     step = ["regions,deblur-grid>qr-soft"]
     assert DecoderChain(step, budget_ms=None).decode(frame).text == text
-    monkeypatch.setattr(warp, "BLOCKS", (None,))  # the crop's own block only
+    monkeypatch.setattr(located, "BLOCKS", (None,))  # the crop's own block only
     assert DecoderChain(step, budget_ms=None).decode(frame).text is None
 
 
@@ -215,9 +218,9 @@ def test_a_code_with_one_finder_washed_out_is_read_through_a_stood_in_finder(hid
     img = cv2.resize(img, None, fx=6, fy=6, interpolation=cv2.INTER_NEAREST)
     img = cv2.copyMakeBorder(img, 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=235)
     assert DECODERS["zxing"](img) == []  # what every library makes of it
-    warp._recent.clear()
-    found = warp.find_codes(View(img))
-    assert found and len(found) <= warp.COMPLETED_TRIED
+    located._recent.clear()
+    found = located.find_codes(View(img))
+    assert found and len(found) <= located.COMPLETED_TRIED
     views = [t() for t in unwarp(View(img))]
     assert any(r.text == text for v in views if v is not None for r in DECODERS["zxing"](v.image))
 

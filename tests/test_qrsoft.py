@@ -18,7 +18,7 @@ from qrcode.constants import ERROR_CORRECT_H, ERROR_CORRECT_L, ERROR_CORRECT_M, 
 from scanner.chain import DEFAULT_STEPS, DecoderChain
 from scanner.deblur import deblur
 from scanner.views import View
-from scanner import flatfit, regions, warp
+from scanner import flatfit, located, regions, warp
 from scanner.decoders import DECODERS
 from scanner.regions import find_regions
 from scanner import equalise
@@ -254,7 +254,7 @@ def test_a_blurred_code_on_a_busy_frame_gets_a_crop_of_its_own(seed, monkeypatch
     monkeypatch.setattr(regions, "LARGE_REGION", 1.0)  # as before: the frame-sized box
     # looking for the finders through a small threshold block too finds the code even in
     # that box (the thirteenth pass): with the crop's own block only, the box is what reads
-    monkeypatch.setattr(warp, "BLOCKS", (None,))
+    monkeypatch.setattr(located, "BLOCKS", (None,))
     assert DecoderChain([SOFT_STEP], budget_ms=None).decode(frame).text != text
 
 

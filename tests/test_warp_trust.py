@@ -1,4 +1,4 @@
-"""Which finders' corner and which grids the bent mesh trusts (scanner/warp.py, decoders).
+"""Which finders' corner and which grids the bent mesh trusts (scanner/located.py, decoders).
 
 A code seen at a steep slant can make the wrong finder the most right-angled corner, and
 the mesh grown from it samples nothing; a grid of the wrong size never reads, so the soft
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import qrcode
 
-from scanner import decoders, warp
+from scanner import decoders, located
 from scanner.chain import DecoderChain
 from scanner.deblur import seen_blur
 from scanner.finders import find_finders, pick_triple
@@ -54,12 +54,12 @@ def test_the_most_right_angled_corner_is_not_trusted_when_the_known_modules_disa
     the same finders read from the true corner (a skewed trio) come first: the bent mesh
     reads the code, which neither zxing nor the picked trio's grids read."""
     img, true_corner = slanted_code()
-    block = max(warp.SMALL_BLOCK, (max(img.shape) // 24) | 1)
+    block = max(located.SMALL_BLOCK, (max(img.shape) // 24) | 1)
     bw = cv2.adaptiveThreshold(img, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
                                block, 4)
     picked = pick_triple(find_finders(bw))
     assert np.linalg.norm(picked[0].centre - true_corner) > 50
-    found = warp.find_codes(View(img))
+    found = located.find_codes(View(img))
     assert np.linalg.norm(found[0].trio[0].centre - true_corner) < 3
     assert np.allclose(found[-1].trio[0].centre, picked[0].centre)  # still offered, last
     assert DecoderChain(["zxing"], budget_ms=None).decode(img).text is None
@@ -105,7 +105,7 @@ def test_the_bent_grids_skip_a_clearly_blurred_crop(monkeypatch):
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     x0, y0, x1, y1 = find_regions(gray)[0]
     crop = View(gray).derive(gray[y0:y1, x0:x1], crop_xy=(x0, y0))
-    assert warp.find_codes(crop)
+    assert located.find_codes(crop)
     assert seen_blur(crop.image).sigma >= decoders.BENT_BLUR_LIMIT
     for name in ("unwarp", "creased", "unwarp-seeded"):
         assert list(decoders.PREPROCESSORS[name](crop)) == []
