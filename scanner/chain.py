@@ -59,8 +59,7 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     ("regions,enlarge,sharpen>zxing", 4.0),  # far or soft code: zoom the crop, steepen edges
     ("regions,deblur>zxing", 5.0),           # hand shake / focus: Wiener-deconvolve the crop
     # glare on a blurred code: each deblurring guess's grid (scanner/flatfit.py) read by our
-    # own decoder, unsure codewords erased (scanner/qrsoft.py).  A sharp crop has no guesses:
-    # a bent card pays nothing, so it goes before `unwarp`, which would take every frame
+    # own decoder (scanner/qrsoft.py).  A sharp crop has no guesses, so it goes before `unwarp`
     ("regions,deblur-grid>qr-soft", 30.0),
     # bent, folded, cloth: a bent module grid (~5 ms for the finders, ~12 per size guess); its
     # prior is above the budget: first run as the step the next frame resumes at (carry-over)
@@ -77,6 +76,9 @@ DEFAULT_STEPS: tuple[Step, ...] = tuple(Step.parse(spec, cost) for spec, cost in
     ("regions,code-box,deblur-grid>qr-soft", 10.0),
     ("regions,enlarge,denoise-grid>qr-soft", 15.0),  # a small code in a dim, noisy frame:
     ("regions,denoise-grid>qr-soft", 15.0),  # smoothed, one fitted grid, our own decoder
+    # finders' rings smeared shut: a grid fitted to the code's outline (scanner/outline.py)
+    ("regions,deblur,outline>qr-soft", 20.0),
+    ("regions,outline-box,deblur,outline>qr-soft", 20.0),
 ))
 
 

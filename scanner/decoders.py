@@ -24,6 +24,7 @@ import numpy as np
 from .deblur import deblur, seen_blur  # the costliest preprocessor has a module of its own
 from .views import View
 from .flatfit import deblurred_grids, denoised_grid  # flat grids for the soft decoder
+from .outline import outline_box, outlined_grid  # a flat grid where no finder is found
 from .qrsoft import soft_reads
 from .regions import MIN_SIDE, code_box, regions  # where in a frame the codes are
 from .seeded import unwarp_seeded  # folds: grids seeded at the alignment patterns, joined
@@ -410,10 +411,9 @@ def denoise(view: View) -> list[View]:
 
 
 #: The bent grids (`unwarp`, `creased`, `unwarp-seeded`) skip a crop whose focus blur is
-#: this or more (`deblur.SeenBlur.sigma`, px at the deblurring size): grown on a blurred
-#: code's finders they sample nothing a decoder reads (every crop the three steps read on
-#: the development seeds 401-431 measured 1.23 or less), and their 50-120 ms there held a
-#: blurred code's own box (`code-box`, after them) back beyond a still's ten frames.
+#: this or more (`deblur.SeenBlur.sigma`, px at the deblurring size): on a blurred code's
+#: finders they sample nothing a decoder reads (every crop they read on development seeds
+#: 401-431 measured 1.23 or less), and their 50-120 ms held `code-box` back.
 BENT_BLUR_LIMIT = 1.6
 
 
@@ -445,4 +445,6 @@ PREPROCESSORS: dict[str, Preprocessor] = {
     "deblur-grid": deblurred_grids,
     "denoise-grid": denoised_grid,
     "creased": _sharp_only(creased),
+    "outline": outlined_grid,
+    "outline-box": outline_box,
 }

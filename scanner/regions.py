@@ -25,7 +25,7 @@ def find_regions(gray: np.ndarray, max_regions: int = 2) -> list[tuple[int, int,
     costly steps work on a few hundred pixels instead of the whole frame.  A strong blur
     takes the code's edges down below a card's outline and the lines behind it, which then
     join into one box as large as the frame; the code is then looked for where the edges
-    run in every direction (`_textured`), and that box comes first.
+    run in every direction (`textured`), and that box comes first.
     """
     h, w = gray.shape
     s = min(1.0, 320.0 / max(h, w))
@@ -35,7 +35,7 @@ def find_regions(gray: np.ndarray, max_regions: int = 2) -> list[tuple[int, int,
     flat = _flat_floor(small)
     found = _dense_boxes(cv2.blur(grad.astype(np.float32), (9, 9)), max_regions, flat)
     if found and found[0][2] * found[0][3] > LARGE_REGION * small.shape[0] * small.shape[1]:
-        found = _dense_boxes(_textured(small), 1, flat) + found[1:]
+        found = _dense_boxes(textured(small), 1, flat) + found[1:]
     return _full_size(found, s, h, w)
 
 
@@ -62,7 +62,7 @@ LARGE_REGION = 0.4
 #: frame's code (a third of the light, levels 0-40) has its edges a third as steep, and at
 #: the full 8 its patch fell under the floor (development seeds 401 and 402: 2 of 110 dim
 #: frames had no crop at all; a covered lens, levels within 16, still has none).  The same
-#: floor holds for the texture that finds a code in a box run together (`_textured`): 9 of
+#: floor holds for the texture that finds a code in a box run together (`textured`): 9 of
 #: 400 dim frames (development seeds 0-399) had no crop around the code at the full one.
 FLAT_EDGES, FULL_SPREAD, DARKEST_SPREAD = 8.0, 128.0, 24.0
 
@@ -92,13 +92,18 @@ def _dense_boxes(energy: np.ndarray, count: int,
     return [box for _, box in scored[:count]]
 
 
-def _textured(small: np.ndarray) -> np.ndarray:
+#: The window (px) over which `textured` weighs the gradients' directions.
+TEXTURE_WINDOW = 9
+
+
+def textured(small: np.ndarray) -> np.ndarray:
     """Where edges run in every direction (a code) rather than one (a line, an outline):
-    the smaller eigenvalue of the gradients' structure tensor over a 9 px window, as a
-    gradient size (grey levels)."""
+    the smaller eigenvalue of the gradients' structure tensor over a `TEXTURE_WINDOW`
+    window, as a gradient size (grey levels)."""
     f = small.astype(np.float32)
     gx, gy = cv2.Sobel(f, cv2.CV_32F, 1, 0), cv2.Sobel(f, cv2.CV_32F, 0, 1)
-    jxx, jyy, jxy = (cv2.blur(a, (9, 9)) for a in (gx * gx, gy * gy, gx * gy))
+    window = (TEXTURE_WINDOW, TEXTURE_WINDOW)
+    jxx, jyy, jxy = (cv2.blur(a, window) for a in (gx * gx, gy * gy, gx * gy))
     half = (jxx + jyy) / 2
     smaller = half - np.sqrt(np.maximum(half * half - (jxx * jyy - jxy * jxy), 0))
     return np.sqrt(np.maximum(smaller, 0)) / 4  # Sobel's gain of 4
@@ -138,7 +143,7 @@ def code_box(view: View) -> list[View]:
     around it, so its regions box can hold the whole card and more (1,000 px and up).
     Deblurred at `deblur.DEBLUR_SIDE`, its modules then shrink under 2 px and no finder is
     found.  Deblurred once at that size (the first guess), the code's edges run in every
-    direction again where the text's and outlines' do not (`_textured`); that box goes
+    direction again where the text's and outlines' do not (`textured`); that box goes
     to the deblurring steps again, which now measure the blur on the code alone.
     """
     img = view.image
@@ -153,7 +158,7 @@ def code_box(view: View) -> list[View]:
         return []
     shrunk = first()
     h, w = img.shape
-    texture = _dense_boxes(_textured(shrunk.image), 1, _flat_floor(shrunk.image))
+    texture = _dense_boxes(textured(shrunk.image), 1, _flat_floor(shrunk.image))
     boxes = _full_size(texture, shrunk.scale / view.scale, h, w)
     return [view.derive(img[y0:y1, x0:x1], crop_xy=(x0, y0)) for x0, y0, x1, y1 in boxes
             if (x1 - x0) * (y1 - y0) < ZOOMED_SHARE * h * w]

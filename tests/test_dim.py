@@ -69,7 +69,7 @@ def test_a_small_dim_code_is_read_smoothed_on_one_fitted_grid(seed, step):
 def test_a_dim_frame_whose_edges_run_together_gets_the_codes_own_box(seed):
     """Development seeds 114 and 330: the card's outline, its text and the lines behind it
     join the code's edges into one box over `LARGE_REGION` of the frame, so the crop is
-    where edges run every way (`_textured`).  That texture, a third as strong in the dark,
+    where edges run every way (`textured`).  That texture, a third as strong in the dark,
     was held to the daylight floor and found nothing, and the frame had no crop around its
     code; at the dim frame's own floor it is found, and the chain reads the code."""
     gray, text, quad = dim_frame(seed)
