@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
 
 import cv2
 import numpy as np
@@ -25,9 +25,6 @@ from .equalise import detail
 from .finders import Finder, completed_pairs, find_finders, pick_triple, skewed_triples
 from .sizing import fit_homography, likely_sizes, scored_sizes
 from .views import RecentCrops, View
-
-if TYPE_CHECKING:  # the mesh lives in warp, which imports this module
-    from .warp import Grid
 
 #: Working size of the crop's long side: finders need ~4 px per module to be found.
 WORK_SIDE = 640
@@ -68,8 +65,9 @@ class FoundCode:
         return self.homographies[n]
 
     @functools.cached_property
-    def meshes(self) -> dict[int, "Grid | None"]:
-        """The finder-grown mesh of each size fitted so far (`finder_mesh`)."""
+    def meshes(self) -> dict[int, object]:
+        """The finder-grown mesh (a `warp.Grid`, or None) of each size fitted so far
+        (`warp.finder_mesh`)."""
         return {}
 
     @functools.cached_property

@@ -22,7 +22,10 @@ from scanner.views import View
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import make_gate_frames as gen  # noqa: E402 - the generator is a script, not a package
 
-BEFORE_CODE_BOX = [s for s in DEFAULT_STEPS if "code-box" not in s.pipeline]
+#: The chain without the code's own box, and without the grid fitted to the code's outline
+#: (the sixteenth pass), which came after it and reads these too.
+BEFORE_CODE_BOX = [s for s in DEFAULT_STEPS
+                   if "code-box" not in s.pipeline and "outline" not in s.pipeline]
 CODE_BOX = [s.name for s in DEFAULT_STEPS if "code-box" in s.pipeline]
 
 

@@ -35,7 +35,8 @@ HELD_OUT_SEED = 19
 #: The chain without the steps that fit a grid of their own (the warp, and the flat grids
 #: of the soft decoder's steps, which read some folds and cloth too).
 WITHOUT_WARP = [s for s in DEFAULT_STEPS if not any(
-    p.startswith("unwarp") or p in ("deblur-grid", "denoise-grid", "creased") for p in s.pipeline)]
+    p.startswith("unwarp") or p in ("deblur-grid", "denoise-grid", "creased", "outline")
+    for p in s.pipeline)]
 #: Both kinds of bent grid, without the rest of the chain.
 WARP_ONLY = ["regions,unwarp>zxing", "regions,unwarp-seeded>zxing"]
 
