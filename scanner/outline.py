@@ -60,9 +60,9 @@ def outline(gray: np.ndarray) -> np.ndarray | None:
     every direction, or None when the crop has no such patch.
 
     The texture is weighed over `TEXTURE_WINDOW`, so the patch reaches half a window past
-    the code's edge on every side: its rectangle is taken in by that much.  (On the
-    development frames it was read from, the corners then lie 0.4-1.2 modules from the
-    generator's, against 1.2-2.3 before, and the likeliest size is the code's.)"""
+    the code's edge on every side: its rectangle is taken in by that much.  (On crops cut
+    around the six development codes it was measured on, the corners then lie 0.8-2
+    modules from the generator's: the fitted corners of `outlined_code` take it from there.)"""
     h, w = gray.shape
     reach = max(3, int(max(h, w) * SPREAD) | 1)
     energy = cv2.blur(textured(gray), (reach, reach))
@@ -93,8 +93,7 @@ def likely_grids(gray: np.ndarray, corners: np.ndarray) -> list[tuple[int, np.nd
     outline: the corner that is the top-left one where the finders, timing rows and
     quiet-zone ring agree best with the crop, at the size that agrees best and the sizes a
     version either side (the outline is good to a module or so: the fitted corners tell)."""
-    side = float(np.mean([np.linalg.norm(corners[k] - corners[k - 1]) for k in range(4)]))
-    norm = normalised(gray, side / 33)  # a mid-sized code's module: the size is not known
+    norm = normalised(gray, _side(corners) / 33)  # a mid-sized code's module: the size is not known
     scored = []
     for turn in range(4):
         quad = np.roll(corners, -turn, axis=0)
@@ -117,7 +116,7 @@ def outlined_code(view: View) -> tuple[FoundCode, int, np.ndarray] | None:
     if corners is None:
         return None
     best, best_pick = -np.inf, None
-    side = float(np.mean([np.linalg.norm(corners[k] - corners[k - 1]) for k in range(4)]))
+    side = _side(corners)
     for n, hom in likely_grids(gray, corners):
         found = _code_at(view, hom, n, side / n)
         fitted = fit_corners(hom, n, darkness_fitted(found), found.module)
@@ -125,6 +124,11 @@ def outlined_code(view: View) -> tuple[FoundCode, int, np.ndarray] | None:
         if agreement > best:
             best, best_pick = agreement, (found, n, fitted)
     return best_pick
+
+
+def _side(corners: np.ndarray) -> float:
+    """The mean side (px) of a quadrilateral."""
+    return float(np.mean([np.linalg.norm(corners[k] - corners[k - 1]) for k in range(4)]))
 
 
 def _code_at(view: View, hom: np.ndarray, n: int, module: float) -> FoundCode:
