@@ -78,7 +78,8 @@ def test_nothing_is_outlined_in_a_flat_or_noisy_crop():
     assert outlined_code(View(flat)) is None
     assert outline_box(View(flat)) == []
     noise = np.random.default_rng(5).normal(128, 3, (300, 300)).clip(0, 255).astype(np.uint8)
-    assert DecoderChain(["regions,deblur,outline>qr-soft"], budget_ms=None).decode(noise).text is None
+    outlined = DecoderChain(["regions,deblur,outline>qr-soft"], budget_ms=None)
+    assert outlined.decode(noise).text is None
 
 
 def test_a_wide_smear_takes_the_finders_but_not_the_outline():
