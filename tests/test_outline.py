@@ -17,6 +17,7 @@ import pytest
 import qrcode
 
 from scanner.chain import DEFAULT_STEPS, DecoderChain
+from scanner.located import find_codes
 from scanner.outline import outline, outline_box, outlined_code
 from scanner.views import View
 
@@ -25,6 +26,8 @@ import make_gate_frames as gen  # noqa: E402 - the generator is a script, not a 
 
 TEXT = "GP1:outline-of-a-shaken-card"
 MODULE = 6
+#: The chain without the outline's two steps.
+OTHER_STEPS = [s for s in DEFAULT_STEPS if "outline" not in s.name]
 
 
 def drawn_code(turn_degrees: float = 8.0) -> tuple[np.ndarray, np.ndarray, int]:
@@ -85,7 +88,6 @@ def test_nothing_is_outlined_in_a_flat_or_noisy_crop():
 def test_a_wide_smear_takes_the_finders_but_not_the_outline():
     """Shaken by four modules: the finders' rings are smeared shut, the outline is still
     there, stretched by no more than the smear's half on either side."""
-    from scanner.located import find_codes
     img, truth, _ = drawn_code()
     length = 4 * MODULE + 1
     smeared = cv2.filter2D(img, -1, np.full((1, length), 1.0 / length, np.float32),
@@ -94,9 +96,6 @@ def test_a_wide_smear_takes_the_finders_but_not_the_outline():
     found = outline(smeared)
     assert found is not None
     assert corner_error(found, truth) < length / 2 + MODULE
-
-
-OTHER_STEPS = [s for s in DEFAULT_STEPS if "outline" not in s.name]
 
 
 @pytest.mark.parametrize("seed", [80, 86])
