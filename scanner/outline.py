@@ -33,7 +33,7 @@ from .finders import Finder
 from .flatfit import darkness_fitted, fit_corners
 from .located import FoundCode
 from .qrgrid import MAX_VERSION
-from .regions import TEXTURE_WINDOW, textured
+from .regions import TEXTURE_WINDOW, full_size, textured
 from .sizing import known_agreement
 from .views import View
 from .warp import Grid, grid_view
@@ -161,10 +161,7 @@ def outline_box(view: View) -> list[View]:
     corners = outline(shrunk.image)
     if corners is None:
         return []
-    scale = shrunk.scale / view.scale
-    x, y, bw, bh = cv2.boundingRect(corners.astype(np.float32))
-    m = 0.25 * max(bw, bh)
-    h, w = view.image.shape
-    x0, y0 = max(0, int((x - m) / scale)), max(0, int((y - m) / scale))
-    x1, y1 = min(w, int((x + bw + m) / scale)), min(h, int((y + bh + m) / scale))
+    box = cv2.boundingRect(corners.astype(np.float32))
+    (x0, y0, x1, y1), = full_size([box], shrunk.scale / view.scale, *view.image.shape,
+                                  pad=0, min_side=0)
     return [view.derive(view.image[y0:y1, x0:x1], crop_xy=(x0, y0))]

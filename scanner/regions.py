@@ -36,20 +36,22 @@ def find_regions(gray: np.ndarray, max_regions: int = 2) -> list[tuple[int, int,
     found = _dense_boxes(cv2.blur(grad.astype(np.float32), (9, 9)), max_regions, flat)
     if found and found[0][2] * found[0][3] > LARGE_REGION * small.shape[0] * small.shape[1]:
         found = _dense_boxes(textured(small), 1, flat) + found[1:]
-    return _full_size(found, s, h, w)
+    return full_size(found, s, h, w)
 
 
-def _full_size(found: list[tuple[int, int, int, int]], scale: float, h: int,
-               w: int) -> list[tuple[int, int, int, int]]:
+def full_size(found: list[tuple[int, int, int, int]], scale: float, h: int, w: int,
+              pad: float = 2, min_side: int = MIN_SIDE) -> list[tuple[int, int, int, int]]:
     """Boxes (x, y, w, h) found at `scale` as (x0, y0, x1, y1) in the h x w image, each
-    with a margin of a quarter of its side (the quiet zone, a blur's reach), too small
-    ones left out."""
+    with a margin of a quarter of its side (the quiet zone, a blur's reach) and `pad` px
+    more at `scale`, those under `min_side` left out.  (`outline.outline_box` adds no pad:
+    its outline is the code's own, and with 2 px `dev-412/combo_008` was no longer read
+    without a budget.)"""
     boxes = []
     for x, y, bw, bh in found:
-        m = 0.25 * max(bw, bh) + 2
+        m = 0.25 * max(bw, bh) + pad
         x0, y0 = max(0, int((x - m) / scale)), max(0, int((y - m) / scale))
         x1, y1 = min(w, int((x + bw + m) / scale)), min(h, int((y + bh + m) / scale))
-        if min(x1 - x0, y1 - y0) >= MIN_SIDE:
+        if min(x1 - x0, y1 - y0) >= min_side:
             boxes.append((x0, y0, x1, y1))
     return boxes
 
@@ -159,6 +161,6 @@ def code_box(view: View) -> list[View]:
     shrunk = first()
     h, w = img.shape
     texture = _dense_boxes(textured(shrunk.image), 1, _flat_floor(shrunk.image))
-    boxes = _full_size(texture, shrunk.scale / view.scale, h, w)
+    boxes = full_size(texture, shrunk.scale / view.scale, h, w)
     return [view.derive(img[y0:y1, x0:x1], crop_xy=(x0, y0)) for x0, y0, x1, y1 in boxes
             if (x1 - x0) * (y1 - y0) < ZOOMED_SHARE * h * w]
