@@ -26,6 +26,10 @@ from scanner.decoders import (DECODERS, PREPROCESSORS, SINGLE_DECODERS, DecodeRe
 
 TOKEN = "GP1.eyJwIjo0MiwiZyI6Im5vcnRoIn0.q8Zx-1vT_kLmN2pR7sYw3Aa"
 LONG = "GP1." + "x7Qa-9_kLmN2pR7sYw3AaBcD" * 5  # ~125 chars: a dense code, like a dynamic pass
+#: The chain without the code's own box, and without the grid fitted to the code's outline,
+#: which came after it and reads the same shaken codes.
+BEFORE_CODE_BOX = [s for s in DEFAULT_STEPS
+                   if "code-box" not in s.pipeline and "outline" not in s.pipeline]
 rng = np.random.default_rng(20240601)
 
 
@@ -250,9 +254,7 @@ def test_a_shake_the_structure_tensor_misjudges_is_read_by_the_cepstrums_guess(m
     result = DecoderChain(["regions,deblur>zxing"], budget_ms=None).decode(gray)
     assert result.text == text
     monkeypatch.setattr(deblur_mod, "cepstral_smear", lambda crop: None)
-    before_code_box = [s for s in DEFAULT_STEPS  # the outline's grid came after it, and reads it
-                       if "code-box" not in s.pipeline and "outline" not in s.pipeline]
-    assert DecoderChain(before_code_box, budget_ms=None).decode(gray).text != text
+    assert DecoderChain(BEFORE_CODE_BOX, budget_ms=None).decode(gray).text != text
 
 
 def test_a_shaken_code_in_a_crop_around_the_whole_card_is_deblurred_in_its_own_box():
@@ -274,9 +276,7 @@ def test_a_shaken_code_in_a_crop_around_the_whole_card_is_deblurred_in_its_own_b
     assert bx <= quad[:, 0].min() and quad[:, 0].max() <= bx + bw
     assert by <= quad[:, 1].min() and quad[:, 1].max() <= by + bh
     assert bh * bw < 0.25 * (x1 - x0) * (y1 - y0)
-    before_code_box = [s for s in DEFAULT_STEPS  # the outline's grid came after it, and reads it
-                       if "code-box" not in s.pipeline and "outline" not in s.pipeline]
-    assert DecoderChain(before_code_box, budget_ms=None).decode(gray).text != text
+    assert DecoderChain(BEFORE_CODE_BOX, budget_ms=None).decode(gray).text != text
     result = DecoderChain(["regions,code-box,deblur>zxing"], budget_ms=None).decode(gray)
     assert result.text == text
     assert np.linalg.norm(result.points.mean(axis=0) - quad.mean(axis=0)) < 10
